@@ -1,0 +1,92 @@
+import type { AlertLogEntry, AlertState } from '../alerts/types';
+import type { ConfigDriftReport, DeployOutcome, PolicyFinding } from '../deploy/types';
+import type { Assessment, ShareInterval, VerdictStatus } from '../stats/types';
+import type { TimeWindow } from '../store/types';
+
+/**
+ * The report: the same object is served by `GET /api/report` (JSON) and printed by `apim-pool-verifier verify --json`.
+ * Field names are a public contract; add fields, never rename.
+ */
+export interface Report {
+  readonly schemaVersion: 1;
+  readonly generatedAt: string;
+  readonly pool: string;
+  /** Verdict of the primary window. */
+  readonly status: VerdictStatus;
+  /** One sentence a person can read at 3 a.m. */
+  readonly headline: string;
+  /** The primary window (`run` for the CLI, `hour` for the service). */
+  readonly window: ReportWindow;
+  /** All probes in the primary window. */
+  readonly total: number;
+  /** 2xx answers in the primary window that matched no backend. */
+  readonly unidentified: { readonly count: number; readonly values: Readonly<Record<string, number>> };
+  readonly backends: readonly ReportBackend[];
+  readonly failover: Assessment['failover'];
+  /** All failed probes in the primary window. */
+  readonly errors: { readonly byStatus: Readonly<Record<string, number>>; readonly timeout: number; readonly network: number };
+  /** Every evaluated window with its own verdict (run, hour, day). */
+  readonly windows: readonly ReportWindowVerdict[];
+  readonly findings: readonly ReportFinding[];
+  readonly lastDeploy: DeployOutcome | null;
+  readonly configDrift: ConfigDriftReport | null;
+  readonly policy: readonly PolicyFinding[];
+  readonly alerts: { readonly state: AlertState | null; readonly recent: readonly AlertLogEntry[] };
+  /** Share over time (primary window's bins). */
+  readonly timeline: readonly { readonly startMs: number; readonly shares: Readonly<Record<string, number | null>>; readonly answered: number }[];
+  /** Where the evidence came from, and whether it is degraded. */
+  readonly dataSource: { readonly kind: string; readonly degraded: string | null };
+}
+
+export interface ReportWindow extends TimeWindow {
+  readonly name: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+export interface ReportBackend {
+  readonly name: string;
+  readonly region: string | null;
+  readonly priority: number;
+  readonly weight: number | null;
+  readonly expectedShare: number;
+  readonly observedCount: number;
+  readonly observedShare: number | null;
+  readonly interval: ShareInterval | null;
+  readonly pValue: number | null;
+  readonly deviationInPoints: number | null;
+  readonly flagged: boolean;
+  readonly errorsByStatus: Readonly<Record<string, number>>;
+  readonly latencyP50InMs: number | null;
+  readonly latencyP95InMs: number | null;
+}
+
+export interface ReportWindowVerdict {
+  readonly name: string;
+  readonly from: string;
+  readonly to: string;
+  readonly status: VerdictStatus;
+  readonly sampleSize: number;
+  readonly total: number;
+  readonly alpha: number;
+  readonly explanations: readonly string[];
+  readonly probesNeeded: number | null;
+}
+
+export interface ReportFinding {
+  readonly kind:
+    | 'weight-drift'
+    | 'failover'
+    | 'config-drift'
+    | 'auth-failure'
+    | 'errors'
+    | 'unidentified'
+    | 'overdispersion'
+    | 'deploy-failed'
+    | 'policy'
+    | 'degraded-data'
+    | string;
+  readonly severity: 'alert' | 'warning' | 'info';
+  readonly backend?: string;
+  readonly message: string;
+}
