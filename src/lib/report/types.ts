@@ -1,4 +1,4 @@
-import type { AlertLogEntry, AlertState } from '../alerts/types';
+import type { AlertLogEntry, AlertState, PoolHealth } from '../alerts/types';
 import type { ConfigDriftReport, DeployOutcome, PolicyFinding } from '../deploy/types';
 import type { Assessment, ShareInterval, VerdictStatus } from '../stats/types';
 import type { TimeWindow } from '../store/types';
@@ -36,6 +36,44 @@ export interface Report {
   readonly timeline: readonly { readonly startMs: number; readonly shares: Readonly<Record<string, number | null>>; readonly answered: number }[];
   /** Where the evidence came from, and whether it is degraded. */
   readonly dataSource: { readonly kind: string; readonly degraded: string | null };
+  /**
+   * Alert-worthy health derived from the findings (`failover` > `drift` > `config-drift` > `ok`); the same value
+   * `healthOf(report)` returns. `inconclusive` and `no-data` are `ok` here: too little data never opens an incident.
+   * Optional only so hand-built reports stay valid; `buildReport` always sets it.
+   */
+  readonly health?: PoolHealth;
+  /** The probe budget and what it can detect (null when the caller did not pass one). */
+  readonly budget?: ReportBudget | null;
+  /** Dispersion index φ of per-run counts (null when not computed). */
+  readonly dispersion?: ReportDispersion | null;
+}
+
+/** The probe budget and what the planner says it can detect with it. */
+export interface ReportBudget {
+  readonly probesPerRun: number;
+  readonly runsPerHour: number;
+  /** probesPerRun × runsPerHour. */
+  readonly probesPerHour: number;
+  readonly plan: readonly ReportBudgetPlanRow[];
+}
+
+/** One planner row: a drift of `driftInPoints` in `window` needs `probesNeeded` probes; `detectable` with this budget. */
+export interface ReportBudgetPlanRow {
+  readonly driftInPoints: number;
+  readonly window: string;
+  readonly probesNeeded: number;
+  readonly detectable: boolean;
+}
+
+/**
+ * φ = Var(count_i) / (N·w_i(1−w_i)) over runs: 1 ± 0.25 on a healthy pool of independent draws; above `warnAbove`
+ * the standard errors are inflated by √φ.
+ */
+export interface ReportDispersion {
+  readonly phi: number | null;
+  readonly runs: number;
+  readonly warnAbove: number;
+  readonly overdispersed: boolean;
 }
 
 export interface ReportWindow extends TimeWindow {

@@ -1,0 +1,449 @@
+import type { AlertLogEntry, AlertState } from '../alerts/types';
+import type { ConfigDriftReport, DeployOutcome, PolicyFinding } from '../deploy/types';
+import type { ResolvedBackend, ResolvedPool } from '../pool/types';
+import type { Assessment, BackendAssessment, FailoverFinding } from '../stats/types';
+import type { BackendEvidence, WindowEvidence } from '../store/types';
+import { describeWindow, formatCount, formatPercent, formatPoints, formatPValue, labelBackends } from './format';
+import { healthOf } from './healthOf';
+import type {
+  Report,
+  ReportBackend,
+  ReportBudget,
+  ReportDispersion,
+  ReportFinding,
+  ReportWindow,
+  ReportWindowVerdict,
+} from './types';
+
+export { healthOf } from './healthOf';
+export { toRunVerdictTelemetry } from './toRunVerdictTelemetry';
+
+/** One evaluated window: its evidence and the verdict the statistics produced from it. */
+export interface ReportWindowInput {
+  readonly name: string;
+  readonly evidence: WindowEvidence;
+  readonly assessment: Assessment;
+}
+
+/** Everything a report is built from. Carries no secret, so the report cannot leak one. */
+export interface BuildReportInput {
+  readonly pool: ResolvedPool;
+  readonly generatedAtMs: number;
+  /** `run` | `hour` | `day` (any window name present in `windows`). */
+  readonly primaryWindow: string;
+  readonly windows: readonly ReportWindowInput[];
+  readonly lastDeploy: DeployOutcome | null;
+  readonly configDrift: ConfigDriftReport | null;
+  readonly policy: readonly PolicyFinding[];
+  readonly alerts: { readonly state: AlertState | null; readonly recent: readonly AlertLogEntry[] };
+  readonly dispersion?: { readonly phi: number | null; readonly runs: number; readonly warnAbove: number } | null;
+  readonly budget?: {
+    readonly probesPerRun: number;
+    readonly runsPerHour: number;
+    readonly plan: readonly { readonly driftInPoints: number; readonly window: string; readonly probesNeeded: number; readonly detectable: boolean }[];
+  } | null;
+  /** A note from the caller about evidence it could not read (e.g. "day window: query timed out"). */
+  readonly errorsNote?: string | null;
+}
+
+const EMPTY_ERRORS = { byStatus: {}, timeout: 0, network: 0 } as const;
+
+/**
+ * Builds the report served as JSON and rendered as HTML. Pure: no clock, no I/O.
+ *
+ * The primary window decides `status`; when it is missing from `windows` (its evidence could not be read) the
+ * report says `no-data` and names the gap in `dataSource.degraded` instead of throwing. Findings are derived
+ * from every window (weight drift per window, failover once), the deployed-vs-declared differences, the last
+ * deploy, the policy check, errors per backend, unidentified answers, dispersion and degraded data.
+ */
+export function buildReport(input: BuildReportInput): Report {
+  const { pool } = input;
+  const labels = labelBackends(pool.backends);
+  const primary = input.windows.find((w) => w.name === input.primaryWindow) ?? null;
+  const generatedAt = new Date(input.generatedAtMs).toISOString();
+
+  const backends = pool.backends.map((b) => mergeBackend(b, primary));
+  const findings = deriveFindings(input, primary, labels);
+  const degradedNotes = collectDegraded(input, primary);
+  const dispersion = toDispersion(input.dispersion);
+  const budget = toBudget(input.budget);
+
+  const window: ReportWindow = primary
+    ? toReportWindow(primary.name, primary.evidence.window.fromMs, primary.evidence.window.toMs)
+    : toReportWindow(input.primaryWindow, input.generatedAtMs, input.generatedAtMs);
+
+  const base = {
+    schemaVersion: 1 as const,
+    generatedAt,
+    pool: pool.name,
+    status: primary ? primary.assessment.status : ('no-data' as const),
+    window,
+    total: primary?.evidence.total ?? 0,
+    unidentified: primary?.evidence.unidentified ?? { count: 0, values: {} },
+    backends,
+    failover: primary?.assessment.failover ?? null,
+    errors: primary?.evidence.errors ?? EMPTY_ERRORS,
+    windows: input.windows.map(toWindowVerdict),
+    findings,
+    lastDeploy: input.lastDeploy,
+    configDrift: input.configDrift,
+    policy: input.policy,
+    alerts: input.alerts,
+    timeline: primary ? toTimeline(primary.evidence, pool.backends) : [],
+    dataSource: {
+      kind: primary?.evidence.source ?? 'none',
+      degraded: degradedNotes.length > 0 ? degradedNotes.join(' ') : null,
+    },
+    budget,
+    dispersion,
+  };
+  const health = healthOf(base);
+  const headline = buildHeadline(input, primary, backends, labels, health, findings);
+  return { ...base, headline, health };
+}
+
+function toReportWindow(name: string, fromMs: number, toMs: number): ReportWindow {
+  return { name, fromMs, toMs, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() };
+}
+
+function toWindowVerdict(w: ReportWindowInput): ReportWindowVerdict {
+  return {
+    name: w.name,
+    from: new Date(w.evidence.window.fromMs).toISOString(),
+    to: new Date(w.evidence.window.toMs).toISOString(),
+    status: w.assessment.status,
+    sampleSize: w.assessment.sampleSize,
+    total: w.evidence.total,
+    alpha: w.assessment.alpha,
+    explanations: w.assessment.explanations,
+    probesNeeded: w.assessment.probesNeeded,
+  };
+}
+
+function mergeBackend(b: ResolvedBackend, primary: ReportWindowInput | null): ReportBackend {
+  const evidence: BackendEvidence | undefined = primary?.evidence.backends.find((e) => e.backend === b.name);
+  const assessment: BackendAssessment | undefined = primary?.assessment.backends.find((a) => a.backend === b.name);
+  const observedCount = assessment?.observedCount ?? evidence?.answered ?? 0;
+  let observedShare = assessment?.observedShare ?? null;
+  if (!assessment && primary) {
+    // Backends outside the assessed group (e.g. a priority-2 backup) still get a share of identified answers.
+    const identified = primary.evidence.backends.reduce((sum, e) => sum + e.answered, 0);
+    observedShare = identified > 0 ? observedCount / identified : null;
+  }
+  return {
+    name: b.name,
+    region: b.region ?? null,
+    priority: b.priority,
+    weight: b.weight ?? null,
+    expectedShare: b.expectedShare,
+    observedCount,
+    observedShare,
+    interval: assessment?.interval ?? null,
+    pValue: assessment?.pValue ?? null,
+    deviationInPoints: assessment?.deviationInPoints ?? (observedShare === null ? null : (observedShare - b.expectedShare) * 100),
+    flagged: assessment?.flagged ?? false,
+    errorsByStatus: evidence?.errorsByStatus ?? {},
+    latencyP50InMs: evidence?.latencyP50InMs ?? null,
+    latencyP95InMs: evidence?.latencyP95InMs ?? null,
+  };
+}
+
+function toTimeline(evidence: WindowEvidence, backends: readonly ResolvedBackend[]): Report['timeline'] {
+  return evidence.bins.map((bin) => {
+    const answered = backends.reduce((sum, b) => sum + (bin.answered[b.name] ?? 0), 0);
+    const shares: Record<string, number | null> = {};
+    for (const b of backends) {
+      shares[b.name] = answered > 0 ? (bin.answered[b.name] ?? 0) / answered : null;
+    }
+    return { startMs: bin.startMs, shares, answered };
+  });
+}
+
+function toDispersion(d: BuildReportInput['dispersion']): ReportDispersion | null {
+  if (!d) return null;
+  return { phi: d.phi, runs: d.runs, warnAbove: d.warnAbove, overdispersed: d.phi !== null && d.phi > d.warnAbove };
+}
+
+function toBudget(b: BuildReportInput['budget']): ReportBudget | null {
+  if (!b) return null;
+  return { probesPerRun: b.probesPerRun, runsPerHour: b.runsPerHour, probesPerHour: b.probesPerRun * b.runsPerHour, plan: b.plan };
+}
+
+function collectDegraded(input: BuildReportInput, primary: ReportWindowInput | null): string[] {
+  const notes: string[] = [];
+  if (!primary) {
+    notes.push(`The ${input.primaryWindow} window is missing from the evidence.`);
+  }
+  for (const w of input.windows) {
+    if (w.evidence.degraded) notes.push(`${w.name} window: ${w.evidence.degraded}`);
+  }
+  if (input.errorsNote) notes.push(input.errorsNote);
+  return notes;
+}
+
+function deriveFindings(input: BuildReportInput, primary: ReportWindowInput | null, labels: ReadonlyMap<string, string>): ReportFinding[] {
+  const findings: ReportFinding[] = [];
+  const label = (name: string): string => labels.get(name) ?? name;
+
+  // Weight drift: every window has its own false-alarm budget, so a flag in any window is alert-worthy.
+  for (const w of input.windows) {
+    for (const a of w.assessment.backends) {
+      if (!a.flagged || a.observedShare === null) continue;
+      findings.push({
+        kind: 'weight-drift',
+        severity: 'alert',
+        backend: a.backend,
+        message:
+          `${label(a.backend)} answered ${formatPercent(a.observedShare)} of ${formatCount(w.assessment.sampleSize)} answers ` +
+          `${describeWindow(w.name)}; expected ${formatPercent(a.expectedShare)} (${formatPoints(a.deviationInPoints)}, ${formatPValue(a.pValue)}).`,
+      });
+    }
+  }
+
+  // Failover: reported once, from the primary window if it saw one, otherwise from the first window that did.
+  const failoverWindow = [primary, ...input.windows].find((w): w is ReportWindowInput => !!w && (w.assessment.failover?.count ?? 0) > 0);
+  if (failoverWindow?.assessment.failover) {
+    findings.push(...failoverFindings(failoverWindow.assessment.failover, failoverWindow, label));
+  }
+
+  if (input.configDrift) {
+    for (const d of input.configDrift.differences) {
+      findings.push({
+        kind: 'config-drift',
+        severity: 'alert',
+        backend: d.resource,
+        message: `Deployed ${d.resource} ${d.field} is ${formatValue(d.deployed)}; declared ${formatValue(d.declared)}.`,
+      });
+    }
+    if (input.configDrift.error) {
+      findings.push({
+        kind: 'config-drift',
+        severity: 'warning',
+        message: `The deployed definition could not be read (${input.configDrift.error.message}); no difference is claimed.`,
+      });
+    }
+  }
+
+  if (primary) {
+    findings.push(...errorFindings(primary, label));
+    const { unidentified } = primary.evidence;
+    if (unidentified.count > 0) {
+      const values = Object.entries(unidentified.values)
+        .sort((x, y) => y[1] - x[1])
+        .slice(0, 5)
+        .map(([value, count]) => `${value === '' ? '(header absent)' : `"${value}"`} × ${formatCount(count)}`)
+        .join(', ');
+      findings.push({
+        kind: 'unidentified',
+        severity: 'warning',
+        message:
+          `${formatCount(unidentified.count)} of ${formatCount(primary.evidence.answered)} successful answers ${describeWindow(primary.name)} ` +
+          `matched no backend (${input.pool.probe.identify.header}: ${values}); they are left out of the shares.`,
+      });
+    }
+  }
+
+  findings.push(...ambiguityFindings(input.pool));
+
+  const dispersion = input.dispersion;
+  if (dispersion && dispersion.phi !== null && dispersion.phi > dispersion.warnAbove) {
+    findings.push({
+      kind: 'overdispersion',
+      severity: 'warning',
+      message:
+        `Dispersion index φ = ${dispersion.phi.toFixed(2)} over ${formatCount(dispersion.runs)} runs (above ${dispersion.warnAbove}): ` +
+        `probes are not independent draws, so standard errors are inflated by √φ = ${Math.sqrt(dispersion.phi).toFixed(2)}. ` +
+        'Look for session-affinity cookies, a flapping circuit breaker or two backends in one region.',
+    });
+  }
+
+  if (input.lastDeploy?.status === 'failed') {
+    const failed = input.lastDeploy.actions.filter((a) => a.result === 'failed').map((a) => a.resource);
+    const cause = input.lastDeploy.error?.message ?? input.lastDeploy.actions.find((a) => a.error)?.error?.message;
+    findings.push({
+      kind: 'deploy-failed',
+      severity: 'alert',
+      message:
+        `The last deploy (${input.lastDeploy.finishedAt}) failed` +
+        (failed.length > 0 ? ` for ${failed.join(', ')}` : '') +
+        (cause ? `: ${cause}` : '.') +
+        (cause && !cause.endsWith('.') ? '.' : ''),
+    });
+  }
+
+  for (const p of input.policy) {
+    findings.push({ kind: 'policy', severity: 'warning', message: `Policy (${p.code}): ${p.message}` });
+  }
+
+  for (const note of collectDegraded(input, primary)) {
+    findings.push({ kind: 'degraded-data', severity: 'warning', message: `Evidence is incomplete: ${note}` });
+  }
+  if (primary && primary.evidence.incompleteRuns > 0) {
+    findings.push({
+      kind: 'degraded-data',
+      severity: 'info',
+      message: `${formatCount(primary.evidence.incompleteRuns)} run(s) ${describeWindow(primary.name)} never finished; their recorded probes are counted.`,
+    });
+  }
+  return findings;
+}
+
+function failoverFindings(f: FailoverFinding, w: ReportWindowInput, label: (name: string) => string): ReportFinding[] {
+  return f.backends.map((b) => ({
+    kind: 'failover',
+    severity: 'alert' as const,
+    backend: b.backend,
+    message:
+      `${formatCount(b.count)} of ${formatCount(w.assessment.sampleSize)} answers ${describeWindow(w.name)} came from priority-${b.priority} ` +
+      `backend ${label(b.backend)}: every higher-priority backend was unavailable (circuit breaker tripped) at those moments.`,
+  }));
+}
+
+function errorFindings(primary: ReportWindowInput, label: (name: string) => string): ReportFinding[] {
+  const findings: ReportFinding[] = [];
+  const where = describeWindow(primary.name);
+  const attributed: Record<string, number> = {};
+  for (const e of primary.evidence.backends) {
+    for (const [status, count] of Object.entries(e.errorsByStatus)) {
+      attributed[status] = (attributed[status] ?? 0) + count;
+    }
+    const auth = (e.errorsByStatus['401'] ?? 0) + (e.errorsByStatus['403'] ?? 0);
+    if (auth > 0) {
+      findings.push({
+        kind: 'auth-failure',
+        severity: 'alert',
+        backend: e.backend,
+        message:
+          `${label(e.backend)} rejected ${formatCount(auth)} probe(s) ${where} with 401/403: the gateway's managed identity was refused; ` +
+          `check the role assignment 'Cognitive Services OpenAI User' on that Azure OpenAI resource.`,
+      });
+    }
+    const parts = Object.entries(e.errorsByStatus)
+      .filter(([status]) => status === '429' || status.startsWith('5'))
+      .sort((x, y) => Number(x[0]) - Number(y[0]))
+      .map(([status, count]) => `${formatCount(count)} × ${status}`);
+    if (parts.length > 0) {
+      findings.push({
+        kind: 'errors',
+        severity: 'warning',
+        backend: e.backend,
+        message: `${label(e.backend)} answered ${parts.join(', ')} ${where}.`,
+      });
+    }
+  }
+  const { errors } = primary.evidence;
+  const gatewayAuth = Math.max(0, (errors.byStatus['401'] ?? 0) - (attributed['401'] ?? 0)) + Math.max(0, (errors.byStatus['403'] ?? 0) - (attributed['403'] ?? 0));
+  if (gatewayAuth > 0) {
+    findings.push({
+      kind: 'auth-failure',
+      severity: 'alert',
+      message: `${formatCount(gatewayAuth)} probe(s) ${where} were rejected with 401/403 before reaching a known backend: check the APIM subscription key the verifier uses.`,
+    });
+  }
+  const unattributed = Object.entries(errors.byStatus)
+    .filter(([status]) => status !== '401' && status !== '403')
+    .map(([status, count]) => [status, count - (attributed[status] ?? 0)] as const)
+    .filter(([, count]) => count > 0)
+    .sort((x, y) => Number(x[0]) - Number(y[0]))
+    .map(([status, count]) => `${formatCount(count)} × ${status}`);
+  if (errors.timeout > 0) unattributed.push(`${formatCount(errors.timeout)} timeout(s)`);
+  if (errors.network > 0) unattributed.push(`${formatCount(errors.network)} network failure(s)`);
+  if (unattributed.length > 0) {
+    findings.push({
+      kind: 'errors',
+      severity: 'warning',
+      message: `${unattributed.join(', ')} ${where} could not be attributed to a backend (e.g. the gateway's own 503 when every member is unavailable).`,
+    });
+  }
+  return findings;
+}
+
+function ambiguityFindings(pool: ResolvedPool): ReportFinding[] {
+  if (pool.probe.identify.mode !== 'region') return [];
+  const byRegion = new Map<string, string[]>();
+  for (const b of pool.backends) {
+    if (!b.region) continue;
+    const key = b.region.toLowerCase().replace(/\s+/g, '');
+    byRegion.set(key, [...(byRegion.get(key) ?? []), b.name]);
+  }
+  return [...byRegion.values()]
+    .filter((names) => names.length > 1)
+    .map((names) => ({
+      kind: 'unidentified',
+      severity: 'warning' as const,
+      message: `${names.join(' and ')} are in the same region, so ${pool.probe.identify.header} cannot tell them apart; identify by a header the API policy adds (probe.identify.header).`,
+    }));
+}
+
+function formatValue(value: string | number | boolean | null): string {
+  return value === null ? '(absent)' : typeof value === 'string' ? `"${value}"` : String(value);
+}
+
+function buildHeadline(
+  input: BuildReportInput,
+  primary: ReportWindowInput | null,
+  backends: readonly ReportBackend[],
+  labels: ReadonlyMap<string, string>,
+  health: string,
+  findings: readonly ReportFinding[],
+): string {
+  const label = (name: string): string => labels.get(name) ?? name;
+  const pool = input.pool.name;
+  if (!primary) {
+    return `No data yet: the ${input.primaryWindow} window of ${pool} could not be read.`;
+  }
+  const { assessment, evidence } = primary;
+  const where = describeWindow(primary.name);
+  const failoverWindow = [primary, ...input.windows].find((w) => (w.assessment.failover?.count ?? 0) > 0);
+  if (health === 'failover' && failoverWindow?.assessment.failover) {
+    const parts = failoverWindow.assessment.failover.backends.map(
+      (b) => `${formatCount(b.count)} answers came from priority-${b.priority} backend ${label(b.backend)}`,
+    );
+    return `Failover: ${parts.join('; ')} ${describeWindow(failoverWindow.name)} (of ${formatCount(failoverWindow.assessment.sampleSize)} answers).`;
+  }
+  const flagged = assessment.backends.filter((a) => a.flagged && a.observedShare !== null);
+  if (flagged.length > 0) {
+    const parts = flagged.map((a) => `${label(a.backend)} answered ${formatPercent(a.observedShare)}, expected ${formatPercent(a.expectedShare)}`);
+    return `Weight drift: ${parts.join('; ')} (${formatCount(assessment.sampleSize)} answers ${where}).`;
+  }
+  if (health === 'drift') {
+    const other = input.windows.find((w) => w.assessment.backends.some((a) => a.flagged));
+    const a = other?.assessment.backends.find((x) => x.flagged && x.observedShare !== null);
+    if (other && a) {
+      return `Weight drift: ${label(a.backend)} answered ${formatPercent(a.observedShare)} ${describeWindow(other.name)}, expected ${formatPercent(a.expectedShare)} (${formatCount(other.assessment.sampleSize)} answers).`;
+    }
+    return `Weight drift: ${assessment.explanations[0] ?? 'the statistics flagged the split'}`;
+  }
+  if (health === 'config-drift') {
+    const diffs = findings.filter((f) => f.kind === 'config-drift' && f.severity === 'alert');
+    return `Config drift: the deployed pool differs from its definition in ${formatCount(diffs.length)} field(s), first: ${diffs[0]?.message ?? ''}`.trim();
+  }
+  switch (assessment.status) {
+    case 'no-data': {
+      if (evidence.total === 0) return `No data yet: no probes recorded for ${pool} ${where}.`;
+      const failed = evidence.total - evidence.answered;
+      const top = Object.entries(evidence.errors.byStatus).sort((x, y) => y[1] - x[1])[0];
+      return (
+        `No data yet: ${formatCount(evidence.total)} probes ${where}, none identified as a backend of ${pool}` +
+        (failed > 0 ? ` (${formatCount(failed)} failed${top ? `, mostly ${top[0]}` : ''})` : '') +
+        '.'
+      );
+    }
+    case 'inconclusive':
+      return (
+        `Inconclusive: ${formatCount(assessment.sampleSize)} answers so far ${where}` +
+        (assessment.probesNeeded !== null ? `, about ${formatCount(assessment.probesNeeded)} more needed to decide` : ', more needed to decide') +
+        ` for ${pool}.`
+      );
+    default: {
+      const shares = backends
+        .filter((b) => b.expectedShare > 0)
+        .map((b) => `${label(b.name)} ${formatPercent(b.observedShare)} (expected ${formatPercent(b.expectedShare)})`);
+      const over =
+        assessment.sampleSize === evidence.total
+          ? `${formatCount(evidence.total)} probes`
+          : `${formatCount(assessment.sampleSize)} answers from ${formatCount(evidence.total)} probes`;
+      return `${pool} follows its weights: ${shares.join(', ')} over ${over} ${where}.`;
+    }
+  }
+}
