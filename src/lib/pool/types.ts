@@ -116,6 +116,11 @@ export interface ResolvedPool {
   readonly backends: readonly ResolvedBackend[];
   /** Present only when subscriptionId, resourceGroup and serviceName are all given. */
   readonly apim: ApimLocation | undefined;
+  /**
+   * The `apim` section as written, with `armApiVersion` defaulted, even when incomplete, so that settings
+   * (APIM_SUBSCRIPTION_ID …) can complete it. Undefined when the file has no `apim` section.
+   */
+  readonly apimDeclared?: Partial<ApimLocation> | undefined;
   readonly probe: ProbeSettings;
 }
 

@@ -1,0 +1,10 @@
+export { computeExpectedShares } from './computeExpectedShares';
+export type { ShareInput } from './computeExpectedShares';
+export { DefinitionError } from './DefinitionError';
+export { identifyBackend, normalizeRegion } from './identifyBackend';
+export { loadPoolDefinition } from './loadPoolDefinition';
+export { parsePoolDefinition } from './parsePoolDefinition';
+export { POOL_DEFAULTS, resolvePool } from './resolvePool';
+export { MAX_DEFINITION_BYTES } from './decodeDefinitionText';
+export { POOL_LIMITS, REGION_HEADER, validatePoolDocument } from './validatePoolDocument';
+export type * from './types';

@@ -1,0 +1,32 @@
+import { decodeDefinitionText } from './decodeDefinitionText';
+import { DefinitionError } from './DefinitionError';
+import { parseJsonText } from './parseJsonText';
+import { resolvePool } from './resolvePool';
+import type { ResolvedPool } from './types';
+
+/**
+ * Parses and validates a pool definition file's content.
+ *
+ * File-level problems are reported before anything else, each as one issue at path `$` (or at the
+ * duplicated member): more than 1 MiB (refused before decoding), not valid UTF-8, empty, not JSON
+ * (with line and column), trailing text after the JSON value, duplicate keys. A UTF-8 byte-order mark is
+ * tolerated. Then every rule of `resolvePool` applies, all problems reported at once.
+ *
+ * @param input the file's bytes (preferred: lets the UTF-8 check run) or its text.
+ * @param source file name used in the error message.
+ * @throws DefinitionError naming every problem with its JSON path.
+ */
+export function parsePoolDefinition(input: string | Uint8Array, source?: string): ResolvedPool {
+  const decoded = decodeDefinitionText(input);
+  if (!decoded.ok) {
+    throw new DefinitionError([decoded.issue], source);
+  }
+  const parsed = parseJsonText(decoded.text);
+  if (!parsed.ok) {
+    throw new DefinitionError(
+      [{ path: parsed.path, message: `is not valid JSON: ${parsed.message} at line ${parsed.line}, column ${parsed.column}` }],
+      source,
+    );
+  }
+  return resolvePool(parsed.value, source);
+}
