@@ -1,4 +1,4 @@
-import type { ProbeRecord, ProbeRunInfo, ProbeRunSummary } from '../probe/types';
+import type { ProbeRecord, ProbeRunInfo, ProbeRunSummary, RunState } from '../probe/types';
 
 /**
  * Ports between the functions and where evidence lives. Locally both are the SQLite store; in Azure the sink
@@ -64,6 +64,10 @@ export interface RunCounts {
   readonly runId: string;
   readonly startedAtMs: number;
   readonly answered: Readonly<Record<string, number>>;
+  /** All probes of the run, whatever their outcome (absent when the source cannot tell). */
+  readonly probes?: number;
+  /** The run's state when read (absent when the source cannot tell). */
+  readonly state?: RunState;
 }
 
 /** Everything the verdict and the report need about one window. Size grows with backends × bins, not probes. */

@@ -1,0 +1,321 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { performance } from 'node:perf_hooks';
+import type { ResolvedPool } from '../pool/types';
+import type { ProbeSink } from '../store/types';
+import { ensureError } from '../util/errors';
+import { ProbeOptionsError, ProbeSinkError } from './errors';
+import { sendProbe, type ProbeOutcome } from './sendProbe';
+import type { ProbeRecord } from './types';
+
+/** Options of {@link runProbes}. */
+export interface RunProbesOptions {
+  /** API base including the API URL suffix, e.g. `https://apim.azure-api.net/openai`. */
+  readonly gatewayUrl: string;
+  /** Sent in the header `pool.probe.subscriptionKeyHeader`; never logged, never in records or errors. `""` sends no key. */
+  readonly subscriptionKey: string;
+  readonly pool: ResolvedPool;
+  readonly runId: string;
+  /** Probes to send at most (integer ≥ 0). */
+  readonly maxProbes: number;
+  /** Probes in flight at most (integer 1–256). */
+  readonly concurrency: number;
+  /** Per-probe timeout covering connect, headers and body (milliseconds, > 0). */
+  readonly timeoutInMs: number;
+  /** Receives each record as its probe completes, so a killed run keeps what it recorded. */
+  readonly sink?: ProbeSink | undefined;
+  /** Sequential-test hook: once it returns true no new probe starts; in-flight probes finish and are recorded. */
+  readonly shouldStop?: ((record: ProbeRecord) => boolean) | undefined;
+  /** Abort: no new probe starts and in-flight probes are cancelled (cancelled probes are not recorded). */
+  readonly signal?: AbortSignal | undefined;
+  /** Clock in epoch ms for `startedAtMs` and latency; default `Date.now` for the start and `performance.now` for latency. */
+  readonly now?: (() => number) | undefined;
+  /** Largest response body read (bytes); default 1 MiB. A larger 2xx is a failure `http`/`body-too-large`. */
+  readonly maxBodyInBytes?: number | undefined;
+}
+
+/** Why a run stopped as a configuration error rather than evidence about the pool. */
+export interface ProbeFatal {
+  readonly kind: 'unauthorized' | 'forbidden' | 'not-found' | 'unreachable';
+  /** Names the URL (without query) and the key header, never the key. */
+  readonly message: string;
+  readonly status?: number;
+}
+
+/** What a run of probes produced. */
+export interface ProbeRunResult {
+  /** One record per completed probe, ordered by `probeIndex`. */
+  readonly records: ProbeRecord[];
+  /** Requests sent, including any cancelled by `signal` (which have no record). */
+  readonly probesSent: number;
+  /** Sum of `totalTokens` over the records. */
+  readonly tokensUsed: number;
+  /** True when the run ended before `maxProbes` (shouldStop, fatal or abort). */
+  readonly stoppedEarly: boolean;
+  readonly fatal: ProbeFatal | null;
+}
+
+/** Default cap on a response body: a chat completion with max_tokens 1 is well under 4 KiB. */
+export const DEFAULT_MAX_BODY_IN_BYTES = 1024 * 1024;
+
+/**
+ * How many leading probes must all fail the same configuration way (401/403/404 from the gateway itself, or no
+ * connection) before the run stops as fatal. Three keeps a single flaky refusal from aborting a run while a
+ * wrong key costs at most a handful of requests.
+ */
+const FATAL_AFTER_PROBES = 3;
+
+const MAX_CONCURRENCY = 256;
+
+/** Socket errors that mean the gateway cannot be reached at all (not a backend's failure). */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'EPROTO',
+]);
+
+/** The minimal-cost chat completion: one short message, one output token. */
+const PROBE_BODY = Buffer.from(JSON.stringify({ messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }));
+
+/**
+ * Sends up to `maxProbes` synthetic chat-completion probes through the APIM gateway with at most `concurrency`
+ * in flight, and records which backend answered each (from the pool's identifying header). Probes are never
+ * retried; cookies are never kept or sent; each probe has its own timeout. Every probe outcome is data.
+ *
+ * Stops early when `shouldStop` says so, when `signal` aborts, or — as `fatal` — when the first
+ * {@link FATAL_AFTER_PROBES} completed probes all show a configuration error: 401/403/404 without the identifying
+ * header (the gateway itself refused: wrong key, product or URL), or no connection to the gateway. A 401 that
+ * carries a backend's identifying header is the backend rejecting the gateway's identity: recorded, not fatal.
+ *
+ * @throws ProbeOptionsError for invalid options (names the field, never the key).
+ * @throws ProbeSinkError when the sink fails; probes in flight finish first, and nothing more is started.
+ */
+export async function runProbes(options: RunProbesOptions): Promise<ProbeRunResult> {
+  const url = validateOptions(options);
+  const { pool, runId, maxProbes, concurrency, timeoutInMs, sink, shouldStop, signal, now } = options;
+  const maxBodyInBytes = options.maxBodyInBytes ?? DEFAULT_MAX_BODY_IN_BYTES;
+  const identifyHeader = pool.probe.identify.header.toLowerCase();
+  const keyHeader = pool.probe.subscriptionKeyHeader;
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'content-length': String(PROBE_BODY.length),
+    accept: 'application/json',
+    'accept-encoding': 'identity',
+    'user-agent': 'apim-pool-verifier-probe',
+  };
+  if (options.subscriptionKey !== '') {
+    headers[keyHeader.toLowerCase()] = options.subscriptionKey;
+  }
+  const agentOptions = { keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency };
+  const agent = url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+  const startClock = now ?? Date.now;
+  const latencyClock = now ?? (() => performance.now());
+
+  const records: ProbeRecord[] = [];
+  let nextIndex = 0;
+  let probesSent = 0;
+  let stopping = signal?.aborted === true;
+  let fatal: ProbeFatal | null = null;
+  let sinkError: ProbeSinkError | null = null;
+  const leading = { kind: null as ProbeFatal['kind'] | null, count: 0, status: undefined as number | undefined, code: '', broken: false };
+
+  const observeLeading = (record: ProbeRecord): void => {
+    if (leading.broken || fatal !== null) {
+      return;
+    }
+    const kind = fatalKindOf(record);
+    if (kind === null || (leading.kind !== null && leading.kind !== kind)) {
+      leading.broken = true;
+      return;
+    }
+    leading.kind = kind;
+    leading.count += 1;
+    leading.status = record.status ?? undefined;
+    leading.code = record.errorCode ?? '';
+    if (leading.count >= Math.min(FATAL_AFTER_PROBES, maxProbes)) {
+      fatal = describeFatal(kind, leading.count, url, keyHeader, identifyHeader, leading.status, leading.code);
+      stopping = true;
+    }
+  };
+
+  const worker = async (): Promise<void> => {
+    while (!stopping && signal?.aborted !== true && nextIndex < maxProbes) {
+      const probeIndex = nextIndex;
+      nextIndex += 1;
+      probesSent += 1;
+      const startedAtMs = startClock();
+      const latencyStart = latencyClock();
+      const outcome = await sendProbe({ url, agent, headers, body: PROBE_BODY, timeoutInMs, maxBodyInBytes, identifyHeader, signal });
+      if (outcome.aborted) {
+        stopping = true;
+        continue;
+      }
+      const record = toRecord(outcome, { runId, probeIndex, startedAtMs, latencyInMs: Math.max(0, latencyClock() - latencyStart), pool });
+      records.push(record);
+      observeLeading(record);
+      if (sink !== undefined) {
+        try {
+          await sink.recordProbe(record);
+        } catch (error) {
+          sinkError ??= new ProbeSinkError(runId, probeIndex, { cause: ensureError(error) });
+          stopping = true;
+        }
+      }
+      if (shouldStop?.(record) === true) {
+        stopping = true;
+      }
+    }
+  };
+
+  try {
+    const workerCount = Math.min(concurrency, maxProbes);
+    await Promise.all(Array.from({ length: workerCount }, () => worker()));
+  } finally {
+    agent.destroy();
+  }
+  if (sinkError !== null) {
+    throw sinkError;
+  }
+  records.sort((a, b) => a.probeIndex - b.probeIndex);
+  const tokensUsed = records.reduce((sum, record) => sum + (record.totalTokens ?? 0), 0);
+  return { records, probesSent, tokensUsed, stoppedEarly: records.length < maxProbes, fatal };
+}
+
+function validateOptions(options: RunProbesOptions): URL {
+  let url: URL;
+  try {
+    url = new URL(options.gatewayUrl);
+  } catch (error) {
+    throw new ProbeOptionsError('gatewayUrl', `not an absolute URL: ${JSON.stringify(String(options.gatewayUrl))}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ProbeOptionsError('gatewayUrl', `must be http or https, got ${url.protocol}`);
+  }
+  if (typeof options.subscriptionKey !== 'string') {
+    throw new ProbeOptionsError('subscriptionKey', 'must be a string');
+  }
+  requireInteger('maxProbes', options.maxProbes, 0, Number.MAX_SAFE_INTEGER);
+  requireInteger('concurrency', options.concurrency, 1, MAX_CONCURRENCY);
+  if (typeof options.timeoutInMs !== 'number' || !Number.isFinite(options.timeoutInMs) || options.timeoutInMs <= 0) {
+    throw new ProbeOptionsError('timeoutInMs', `must be a positive number of milliseconds, got ${String(options.timeoutInMs)}`);
+  }
+  if (options.maxBodyInBytes !== undefined) {
+    requireInteger('maxBodyInBytes', options.maxBodyInBytes, 1, Number.MAX_SAFE_INTEGER);
+  }
+  if (typeof options.runId !== 'string' || options.runId === '') {
+    throw new ProbeOptionsError('runId', 'must be a non-empty string');
+  }
+  const { probe } = options.pool;
+  if (probe.deployment === '') {
+    throw new ProbeOptionsError('pool.probe.deployment', 'must not be empty');
+  }
+  const base = url.pathname.replace(/\/+$/, '');
+  url.pathname = `${base}/deployments/${encodeURIComponent(probe.deployment)}/chat/completions`;
+  url.searchParams.set('api-version', probe.apiVersion);
+  return url;
+}
+
+function requireInteger(field: string, value: number, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ProbeOptionsError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+}
+
+function toRecord(
+  outcome: ProbeOutcome,
+  context: { runId: string; probeIndex: number; startedAtMs: number; latencyInMs: number; pool: ResolvedPool },
+): ProbeRecord {
+  return {
+    runId: context.runId,
+    probeIndex: context.probeIndex,
+    startedAtMs: context.startedAtMs,
+    latencyInMs: context.latencyInMs,
+    kind: outcome.kind,
+    status: outcome.kind === 'timeout' || outcome.kind === 'network' ? null : outcome.status,
+    backend: outcome.headerValue === null ? null : identifyBackend(context.pool, outcome.headerValue),
+    identifierValue: outcome.headerValue,
+    totalTokens: outcome.totalTokens,
+    errorCode: outcome.errorCode,
+  };
+}
+
+/** The configuration error a record shows, if any: only answers the gateway gave itself (no identifying header). */
+function fatalKindOf(record: ProbeRecord): ProbeFatal['kind'] | null {
+  if (record.kind === 'network') {
+    return record.errorCode !== null && UNREACHABLE_CODES.has(record.errorCode) ? 'unreachable' : null;
+  }
+  if (record.kind !== 'http' || record.identifierValue !== null) {
+    return null;
+  }
+  switch (record.status) {
+    case 401:
+      return 'unauthorized';
+    case 403:
+      return 'forbidden';
+    case 404:
+      return 'not-found';
+    default:
+      return null;
+  }
+}
+
+function describeFatal(
+  kind: ProbeFatal['kind'],
+  count: number,
+  url: URL,
+  keyHeader: string,
+  identifyHeader: string,
+  status: number | undefined,
+  code: string,
+): ProbeFatal {
+  const target = `POST ${url.origin}${url.pathname}`;
+  const first = `the first ${count} probe${count === 1 ? '' : 's'}`;
+  switch (kind) {
+    case 'unauthorized':
+      return {
+        kind,
+        status: 401,
+        message: `${target} answered 401 without a ${identifyHeader} header to ${first}: the gateway rejected the subscription key sent in header ${keyHeader} (check the key and its product); this is a configuration error, not pool drift.`,
+      };
+    case 'forbidden':
+      return {
+        kind,
+        status: 403,
+        message: `${target} answered 403 without a ${identifyHeader} header to ${first}: the gateway refused the call (subscription scope, product or an IP/policy filter); this is a configuration error, not pool drift.`,
+      };
+    case 'not-found':
+      return {
+        kind,
+        status: 404,
+        message: `${target} answered 404 without a ${identifyHeader} header to ${first}: check the gateway URL, the API URL suffix and the deployment name.`,
+      };
+    case 'unreachable':
+      return {
+        kind,
+        ...(status === undefined ? {} : { status }),
+        message: `Could not connect to ${url.origin} (${code}) for ${first}: check the gateway URL and that the gateway is reachable.`,
+      };
+  }
+}
+
+// Local stand-in for `identifyBackend` from ../pool/identifyBackend until that module lands.
+function identifyBackend(pool: ResolvedPool, headerValue: string): string | null {
+  if (pool.probe.identify.mode === 'region') {
+    const wanted = normaliseRegion(headerValue);
+    return pool.backends.find((backend) => backend.region !== undefined && normaliseRegion(backend.region) === wanted)?.name ?? null;
+  }
+  return pool.backends.find((backend) => backend.identifier === headerValue)?.name ?? null;
+}
+
+function normaliseRegion(value: string): string {
+  return value.replace(/\s+/g, '').toLowerCase();
+}

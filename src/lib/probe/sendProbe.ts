@@ -1,0 +1,171 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { ProbeKind } from './types';
+
+/** What one HTTP exchange produced, before the backend is identified and timing is attached. */
+export interface ProbeOutcome {
+  readonly kind: ProbeKind;
+  /** HTTP status, or null for timeout/network. */
+  readonly status: number | null;
+  /** Raw identifying header value; null when absent or when no response head arrived. */
+  readonly headerValue: string | null;
+  readonly totalTokens: number | null;
+  readonly errorCode: string | null;
+  /** True when the caller's signal aborted the exchange: not a measurement. */
+  readonly aborted: boolean;
+}
+
+/** Inputs of one probe. Built once per run by `runProbes` and shared by every probe. */
+export interface SendProbeOptions {
+  readonly url: URL;
+  readonly agent: http.Agent;
+  /** Request headers including the key; never logged or copied into the outcome. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+  readonly timeoutInMs: number;
+  readonly maxBodyInBytes: number;
+  /** Lower-case name of the identifying response header, e.g. `x-ms-region`. */
+  readonly identifyHeader: string;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * Sends one chat-completion probe and classifies the answer. Never throws and never retries: every way an
+ * exchange can go wrong is an outcome (`timeout`, `network` with the socket error code, `http` with the status,
+ * or `http` with `body-too-large` / `empty-body` / `invalid-json` / `invalid-body` for a 2xx that is not a chat
+ * completion). Redirects are not followed; cookies are neither stored nor sent.
+ */
+export function sendProbe(options: SendProbeOptions): Promise<ProbeOutcome> {
+  const { url, agent, headers, body, timeoutInMs, maxBodyInBytes, identifyHeader, signal } = options;
+  return new Promise<ProbeOutcome>((resolve) => {
+    let settled = false;
+    let timedOut = false;
+    let aborted = false;
+    let status: number | null = null;
+    let headerValue: string | null = null;
+
+    const finish = (outcome: Omit<ProbeOutcome, 'aborted' | 'headerValue'>): void => {
+      if (settled) {
+        return;
+      }
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve({ ...outcome, headerValue, aborted });
+    };
+    const finishFailure = (error: NodeJS.ErrnoException | undefined): void => {
+      if (aborted) {
+        finish({ kind: 'network', status: null, totalTokens: null, errorCode: 'aborted' });
+      } else if (timedOut) {
+        finish({ kind: 'timeout', status: null, totalTokens: null, errorCode: 'timeout' });
+      } else {
+        finish({ kind: 'network', status: null, totalTokens: null, errorCode: errorCodeOf(error) });
+      }
+    };
+
+    const transport = url.protocol === 'https:' ? https : http;
+    const request = transport.request(url, { method: 'POST', agent, headers });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      request.destroy();
+    }, timeoutInMs);
+    const onAbort = (): void => {
+      aborted = true;
+      request.destroy();
+    };
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        aborted = true;
+      } else {
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+    }
+
+    request.on('error', (error: NodeJS.ErrnoException) => finishFailure(error));
+    request.on('response', (response) => {
+      status = response.statusCode ?? 0;
+      headerValue = headerValueOf(response.headers[identifyHeader]);
+      const isSuccess = status >= 200 && status < 300;
+      const httpStatus = status;
+      const tooLarge = (): void => {
+        response.destroy();
+        finish({ kind: 'http', status: httpStatus, totalTokens: null, errorCode: isSuccess ? 'body-too-large' : String(httpStatus) });
+      };
+      const declaredLength = Number(response.headers['content-length']);
+      if (Number.isFinite(declaredLength) && declaredLength > maxBodyInBytes) {
+        tooLarge();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBodyInBytes) {
+          tooLarge();
+        } else if (isSuccess) {
+          chunks.push(chunk);
+        }
+      });
+      response.on('end', () => {
+        if (!isSuccess) {
+          finish({ kind: 'http', status: httpStatus, totalTokens: null, errorCode: String(httpStatus) });
+          return;
+        }
+        finish({ ...classifySuccessBody(Buffer.concat(chunks, size)), status: httpStatus });
+      });
+      response.on('error', (error: NodeJS.ErrnoException) => finishFailure(error));
+      response.on('close', () => {
+        if (!response.complete) {
+          finishFailure(undefined);
+        }
+      });
+    });
+    if (aborted) {
+      request.destroy();
+      return;
+    }
+    request.end(body);
+  });
+}
+
+function headerValueOf(value: string | string[] | undefined): string | null {
+  if (value === undefined) {
+    return null;
+  }
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function errorCodeOf(error: NodeJS.ErrnoException | undefined): string {
+  if (error === undefined) {
+    return 'ECONNRESET';
+  }
+  if (typeof error.code === 'string' && error.code !== '') {
+    return error.code;
+  }
+  // "socket hang up" and similar carry ECONNRESET in code; anything else is named by its class.
+  return error.name === 'Error' ? 'network-error' : error.name;
+}
+
+/**
+ * A 2xx counts as an answer only when its body is a chat completion (an object with a `choices` array, as the
+ * Azure OpenAI 2024-02-01 spec requires); anything else is a failure of kind `http`, because a gateway or proxy
+ * that answers 200 with an HTML page did not reach a backend.
+ */
+function classifySuccessBody(body: Buffer): Pick<ProbeOutcome, 'kind' | 'totalTokens' | 'errorCode'> {
+  if (body.length === 0) {
+    return { kind: 'http', totalTokens: null, errorCode: 'empty-body' };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { kind: 'http', totalTokens: null, errorCode: 'invalid-json' };
+  }
+  if (typeof parsed !== 'object' || parsed === null || !Array.isArray((parsed as { choices?: unknown }).choices)) {
+    return { kind: 'http', totalTokens: null, errorCode: 'invalid-body' };
+  }
+  const usage = (parsed as { usage?: unknown }).usage;
+  const total = typeof usage === 'object' && usage !== null ? (usage as { total_tokens?: unknown }).total_tokens : undefined;
+  const totalTokens = typeof total === 'number' && Number.isFinite(total) && total >= 0 ? total : null;
+  return { kind: 'ok', totalTokens, errorCode: null };
+}
