@@ -1,0 +1,38 @@
+import { startEmbeddedEnvironment } from '../emulator/startEmbeddedEnvironment';
+import { resourcesFromPool } from '../emulator/resourcesFromPool';
+import type { ResolvedPool } from '../lib/pool/types';
+import { configureServices } from './appState';
+import { createServices, type EmbeddedEndpoints } from './createServices';
+
+let configured = false;
+
+/** Starts the embedded emulator with one simulated Azure OpenAI resource per backend host of the pool. */
+export async function startEmbeddedForPool(pool: ResolvedPool): Promise<EmbeddedEndpoints> {
+  return startEmbeddedEnvironment({
+    resources: resourcesFromPool(pool.backends, pool.probe.deployment),
+    poolBackendId: pool.name,
+  });
+}
+
+/**
+ * Configures the production factory (settings from `process.env`, as Azure App Settings and
+ * `local.settings.json` provide them) unless a host or test configured another one first.
+ */
+export function ensureDefaultServices(): void {
+  if (configured) return;
+  configured = true;
+  configureServicesIfUnset(() => createServices(process.env, { startEmbedded: startEmbeddedForPool }));
+}
+
+let explicit = false;
+
+/** Marks that a host chose its own factory; the functions then keep it. */
+export function configureServicesExplicitly(factory: Parameters<typeof configureServices>[0]): void {
+  explicit = true;
+  configured = true;
+  configureServices(factory);
+}
+
+function configureServicesIfUnset(factory: Parameters<typeof configureServices>[0]): void {
+  if (!explicit) configureServices(factory);
+}

@@ -1,0 +1,53 @@
+/** A validated report query. */
+export type ReportQuery =
+  | {
+      readonly ok: true;
+      readonly window: 'run' | 'hour' | 'day' | undefined;
+      readonly format: 'json' | 'html';
+      readonly pool: string | undefined;
+    }
+  | { readonly ok: false; readonly message: string };
+
+const WINDOWS = ['run', 'hour', 'day'] as const;
+const FORMATS = ['json', 'html'] as const;
+
+/**
+ * Validates `window`, `format` and `pool` of `GET /api/report`. Other parameters are ignored (Azure adds `code`
+ * for function keys). Without `format`, an `Accept` header that prefers `text/html` selects HTML.
+ * Every problem is named at once, with what is allowed.
+ */
+export function parseReportQuery(query: { get(name: string): string | null }, accept: string | null): ReportQuery {
+  const problems: string[] = [];
+  const window = query.get('window');
+  const format = query.get('format');
+  const pool = query.get('pool');
+  if (window !== null && !(WINDOWS as readonly string[]).includes(window)) {
+    problems.push(`window "${truncate(window)}" is not allowed; use one of: ${WINDOWS.join(', ')}`);
+  }
+  if (format !== null && !(FORMATS as readonly string[]).includes(format)) {
+    problems.push(`format "${truncate(format)}" is not allowed; use one of: ${FORMATS.join(', ')}`);
+  }
+  if (pool !== null && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(pool)) {
+    problems.push(`pool "${truncate(pool)}" is not a backend id (1–80 letters, digits, '.', '_', '-')`);
+  }
+  if (problems.length > 0) return { ok: false, message: `Invalid query: ${problems.join('; ')}.` };
+  const wantsHtml = format === 'html' || (format === null && prefersHtml(accept));
+  return {
+    ok: true,
+    window: (window ?? undefined) as 'run' | 'hour' | 'day' | undefined,
+    format: wantsHtml ? 'html' : 'json',
+    pool: pool ?? undefined,
+  };
+}
+
+function prefersHtml(accept: string | null): boolean {
+  if (!accept) return false;
+  const html = accept.indexOf('text/html');
+  const json = accept.indexOf('application/json');
+  return html >= 0 && (json < 0 || html < json);
+}
+
+function truncate(value: string): string {
+  const printable = value.replace(/[^\x20-\x7e]/g, '?');
+  return printable.length > 40 ? `${printable.slice(0, 40)}…` : printable;
+}

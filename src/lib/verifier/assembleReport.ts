@@ -1,0 +1,118 @@
+import type { AlertLogEntry, AlertState } from '../alerts/types';
+import type { ConfigDriftReport, DeployOutcome, PolicyFinding } from '../deploy/types';
+import type { ResolvedPool } from '../pool/types';
+import { buildReport } from '../report/buildReport';
+import type { Report } from '../report/types';
+import { assessWindow } from '../stats/assessWindow';
+import { dispersionIndex } from '../stats/dispersion';
+import { planSampleSize } from '../stats/planSampleSize';
+import type { Assessment } from '../stats/types';
+import type { WindowEvidence } from '../store/types';
+
+/** One window to judge: its evidence and its share of the false-alarm budget. */
+export interface WindowToAssess {
+  /** `run`, `hour` or `day`. */
+  readonly name: string;
+  readonly evidence: WindowEvidence;
+  readonly alpha: number;
+  /** Words for explanations, e.g. "in the last hour". */
+  readonly description: string;
+}
+
+/** Inputs of {@link assembleReport}. Pure data: the caller gathered it. */
+export interface AssembleReportInput {
+  /** The expectation: declared pool (deploy mode) or deployed pool (verify-only mode). */
+  readonly pool: ResolvedPool;
+  readonly windows: readonly WindowToAssess[];
+  readonly primaryWindow: string;
+  readonly generatedAtMs: number;
+  readonly toleranceInPoints: number;
+  /** φ above which the independence assumption is flagged and standard errors are inflated. */
+  readonly dispersionWarn: number;
+  readonly probesPerRun: number;
+  readonly runsPerHour: number;
+  readonly lastDeploy: DeployOutcome | null;
+  readonly configDrift: ConfigDriftReport | null;
+  readonly policy: readonly PolicyFinding[];
+  readonly alerts: { readonly state: AlertState | null; readonly recent: readonly AlertLogEntry[] };
+}
+
+/** Drift sizes the probe-budget planner reports on, in percentage points. */
+const PLANNED_DRIFTS_IN_POINTS = [5, 10, 15] as const;
+/** Power the planner sizes for (statistics.md). */
+const PLANNED_POWER = 0.95;
+
+/**
+ * Judges every window against the pool's expected shares and assembles the report.
+ * φ (dispersion) is estimated from the per-run counts of the longest window; when it exceeds `dispersionWarn`
+ * every window is judged again with standard errors inflated by √φ (statistics.md, "Over-dispersion").
+ */
+export function assembleReport(input: AssembleReportInput): Report {
+  const backends = input.pool.backends.map((b) => ({
+    name: b.name,
+    priority: b.priority,
+    expectedShare: b.expectedShare,
+    isPrimary: b.isPrimary,
+    region: b.region,
+  }));
+  const expected = Object.fromEntries(input.pool.backends.map((b) => [b.name, b.expectedShare]));
+  const longest = [...input.windows].sort((a, b) => spanOf(b.evidence) - spanOf(a.evidence))[0];
+  const dispersion = longest ? dispersionIndex(longest.evidence.runs, expected) : { phi: null, runs: 0 };
+  const inflate = dispersion.phi !== null && dispersion.phi > input.dispersionWarn ? dispersion.phi : undefined;
+
+  const judged = input.windows.map((w) => {
+    const assessment: Assessment = assessWindow({
+      label: w.name,
+      backends,
+      evidence: w.evidence,
+      options: {
+        alpha: w.alpha,
+        toleranceInPoints: input.toleranceInPoints,
+        ...(inflate !== undefined ? { dispersion: inflate } : {}),
+      },
+      windowDescription: w.description,
+    });
+    return { name: w.name, evidence: w.evidence, assessment };
+  });
+
+  const primaryShares = input.pool.backends.filter((b) => b.isPrimary).map((b) => b.expectedShare);
+  const plan = primaryShares.length >= 2
+    ? input.windows.flatMap((w) =>
+        PLANNED_DRIFTS_IN_POINTS.map((driftInPoints) => {
+          const needed = planSampleSize({
+            expectedShares: primaryShares,
+            driftInPoints,
+            alpha: w.alpha,
+            power: PLANNED_POWER,
+            toleranceInPoints: input.toleranceInPoints,
+          }).fixedN;
+          const available = probesIn(w.name, input.probesPerRun, input.runsPerHour);
+          return { driftInPoints, window: w.name, probesNeeded: needed, detectable: available >= needed };
+        }),
+      )
+    : [];
+
+  return buildReport({
+    pool: input.pool,
+    generatedAtMs: input.generatedAtMs,
+    primaryWindow: input.primaryWindow,
+    windows: judged,
+    lastDeploy: input.lastDeploy,
+    configDrift: input.configDrift,
+    policy: input.policy,
+    alerts: input.alerts,
+    dispersion: { phi: dispersion.phi, runs: dispersion.runs, warnAbove: input.dispersionWarn },
+    budget: { probesPerRun: input.probesPerRun, runsPerHour: input.runsPerHour, plan },
+  });
+}
+
+function spanOf(evidence: WindowEvidence): number {
+  return evidence.window.toMs - evidence.window.fromMs;
+}
+
+/** Probes a window collects at the configured pace (the run window: one run). */
+function probesIn(windowName: string, probesPerRun: number, runsPerHour: number): number {
+  if (windowName === 'hour') return probesPerRun * runsPerHour;
+  if (windowName === 'day') return probesPerRun * runsPerHour * 24;
+  return probesPerRun;
+}

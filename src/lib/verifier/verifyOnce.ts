@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import type { ResolvedPool } from '../pool/types';
+import { runProbes, type ProbeFatal } from '../probe/runProbes';
+import type { ProbeRecord } from '../probe/types';
+import type { Report } from '../report/types';
+import { createSequentialTest, type SequentialDecision } from '../stats/sequentialTest';
+import type { ProbeSink } from '../store/types';
+import { assembleReport } from './assembleReport';
+import { evidenceFromRecords } from './evidenceFromRecords';
+
+/** Options of {@link verifyOnce}. */
+export interface VerifyOnceOptions {
+  readonly pool: ResolvedPool;
+  readonly gatewayUrl: string;
+  readonly subscriptionKey: string;
+  /** Maximum probes; the sequential test may stop earlier. */
+  readonly requests: number;
+  readonly concurrency: number;
+  readonly timeoutInMs: number;
+  /** False-alarm probability of this one-off decision (statistics.md: 1e-4 for a pipeline gate). */
+  readonly alpha: number;
+  readonly toleranceInPoints: number;
+  /** Stop as soon as the always-valid sequential test is decisive. */
+  readonly sequential: boolean;
+  readonly dispersionWarn?: number;
+  readonly sink?: ProbeSink;
+  readonly signal?: AbortSignal;
+  readonly now?: () => number;
+}
+
+export interface VerifyOnceResult {
+  readonly report: Report;
+  readonly records: readonly ProbeRecord[];
+  readonly probesSent: number;
+  readonly tokensUsed: number;
+  readonly stoppedEarly: boolean;
+  readonly decision: SequentialDecision | null;
+  /** Set when probing could not run at all (401/403 from the gateway, unreachable, 404). */
+  readonly fatal: ProbeFatal | null;
+}
+
+/**
+ * One-shot verification (the CLI's `verify`, a pipeline gate after a deploy): probe through the gateway,
+ * judge the run, return the same report object the HTTP endpoint serves.
+ */
+export async function verifyOnce(options: VerifyOnceOptions): Promise<VerifyOnceResult> {
+  const now = options.now ?? Date.now;
+  const runId = randomUUID();
+  const names = options.pool.backends.map((b) => b.name);
+  const sequential = options.sequential
+    ? createSequentialTest({
+        expectedShares: options.pool.backends.map((b) => b.expectedShare),
+        alpha: options.alpha,
+        toleranceInPoints: options.toleranceInPoints,
+        maxProbes: options.requests,
+      })
+    : null;
+  let decision: SequentialDecision | null = null;
+  const startedAtMs = now();
+  const result = await runProbes({
+    gatewayUrl: options.gatewayUrl,
+    subscriptionKey: options.subscriptionKey,
+    pool: options.pool,
+    runId,
+    maxProbes: options.requests,
+    concurrency: options.concurrency,
+    timeoutInMs: options.timeoutInMs,
+    ...(options.sink ? { sink: options.sink } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(sequential
+      ? {
+          shouldStop: (record: ProbeRecord) => {
+            const index = record.kind === 'ok' && record.backend !== null ? names.indexOf(record.backend) : -1;
+            decision = sequential.observe(index >= 0 ? index : null);
+            return decision.state !== 'continue';
+          },
+        }
+      : {}),
+  });
+  const window = { fromMs: Math.min(startedAtMs, ...result.records.map((r) => r.startedAtMs)), toMs: now() + 1 };
+  const evidence = evidenceFromRecords(result.records, names, window, Math.max(1000, Math.ceil((window.toMs - window.fromMs) / 20)), runId);
+  const report = assembleReport({
+    pool: options.pool,
+    windows: [{ name: 'run', evidence, alpha: options.alpha, description: 'in this run' }],
+    primaryWindow: 'run',
+    generatedAtMs: now(),
+    toleranceInPoints: options.toleranceInPoints,
+    dispersionWarn: options.dispersionWarn ?? 1.25,
+    probesPerRun: options.requests,
+    runsPerHour: 1,
+    lastDeploy: null,
+    configDrift: null,
+    policy: [],
+    alerts: { state: null, recent: [] },
+  });
+  return {
+    report,
+    records: result.records,
+    probesSent: result.probesSent,
+    tokensUsed: result.tokensUsed,
+    stoppedEarly: result.stoppedEarly,
+    decision,
+    fatal: result.fatal,
+  };
+}

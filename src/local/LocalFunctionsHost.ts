@@ -1,0 +1,223 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { CronExpressionParser } from 'cron-parser';
+import { HttpRequest, HttpResponse, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import type { CapturedFunction, FunctionsRegistry } from './functionsCoreShim';
+import { triggerOf } from './functionsCoreShim';
+import { ensureError } from '../lib/util/errors';
+
+/** Options of {@link LocalFunctionsHost}. */
+export interface LocalFunctionsHostOptions {
+  readonly registry: FunctionsRegistry;
+  /** Port for `http://host:port/api/...`; default 7071 as `func start`; 0 = any free port. */
+  readonly port?: number;
+  readonly host?: string;
+  /** Resolves `%NAME%` in timer schedules, as the Functions host does from app settings. */
+  readonly settings?: Readonly<Record<string, string | undefined>>;
+  /** Overrides the schedule of named timer functions (the demo runs faster than production). */
+  readonly scheduleOverrides?: Readonly<Record<string, string>>;
+  readonly log?: (line: string) => void;
+}
+
+/** The outcome of one timer invocation, for callers that wait for it. */
+export interface TimerInvocation {
+  readonly functionName: string;
+  readonly startedAt: Date;
+  readonly error: Error | undefined;
+}
+
+/**
+ * Hosts the functions captured by the `@azure/functions-core` shim the way Core Tools does locally:
+ * HTTP triggers on `/api/<route>`, timers on their NCRONTAB schedule, `appStart` hooks first.
+ * Auth levels are not enforced locally (as with `func start`); Azure enforces them.
+ */
+export class LocalFunctionsHost {
+  readonly #options: LocalFunctionsHostOptions;
+  readonly #log: (line: string) => void;
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #running = new Set<Promise<unknown>>();
+  #server: http.Server | undefined;
+  #baseUrl = '';
+  #stopped = false;
+
+  constructor(options: LocalFunctionsHostOptions) {
+    this.#options = options;
+    this.#log = options.log ?? ((line) => console.log(line));
+  }
+
+  /** `http://host:port` once started. */
+  get baseUrl(): string {
+    return this.#baseUrl;
+  }
+
+  /** Runs `appStart` hooks (awaiting them), then starts the HTTP listener and the timers. */
+  async start(): Promise<void> {
+    for (const hook of this.#options.registry.hooks.get('appStart') ?? []) {
+      await hook({ hookData: {}, appHookData: {}, functionAppDirectory: process.cwd() });
+    }
+    const server = http.createServer((req, res) => {
+      const work = this.#handleHttp(req, res).catch((error: unknown) => {
+        this.#log(`[host] request failed: ${ensureError(error).message}`);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('Internal Server Error');
+      });
+      this.#track(work);
+    });
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#options.port ?? 7071, this.#options.host ?? '127.0.0.1', () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    this.#baseUrl = `http://${this.#options.host ?? '127.0.0.1'}:${address.port}`;
+    for (const fn of this.#options.registry.functions.values()) {
+      const trigger = triggerOf(fn);
+      if (trigger.type.toLowerCase() === 'httptrigger') {
+        this.#log(`[host] ${fn.name}: [${(trigger.methods ?? ['GET', 'POST']).join(',')}] ${this.#baseUrl}/api/${trigger.route ?? fn.name}`);
+      } else if (trigger.type.toLowerCase() === 'timertrigger') {
+        const schedule = this.scheduleOf(fn);
+        this.#log(`[host] ${fn.name}: timer (${schedule})`);
+        this.#scheduleNext(fn, schedule);
+        if (trigger.runOnStartup === true) void this.invokeTimer(fn.name);
+      }
+    }
+  }
+
+  /** The effective NCRONTAB schedule of a timer function (overrides and `%SETTING%` resolved). */
+  scheduleOf(fn: CapturedFunction): string {
+    const override = this.#options.scheduleOverrides?.[fn.name];
+    if (override) return override;
+    const raw = String(triggerOf(fn).schedule ?? '');
+    return raw.replace(/%([^%]+)%/g, (_, name: string) => {
+      const value = this.#options.settings?.[name];
+      if (!value) throw new Error(`Timer "${fn.name}": app setting "${name}" used in its schedule is not set.`);
+      return value;
+    });
+  }
+
+  /** Invokes a timer function now (as the host does on schedule); resolves when it has finished. */
+  async invokeTimer(functionName: string): Promise<TimerInvocation> {
+    const fn = this.#options.registry.functions.get(functionName);
+    if (!fn) throw new Error(`No function named "${functionName}".`);
+    const startedAt = new Date();
+    const schedule = this.scheduleOf(fn);
+    const next = CronExpressionParser.parse(schedule, { currentDate: startedAt, tz: 'UTC' }).next().toDate();
+    const timer = {
+      isPastDue: false,
+      schedule: { adjustForDST: false },
+      scheduleStatus: { last: startedAt.toISOString(), next: next.toISOString(), lastUpdated: startedAt.toISOString() },
+    };
+    const context = this.#context(fn);
+    const work = (async (): Promise<TimerInvocation> => {
+      try {
+        await fn.handler(timer, context);
+        return { functionName, startedAt, error: undefined };
+      } catch (error) {
+        const failure = ensureError(error);
+        this.#log(`[host] ${functionName} failed: ${failure.message}`);
+        return { functionName, startedAt, error: failure };
+      }
+    })();
+    this.#track(work);
+    return work;
+  }
+
+  /** Stops timers and the listener, then waits for invocations in flight. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const handle of this.#timers.values()) clearTimeout(handle);
+    this.#timers.clear();
+    const server = this.#server;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    await Promise.allSettled([...this.#running]);
+    for (const hook of this.#options.registry.hooks.get('appTerminate') ?? []) {
+      await hook({ hookData: {}, appHookData: {} });
+    }
+  }
+
+  #track(work: Promise<unknown>): void {
+    this.#running.add(work);
+    void work.finally(() => this.#running.delete(work));
+  }
+
+  #scheduleNext(fn: CapturedFunction, schedule: string): void {
+    if (this.#stopped) return;
+    const next = CronExpressionParser.parse(schedule, { currentDate: new Date(), tz: 'UTC' }).next().toDate();
+    const delayInMs = Math.max(0, next.getTime() - Date.now());
+    const handle = setTimeout(() => {
+      this.#timers.delete(fn.name);
+      void this.invokeTimer(fn.name).finally(() => this.#scheduleNext(fn, schedule));
+    }, delayInMs);
+    handle.unref();
+    this.#timers.set(fn.name, handle);
+  }
+
+  #context(fn: CapturedFunction): InvocationContext {
+    const log = this.#log;
+    return new InvocationContext({
+      invocationId: randomUUID(),
+      functionName: fn.name,
+      logHandler: (level, ...args) => log(`[${fn.name}] ${level === 'information' ? '' : `${level}: `}${args.map(String).join(' ')}`),
+    });
+  }
+
+  async #handleHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.#baseUrl);
+    const match = this.#findHttpFunction(url.pathname, req.method ?? 'GET');
+    if (!match) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('Not Found');
+      return;
+    }
+    if (match === 'method-not-allowed') {
+      res.writeHead(405, { 'content-type': 'text/plain' });
+      res.end('Method Not Allowed');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const query: Record<string, string> = {};
+    for (const [name, value] of url.searchParams) query[name] = value;
+    const body = Buffer.concat(chunks);
+    const request = new HttpRequest({
+      method: req.method ?? 'GET',
+      url: url.toString(),
+      headers,
+      query,
+      params: {},
+      ...(body.length > 0 ? { body: { bytes: new Uint8Array(body) } } : {}),
+    });
+    const result = (await match.handler(request, this.#context(match))) as HttpResponseInit | HttpResponse | undefined;
+    const response = result instanceof HttpResponse ? result : new HttpResponse(result ?? {});
+    const outHeaders: Record<string, string> = {};
+    response.headers.forEach((value, name) => {
+      outHeaders[name] = value;
+    });
+    const payload = response.body ? Buffer.from(await response.arrayBuffer()) : Buffer.alloc(0);
+    res.writeHead(response.status, outHeaders);
+    res.end(payload);
+  }
+
+  #findHttpFunction(pathname: string, method: string): CapturedFunction | 'method-not-allowed' | undefined {
+    let methodMismatch = false;
+    for (const fn of this.#options.registry.functions.values()) {
+      const trigger = triggerOf(fn);
+      if (trigger.type.toLowerCase() !== 'httptrigger') continue;
+      const route = `/api/${(trigger.route ?? fn.name).replace(/^\/+/, '')}`;
+      if (route.toLowerCase() !== pathname.replace(/\/+$/, '').toLowerCase()) continue;
+      const methods = (trigger.methods ?? ['GET', 'POST']).map((m) => m.toUpperCase());
+      if (methods.includes(method.toUpperCase())) return fn;
+      methodMismatch = true;
+    }
+    return methodMismatch ? 'method-not-allowed' : undefined;
+  }
+}
+
