@@ -1,0 +1,320 @@
+import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
+import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AccessLog, AccessLogAttempt } from './accessLog';
+import type { ArmBackendResource } from './armBackendStore';
+import type { ArmEndpoint } from './armEndpoint';
+import { Balancer, type SelectionAlgorithm } from './balancer';
+import { CircuitBreaker, parseRetryAfterInMs, toBreakerRule, type BreakerSnapshot } from './circuitBreaker';
+import { headerValue, readBody, sendJson } from './httpUtil';
+import { createRandom } from './random';
+
+/** The API's retry policy (`<retry count interval first-fast-retry>` around forward-request). */
+export interface RetryPolicy {
+  readonly count: number;
+  readonly intervalInMs: number;
+  readonly firstFastRetry: boolean;
+  readonly statusCodes: readonly number[];
+}
+
+/** Where a virtual host name lives on loopback. */
+export interface VirtualEndpoint {
+  readonly port: number;
+  readonly region: string;
+}
+
+export interface GatewayOptions {
+  readonly arm: ArmEndpoint;
+  readonly accessLog: AccessLog;
+  readonly apiSuffix: string;
+  readonly poolBackendId: string;
+  readonly subscriptionKey: string;
+  readonly algorithm: SelectionAlgorithm;
+  readonly instances: number;
+  readonly retryPolicy: RetryPolicy | null;
+  readonly seed: number | undefined;
+  readonly now: () => number;
+  /** Virtual DNS: backend host → loopback simulator; undefined = unreachable. */
+  readonly resolveHost: (host: string) => VirtualEndpoint | undefined;
+  readonly listenHost: string;
+  /** forward-request timeout; APIM's default is 300 s. */
+  readonly forwardTimeoutInMs: number;
+  /** The lab's on-error policy turns a 503 into a bare `503 Service Unavailable`. */
+  readonly onErrorGeneric503: boolean;
+}
+
+/** A fake managed-identity token for `https://cognitiveservices.azure.com`: recognisable, not a JWT anyone could use. */
+const MANAGED_IDENTITY_TOKEN = 'emulated-mi-token.aud=https%3A%2F%2Fcognitiveservices.azure.com';
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date', 'upgrade', 'proxy-connection']);
+
+type ForwardResult =
+  | { readonly kind: 'response'; readonly status: number; readonly headers: IncomingHttpHeaders; readonly body: Buffer }
+  | { readonly kind: 'error'; readonly reason: 'BackendConnectionFailure' | 'Timeout' };
+
+interface PoolMember {
+  readonly name: string;
+  readonly priority: number | undefined;
+  readonly weight: number | undefined;
+  readonly backend: ArmBackendResource;
+}
+
+/** One gateway instance: its own balancer and breakers, as each APIM unit keeps its own state. */
+class GatewayInstance {
+  readonly balancer: Balancer;
+  readonly breakers = new Map<string, CircuitBreaker>();
+
+  constructor(
+    algorithm: SelectionAlgorithm,
+    seed: number | undefined,
+    private readonly now: () => number,
+  ) {
+    this.balancer = new Balancer(algorithm, createRandom(seed));
+  }
+
+  breaker(name: string): CircuitBreaker {
+    const key = name.toLowerCase();
+    let breaker = this.breakers.get(key);
+    if (!breaker) {
+      breaker = new CircuitBreaker(this.now);
+      this.breakers.set(key, breaker);
+    }
+    return breaker;
+  }
+}
+
+/** Breaker state of one backend on one instance, for the control API. */
+export interface InstanceBreakerState extends BreakerSnapshot {
+  readonly gatewayInstance: number;
+  readonly backendId: string;
+}
+
+function keysEqual(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * The emulated APIM gateway for one API: subscription-key check, routing to the backend named in the
+ * policy (as currently deployed through the ARM endpoint), pool selection with circuit breakers per
+ * gateway instance, the lab's retry policy and on-error handling, and managed-identity auth to backends.
+ */
+export class Gateway {
+  private readonly instanceStates: GatewayInstance[];
+  private nextInstance = 0;
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 128 });
+
+  constructor(private readonly options: GatewayOptions) {
+    this.instanceStates = Array.from(
+      { length: Math.max(1, options.instances) },
+      (_, index) => new GatewayInstance(options.algorithm, options.seed === undefined ? undefined : options.seed + index * 7919, options.now),
+    );
+  }
+
+  /** True when the path belongs to this API (its URL suffix). */
+  ownsPath(pathname: string): boolean {
+    const prefix = `/${this.options.apiSuffix}`.toLowerCase();
+    const lower = pathname.toLowerCase();
+    return lower === prefix || lower.startsWith(`${prefix}/`);
+  }
+
+  /** Breaker states of every backend seen, per instance. */
+  breakerStates(): InstanceBreakerState[] {
+    return this.instanceStates.flatMap((instance, gatewayInstance) =>
+      [...instance.breakers.entries()].map(([backendId, breaker]) => ({ gatewayInstance, backendId, ...breaker.snapshot() })),
+    );
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** Handles one client request on the API; never throws. */
+  async handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
+    const requestId = randomUUID();
+    const instanceIndex = this.nextInstance;
+    this.nextInstance = (this.nextInstance + 1) % this.instanceStates.length;
+    const instance = this.instanceStates[instanceIndex] as GatewayInstance;
+    const at = this.options.now();
+    const attempts: AccessLogAttempt[] = [];
+    const finish = (status: number, outcome?: string): void => {
+      this.options.accessLog.add({ id: requestId, at, status, gatewayInstance: instanceIndex, attempts, ...(outcome ? { outcome } : {}) });
+    };
+    const apimError = (status: number, message: string, outcome: string): void => {
+      sendJson(response, status, { statusCode: status, message }, { 'apim-request-id': requestId });
+      finish(status, outcome);
+    };
+
+    const key =
+      headerValue(request, 'api-key') ?? headerValue(request, 'ocp-apim-subscription-key') ?? url.searchParams.get('subscription-key') ?? undefined;
+    if (key === undefined || key === '') {
+      request.resume();
+      apimError(
+        401,
+        'Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.',
+        'unauthorized',
+      );
+      return;
+    }
+    if (!keysEqual(key, this.options.subscriptionKey)) {
+      request.resume();
+      apimError(401, 'Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.', 'unauthorized');
+      return;
+    }
+    const operationPath = url.pathname.slice(this.options.apiSuffix.length + 1);
+    const isChat = /^\/deployments\/[^/]+\/chat\/completions\/?$/i.test(operationPath);
+    if (!isChat || request.method !== 'POST') {
+      request.resume();
+      apimError(404, 'Resource not found', 'not-found');
+      return;
+    }
+    // forward-request buffer-request-body="true": the body is kept so that retries can resend it.
+    const body = await readBody(request);
+
+    const target = this.options.arm.store.getBackend(this.options.poolBackendId);
+    if (!target) {
+      apimError(
+        500,
+        `Backend '${this.options.poolBackendId}' named in the API policy (set-backend-service) is not deployed on this APIM service.`,
+        'no-pool',
+      );
+      return;
+    }
+    const members = this.membersOf(target.value);
+    const retry = this.options.retryPolicy;
+    const maxAttempts = 1 + (retry ? Math.max(0, retry.count) : 0);
+    for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
+      if (attempt > 0 && retry && retry.intervalInMs > 0 && !(attempt === 1 && retry.firstFastRetry)) {
+        await new Promise((resolve) => setTimeout(resolve, retry.intervalInMs));
+      }
+      const member = instance.balancer.select(members, (candidate) => !instance.breaker(candidate.name).isTripped());
+      if (!member) {
+        // The pool's own 503: an error, so the retry loop stops and on-error runs.
+        if (this.options.onErrorGeneric503) {
+          response.writeHead(503, 'Service Unavailable', { 'content-length': 0, 'apim-request-id': requestId });
+          response.end();
+          finish(503, 'pool-unavailable');
+        } else {
+          apimError(503, `Backend pool ${this.options.poolBackendId} is temporarily unavailable`, 'pool-unavailable');
+        }
+        return;
+      }
+      const result = await this.forward(member.backend, operationPath + url.search, body, request);
+      const backendUrl = member.backend.properties.url ?? '';
+      const host = safeHost(backendUrl);
+      const region = this.options.resolveHost(host)?.region ?? null;
+      const breaker = instance.breaker(member.name);
+      const rule = toBreakerRule(member.backend.properties.circuitBreaker?.rules[0]);
+      if (result.kind === 'error') {
+        const tripped = breaker.record(rule, { status: undefined, retryAfterInMs: undefined });
+        attempts.push({ backendId: member.name, host, region, status: null, error: result.reason, ...(tripped ? { tripped } : {}) });
+        if (result.reason === 'Timeout') {
+          apimError(504, 'Gateway Timeout', 'backend-timeout');
+        } else {
+          apimError(500, 'Internal server error', 'backend-connection-failure');
+        }
+        return;
+      }
+      const retryAfterInMs = parseRetryAfterInMs(result.headers, this.options.now());
+      const tripped = breaker.record(rule, { status: result.status, retryAfterInMs });
+      attempts.push({ backendId: member.name, host, region, status: result.status, ...(tripped ? { tripped } : {}) });
+      const willRetry = retry !== null && attempt + 1 < maxAttempts && retry.statusCodes.includes(result.status);
+      if (willRetry) {
+        continue;
+      }
+      const headers: Record<string, string | string[]> = {};
+      for (const [name, value] of Object.entries(result.headers)) {
+        if (value !== undefined && !HOP_BY_HOP.has(name)) {
+          headers[name] = value;
+        }
+      }
+      headers['apim-request-id'] ??= requestId;
+      headers['content-length'] = String(result.body.length);
+      if (!response.destroyed) {
+        response.writeHead(result.status, headers);
+        response.end(result.body);
+      }
+      finish(result.status);
+      return;
+    }
+  }
+
+  private membersOf(target: ArmBackendResource): PoolMember[] {
+    if (target.properties.type !== 'Pool') {
+      return [{ name: target.name, priority: undefined, weight: undefined, backend: target }];
+    }
+    const members: PoolMember[] = [];
+    for (const service of target.properties.pool?.services ?? []) {
+      const name = this.options.arm.store.memberName(service.id);
+      const backend = name === undefined ? undefined : this.options.arm.store.getBackend(name)?.value;
+      if (backend && backend.properties.type !== 'Pool') {
+        members.push({ name: backend.name, priority: service.priority, weight: service.weight, backend });
+      }
+    }
+    return members;
+  }
+
+  private forward(backend: ArmBackendResource, operationPathAndQuery: string, body: Buffer, client: IncomingMessage): Promise<ForwardResult> {
+    const backendUrl = backend.properties.url ?? '';
+    let parsed: URL;
+    try {
+      parsed = new URL(backendUrl);
+    } catch {
+      return Promise.resolve({ kind: 'error', reason: 'BackendConnectionFailure' });
+    }
+    const endpoint = this.options.resolveHost(parsed.hostname);
+    if (!endpoint) {
+      // Virtual DNS has no such host: behave like an unreachable backend, never dial the real one.
+      return Promise.resolve({ kind: 'error', reason: 'BackendConnectionFailure' });
+    }
+    const path = `${parsed.pathname.replace(/\/+$/, '')}${operationPathAndQuery}`;
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (result: ForwardResult): void => {
+        if (!settled) {
+          settled = true;
+          resolve(result);
+        }
+      };
+      const outgoing = httpRequest(
+        {
+          host: this.options.listenHost,
+          port: endpoint.port,
+          method: 'POST',
+          path,
+          agent: this.agent,
+          headers: {
+            host: parsed.host,
+            'content-type': headerValue(client, 'content-type') ?? 'application/json',
+            'content-length': body.length,
+            // authentication-managed-identity: the client's subscription key is never forwarded.
+            authorization: `Bearer ${MANAGED_IDENTITY_TOKEN}`,
+          },
+          timeout: this.options.forwardTimeoutInMs,
+        },
+        (incoming) => {
+          const chunks: Buffer[] = [];
+          incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+          incoming.on('end', () =>
+            settle({ kind: 'response', status: incoming.statusCode ?? 502, headers: incoming.headers, body: Buffer.concat(chunks) }),
+          );
+          incoming.on('error', () => settle({ kind: 'error', reason: 'BackendConnectionFailure' }));
+        },
+      );
+      outgoing.on('timeout', () => {
+        settle({ kind: 'error', reason: 'Timeout' });
+        outgoing.destroy();
+      });
+      outgoing.on('error', () => settle({ kind: 'error', reason: 'BackendConnectionFailure' }));
+      outgoing.end(body);
+    });
+  }
+}
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
+}
