@@ -12,7 +12,7 @@ import type { DefinitionIssue } from './types';
  * ```
  */
 export class DefinitionError extends Error {
-  /** Every problem, in document order where possible. Never empty. */
+  /** Every problem, in the order found (structure first, then cross-field rules). Never empty. */
   readonly issues: readonly DefinitionIssue[];
   /** The file (or other origin) the definition came from, when known. */
   readonly source: string | undefined;

@@ -21,10 +21,20 @@ export function parsePoolDefinition(input: string | Uint8Array, source?: string)
   if (!decoded.ok) {
     throw new DefinitionError([decoded.issue], source);
   }
+  if (decoded.text.trim() === '') {
+    throw new DefinitionError([{ path: '$', message: 'the file is empty (expected a JSON object with a "pool" member)' }], source);
+  }
   const parsed = parseJsonText(decoded.text);
   if (!parsed.ok) {
+    const where = `at line ${parsed.line}, column ${parsed.column}`;
     throw new DefinitionError(
-      [{ path: parsed.path, message: `is not valid JSON: ${parsed.message} at line ${parsed.line}, column ${parsed.column}` }],
+      [
+        {
+          path: parsed.path,
+          // A duplicate key is located by its member path; everything else is a syntax error of the file.
+          message: parsed.path === '$' ? `is not valid JSON: ${parsed.message} ${where}` : `${parsed.message} ${where}`,
+        },
+      ],
       source,
     );
   }

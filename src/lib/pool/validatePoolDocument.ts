@@ -174,12 +174,18 @@ class Validator {
       this.add(path, 'must not be empty');
       return undefined;
     }
-    if (value.length < rule.min || value.length > rule.max) {
-      this.add(path, `must be ${rule.min}–${rule.max} characters long, got ${value.length}`);
-      return undefined;
-    }
+    // The pattern first: "not a GUID" says more than "must be 36 characters".
     if (rule.pattern !== undefined && !rule.pattern.test(value)) {
       this.add(path, `${rule.patternText ?? `must match ${rule.pattern.source}`}, got ${describeValue(value)}`);
+      return undefined;
+    }
+    if (value.length < rule.min || value.length > rule.max) {
+      this.add(
+        path,
+        rule.min === rule.max
+          ? `must be exactly ${rule.min} characters long, got ${value.length}`
+          : `must be ${rule.min}–${rule.max} characters long, got ${value.length}`,
+      );
       return undefined;
     }
     return value;
@@ -617,20 +623,21 @@ interface Member {
 
 /** Why a string is not an absolute http(s) URL (never echoes credentials), or undefined when it is one. */
 function urlProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return `must be an absolute http(s) URL, got ${describeValue(value)}`;
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    return `must use http or https, got "${url.protocol.replace(/:$/, '')}"`;
-  }
-  if (url.username !== '' || url.password !== '') {
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value)) {
     return 'must not contain credentials (user:password@); APIM authenticates with its managed identity';
+  }
+  if (!/^https?:\/\//i.test(value)) {
+    return `must be an absolute http(s) URL starting with https:// or http://, got ${describeValue(value)}`;
   }
   if (/\s/.test(value)) {
     return 'must not contain whitespace';
+  }
+  try {
+    if (new URL(value).hostname === '') {
+      return 'must name a host';
+    }
+  } catch {
+    return `must be an absolute http(s) URL, got ${describeValue(value)}`;
   }
   return undefined;
 }
