@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { performance } from 'node:perf_hooks';
+import { identifyBackend } from '../pool/identifyBackend';
 import type { ResolvedPool } from '../pool/types';
 import type { ProbeSink } from '../store/types';
 import { ensureError } from '../util/errors';
@@ -153,7 +154,7 @@ export async function runProbes(options: RunProbesOptions): Promise<ProbeRunResu
       nextIndex += 1;
       probesSent += 1;
       const startedAtMs = startClock();
-      const latencyStart = latencyClock();
+      const latencyStart = now === undefined ? latencyClock() : startedAtMs;
       const outcome = await sendProbe({ url, agent, headers, body: PROBE_BODY, timeoutInMs, maxBodyInBytes, identifyHeader, signal });
       if (outcome.aborted) {
         stopping = true;
@@ -305,17 +306,4 @@ function describeFatal(
         message: `Could not connect to ${url.origin} (${code}) for ${first}: check the gateway URL and that the gateway is reachable.`,
       };
   }
-}
-
-// Local stand-in for `identifyBackend` from ../pool/identifyBackend until that module lands.
-function identifyBackend(pool: ResolvedPool, headerValue: string): string | null {
-  if (pool.probe.identify.mode === 'region') {
-    const wanted = normaliseRegion(headerValue);
-    return pool.backends.find((backend) => backend.region !== undefined && normaliseRegion(backend.region) === wanted)?.name ?? null;
-  }
-  return pool.backends.find((backend) => backend.identifier === headerValue)?.name ?? null;
-}
-
-function normaliseRegion(value: string): string {
-  return value.replace(/\s+/g, '').toLowerCase();
 }

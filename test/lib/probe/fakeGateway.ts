@@ -4,9 +4,17 @@ import type { AddressInfo } from 'node:net';
 /** How the fake gateway answers one request. */
 export type GatewayAnswer =
   /** A chat completion (or any JSON) with the given status and optional identifying header. */
-  | { readonly type: 'json'; readonly status?: number; readonly region?: string; readonly body?: unknown; readonly headers?: Record<string, string> }
-  /** Headers (with region) sent, then nothing: the client's timeout has to end it. */
-  | { readonly type: 'hang'; readonly region?: string }
+  | {
+      readonly type: 'json';
+      readonly status?: number;
+      readonly region?: string;
+      readonly body?: unknown;
+      readonly headers?: Record<string, string>;
+      /** Answer after this many ms (server-side delay, to keep requests in flight). */
+      readonly delayInMs?: number;
+    }
+  /** Never finishes: with `sendHead`, headers (and region) and a body fragment go out first. */
+  | { readonly type: 'hang'; readonly region?: string; readonly sendHead?: boolean }
   /** Destroy the socket before any answer. */
   | { readonly type: 'reset' }
   /** Send headers and part of the body, then destroy the socket. */
@@ -109,6 +117,11 @@ function answer(plan: GatewayAnswer, request: http.IncomingMessage, response: ht
   };
   switch (plan.type) {
     case 'json': {
+      if (plan.delayInMs !== undefined && plan.delayInMs > 0) {
+        const { delayInMs, ...rest } = plan;
+        setTimeout(() => answer(rest, request, response), delayInMs);
+        return;
+      }
       withRegion(plan.region);
       for (const [name, value] of Object.entries(plan.headers ?? {})) {
         response.setHeader(name, value);
@@ -119,9 +132,11 @@ function answer(plan: GatewayAnswer, request: http.IncomingMessage, response: ht
       return;
     }
     case 'hang':
-      withRegion(plan.region);
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.write('{"id":');
+      if (plan.sendHead === true) {
+        withRegion(plan.region);
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.write('{"id":');
+      }
       return;
     case 'reset':
       request.socket.destroy();
