@@ -14,6 +14,10 @@ export interface DeployAction {
   /** Fields that differ, for `update`. */
   readonly changedFields: readonly string[];
   readonly error?: DeployError;
+  /** The differences behind `update` (declared = what the definition wants, deployed = what ARM held). */
+  readonly differences?: readonly ConfigDifference[];
+  /** Where a `failed` action failed: reading the current state, or writing. */
+  readonly phase?: 'read' | 'write';
 }
 
 /** Error details safe to show: never a token. */
