@@ -7,6 +7,9 @@ import type { CapturedFunction, FunctionsRegistry } from './functionsCoreShim';
 import { triggerOf } from './functionsCoreShim';
 import { ensureError } from '../lib/util/errors';
 
+/** The longest delay `setTimeout` honours. */
+const MAX_TIMEOUT_IN_MS = 2_147_483_647;
+
 /** Options of {@link LocalFunctionsHost}. */
 export interface LocalFunctionsHostOptions {
   readonly registry: FunctionsRegistry;
@@ -146,12 +149,22 @@ export class LocalFunctionsHost {
 
   #scheduleNext(fn: CapturedFunction, schedule: string): void {
     if (this.#stopped) return;
-    const next = CronExpressionParser.parse(schedule, { currentDate: new Date(), tz: 'UTC' }).next().toDate();
-    const delayInMs = Math.max(0, next.getTime() - Date.now());
+    const dueAtMs = CronExpressionParser.parse(schedule, { currentDate: new Date(), tz: 'UTC' }).next().getTime();
+    this.#wakeAt(fn, schedule, dueAtMs);
+  }
+
+  /** Node fires timeouts over 2^31−1 ms at once, so long waits are taken in capped steps. */
+  #wakeAt(fn: CapturedFunction, schedule: string, dueAtMs: number): void {
+    if (this.#stopped) return;
+    const delayInMs = Math.max(0, dueAtMs - Date.now());
     const handle = setTimeout(() => {
       this.#timers.delete(fn.name);
+      if (Date.now() < dueAtMs) {
+        this.#wakeAt(fn, schedule, dueAtMs);
+        return;
+      }
       void this.invokeTimer(fn.name).finally(() => this.#scheduleNext(fn, schedule));
-    }, delayInMs);
+    }, Math.min(delayInMs, MAX_TIMEOUT_IN_MS));
     handle.unref();
     this.#timers.set(fn.name, handle);
   }

@@ -17,6 +17,26 @@ export interface WindowToAssess {
   readonly alpha: number;
   /** Words for explanations, e.g. "in the last hour". */
   readonly description: string;
+  /**
+   * Drift size, in points, the window must be able to catch (half the time) before it may say `ok` rather than
+   * `inconclusive`. Default: see {@link resolutionFor}.
+   */
+  readonly resolutionInPoints?: number;
+}
+
+/** Service windows (hour, day) say `ok` once they could have caught a 10-point drift (statistics.md: hourly ±10 points). */
+export const SERVICE_WINDOW_RESOLUTION_IN_POINTS = 10;
+
+/**
+ * The resolution a window is judged at. A run (60 probes by default) is sized to catch a dead backend and failover
+ * (statistics.md: "60 probes a run catch a dead backend every time"), so its resolution is the smallest weighted
+ * expected share; pooled windows resolve {@link SERVICE_WINDOW_RESOLUTION_IN_POINTS}. Never finer than the tolerance.
+ */
+export function resolutionFor(windowName: string, expectedShares: readonly number[], toleranceInPoints: number): number {
+  if (windowName !== 'run') return Math.max(toleranceInPoints, SERVICE_WINDOW_RESOLUTION_IN_POINTS);
+  const weighted = expectedShares.filter((share) => share > 0 && share < 1);
+  const deadBackendInPoints = weighted.length > 0 ? Math.min(...weighted) * 100 : SERVICE_WINDOW_RESOLUTION_IN_POINTS;
+  return Math.max(toleranceInPoints, deadBackendInPoints);
 }
 
 /** Inputs of {@link assembleReport}. Pure data: the caller gathered it. */
@@ -68,6 +88,7 @@ export function assembleReport(input: AssembleReportInput): Report {
       options: {
         alpha: w.alpha,
         toleranceInPoints: input.toleranceInPoints,
+        resolutionInPoints: w.resolutionInPoints ?? resolutionFor(w.name, input.pool.backends.map((b) => b.expectedShare), input.toleranceInPoints),
         ...(inflate !== undefined ? { dispersion: inflate } : {}),
       },
       windowDescription: w.description,

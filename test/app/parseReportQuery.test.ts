@@ -1,0 +1,29 @@
+import { parseReportQuery } from '../../src/app/parseReportQuery';
+
+const q = (params: Record<string, string>) => new URLSearchParams(params);
+
+describe('parseReportQuery', () => {
+  it('defaults to JSON and no window override', () => {
+    expect(parseReportQuery(q({}), null)).toEqual({ ok: true, window: undefined, format: 'json', pool: undefined });
+  });
+
+  it('serves HTML to a browser Accept header and when format=html is asked for', () => {
+    expect(parseReportQuery(q({}), 'text/html,application/xhtml+xml,*/*;q=0.8')).toMatchObject({ format: 'html' });
+    expect(parseReportQuery(q({ format: 'html' }), 'application/json')).toMatchObject({ format: 'html' });
+    expect(parseReportQuery(q({}), 'application/json, text/html')).toMatchObject({ format: 'json' });
+  });
+
+  it('ignores the function key parameter Azure adds', () => {
+    expect(parseReportQuery(q({ code: 'abc==', window: 'day' }), null)).toMatchObject({ ok: true, window: 'day' });
+  });
+
+  it('names every bad parameter and what is allowed, and does not echo control characters', () => {
+    const result = parseReportQuery(q({ window: 'week', format: 'pdf', pool: 'bad pool\u0000' }), null);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.message).toContain('window "week" is not allowed; use one of: run, hour, day');
+    expect(result.message).toContain('format "pdf" is not allowed; use one of: json, html');
+    expect(result.message).toContain('pool "bad pool?"');
+    expect(result.message).not.toContain('\u0000');
+  });
+});
