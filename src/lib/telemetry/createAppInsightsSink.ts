@@ -1,0 +1,265 @@
+import { TelemetryClient } from 'applicationinsights';
+import { ROOT_CONTEXT, context } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { ResolvedPool } from '../pool/types';
+import type { ProbeRecord, ProbeRunInfo, ProbeRunSummary } from '../probe/types';
+import type { ProbeSink, RunVerdictTelemetry } from '../store/types';
+import { TelemetrySetupError } from './TelemetrySetupError';
+import { SCHEMA_VERSION, telemetryNames } from './telemetryNames';
+
+/** Options of {@link createAppInsightsSink}. */
+export interface AppInsightsSinkOptions {
+  /** `APPLICATIONINSIGHTS_CONNECTION_STRING`; must carry an `InstrumentationKey` GUID. Never logged. */
+  readonly connectionString: string;
+  /** Cloud role name on every item (queries filter on it), 1–256 characters. */
+  readonly cloudRoleName: string;
+  readonly pool: ResolvedPool;
+  /**
+   * Keep telemetry on local disk and resend it when ingestion fails (the SDK's default). Default true;
+   * tests turn it off so nothing is written outside the test.
+   */
+  readonly offlineStorage?: boolean;
+  /**
+   * Flush as soon as this many items wait in the SDK's queue. Default 500. The OpenTelemetry batch processors
+   * hold at most 2,048 items and silently drop the rest (measured: 3,000 probes without a flush → 2,560 arrived),
+   * so a long run must flush on the way.
+   */
+  readonly flushEveryItems?: number;
+}
+
+/** A `ProbeSink` writing to Application Insights, plus `close()` to flush and release the SDK's providers. */
+export type AppInsightsSink = ProbeSink & { close(): Promise<void> };
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Writes probe evidence to Application Insights with the `applicationinsights` 3.x SDK.
+ *
+ * **Per probe: one dependency** named `PoolProbe`, not a custom event, because a dependency carries the
+ * probe's own start time as its timestamp (so the App Insights window selects the same probes as the local
+ * store, which goes by start time — a custom event is stamped when it is emitted, up to a timeout later), its
+ * latency as the native `duration` and its outcome as `success`; the portal's dependency views then show
+ * probes as what they are, calls to a backend. The exporter may round the timestamp 1 ms down (float
+ * nanoseconds), so the exact start also goes in the `startedAtMs` dimension, which the queries use. The 3.x shim turns a dependency into an OpenTelemetry span and
+ * keeps no `target`/`resultCode`/type for a custom dependency type (toolchain notes), so everything the
+ * queries need is in custom dimensions (`customDimensions` / `Properties`): `pool`, `backend` (absent when
+ * unidentified), `region`, `identifierValue` (absent when the header was), `status`, `kind`, `latencyInMs`,
+ * `startedAtMs`, `runId`, `probeIndex`, `errorCode`, `totalTokens`, `schemaVersion`.
+ *
+ * **No sampling.** Spans normally go through the distro's rate-limited sampler (~5 per second by default),
+ * which silently dropped bursts of `trackDependency`. This sink uses an *isolated* client
+ * (`useGlobalProviders: false`): its own tracer provider whose sampler is `ParentBased(TraceIdRatio(1))`
+ * — `samplingPercentage` 100, i.e. `samplingRatio: 1`; `tracesPerSecond: 0` is set as well so the rate
+ * limiter stays off should the SDK ever route through the distro config — and every span is started in the
+ * root context so no unsampled parent (e.g. a host's trace) can veto it. Runs/verdicts are custom events
+ * (log pipeline, no sampler); verdict numbers are metrics. The isolated client also registers no
+ * instrumentation: the host's HTTP requests, dependencies, console and performance counters are not collected
+ * by it, only the items below. Because it is not the process-wide singleton, tests can create and close it
+ * repeatedly.
+ *
+ * Items: `PoolRunStarted`/`PoolRunFinished` events (runId, state …), the `PoolVerification` event per run and
+ * the metrics `PoolBackendShare` (dimension `backend`, value in [0, 1]), `PoolWorstDeviationInPoints`,
+ * `PoolProbesUsed`, `PoolTokensUsed`, `PoolHealth` (0 ok / 1 otherwise, dimension `health`), all with a
+ * `pool` dimension, so Azure Monitor metric alerts work without KQL (alerting on custom metric dimensions must
+ * be enabled on the App Insights resource).
+ *
+ * Nothing secret is sent: records carry no key or token by contract and the connection string is used only
+ * by the SDK. The SDK itself also talks to Microsoft endpoints for its own statistics (statsbeat, settings);
+ * set `APPLICATION_INSIGHTS_NO_STATSBEAT=true` in the app settings to turn that off.
+ *
+ * @throws TelemetrySetupError when the connection string has no valid InstrumentationKey or the role name is bad.
+ */
+export function createAppInsightsSink(options: AppInsightsSinkOptions): AppInsightsSink {
+  const { connectionString, cloudRoleName, pool } = options;
+  assertConnectionString(connectionString);
+  if (typeof cloudRoleName !== 'string' || cloudRoleName.length === 0 || cloudRoleName.length > 256 || CONTROL.test(cloudRoleName)) {
+    throw new TelemetrySetupError('cloudRoleName', 'must be 1–256 characters without control characters');
+  }
+  const flushEveryItems = options.flushEveryItems ?? 500;
+  if (!Number.isSafeInteger(flushEveryItems) || flushEveryItems < 1 || flushEveryItems > 2000) {
+    throw new TelemetrySetupError('flushEveryItems', 'must be an integer 1–2000 (the SDK queue holds 2048)');
+  }
+
+  const client = new TelemetryClient(connectionString, { useGlobalProviders: false });
+  // An APPLICATIONINSIGHTS_CONFIGURATION_CONTENT/FILE with samplingPercentage would otherwise apply here.
+  client.config.samplingPercentage = 100;
+  client.config.azureMonitorOpenTelemetryOptions = {
+    azureMonitorExporterOptions: { connectionString, disableOfflineStorage: options.offlineStorage === false },
+    resource: resourceFromAttributes({ 'service.name': cloudRoleName }),
+    samplingRatio: 1,
+    tracesPerSecond: 0,
+    enableLiveMetrics: false,
+    enableStandardMetrics: false,
+    enablePerformanceCounters: false,
+    enableAutoCollectPerformance: false,
+    enableAutoCollectExceptions: false,
+    enableAutoCollectDependencies: false,
+    enableAutoCollectRequests: false,
+  };
+  if (options.offlineStorage === false) {
+    client.config.enableUseDiskRetryCaching = false;
+  }
+  client.initialize();
+
+  const regionOf = new Map(pool.backends.map((backend) => [backend.name, backend.region]));
+  const common = { pool: pool.name, schemaVersion: SCHEMA_VERSION };
+  let queued = 0;
+  let flushing: Promise<void> | null = null;
+  let closed = false;
+
+  const flush = (): Promise<void> => {
+    if (flushing === null) {
+      queued = 0;
+      flushing = client.flush().finally(() => {
+        flushing = null;
+      });
+    }
+    return flushing;
+  };
+  const afterTrack = async (): Promise<void> => {
+    queued += 1;
+    if (queued >= flushEveryItems) {
+      await flush();
+    }
+  };
+  const assertOpen = (): void => {
+    if (closed) {
+      throw new Error('The App Insights sink is closed');
+    }
+  };
+
+  return {
+    async beginRun(run: ProbeRunInfo): Promise<void> {
+      assertOpen();
+      client.trackEvent({
+        name: telemetryNames.runStarted,
+        properties: { ...common, runId: run.runId, trigger: run.trigger, startedAtMs: String(run.startedAtMs) },
+      });
+      await afterTrack();
+    },
+
+    async recordProbe(record: ProbeRecord): Promise<void> {
+      assertOpen();
+      const properties: Record<string, string> = {
+        ...common,
+        runId: record.runId,
+        probeIndex: String(record.probeIndex),
+        kind: record.kind,
+        latencyInMs: String(record.latencyInMs),
+        startedAtMs: String(record.startedAtMs),
+      };
+      if (record.backend !== null) {
+        properties.backend = record.backend;
+        const region = regionOf.get(record.backend);
+        if (region !== undefined) properties.region = region;
+      }
+      if (record.identifierValue !== null) properties.identifierValue = record.identifierValue;
+      if (record.status !== null) properties.status = String(record.status);
+      if (record.errorCode !== null) properties.errorCode = record.errorCode;
+      if (record.totalTokens !== null) properties.totalTokens = String(record.totalTokens);
+      // The root context: a span under an unsampled parent would be dropped by the ParentBased sampler.
+      context.with(ROOT_CONTEXT, () =>
+        client.trackDependency({
+          name: telemetryNames.probe,
+          dependencyTypeName: telemetryNames.probe,
+          data: telemetryNames.probe,
+          time: new Date(record.startedAtMs),
+          duration: record.latencyInMs,
+          resultCode: record.status === null ? '' : String(record.status),
+          success: record.kind === 'ok',
+          properties,
+        }),
+      );
+      await afterTrack();
+    },
+
+    async finishRun(summary: ProbeRunSummary): Promise<void> {
+      assertOpen();
+      client.trackEvent({
+        name: telemetryNames.runFinished,
+        properties: {
+          ...common,
+          runId: summary.runId,
+          state: summary.state,
+          verdict: summary.verdict,
+          stoppedEarly: String(summary.stoppedEarly),
+          finishedAtMs: String(summary.finishedAtMs),
+        },
+        measurements: { probesSent: summary.probesSent, tokensUsed: summary.tokensUsed },
+      });
+      await afterTrack();
+    },
+
+    async recordVerdict(verdict: RunVerdictTelemetry): Promise<void> {
+      assertOpen();
+      const measurements: Record<string, number> = {
+        probesSent: verdict.probesSent,
+        tokensUsed: verdict.tokensUsed,
+        worstDeviationInPoints: verdict.worstDeviationInPoints,
+      };
+      const shareProperties: Record<string, string> = {};
+      for (const [backend, share] of Object.entries(verdict.shares)) {
+        shareProperties[`share.${backend}`] = share === null ? '' : String(share);
+      }
+      const dims = { pool: verdict.pool };
+      client.trackEvent({
+        name: telemetryNames.verification,
+        properties: { ...common, pool: verdict.pool, runId: verdict.runId, status: verdict.status, health: verdict.health, ...shareProperties },
+        measurements,
+      });
+      for (const [backend, share] of Object.entries(verdict.shares)) {
+        if (share !== null && Number.isFinite(share)) {
+          client.trackMetric({ name: telemetryNames.metrics.backendShare, value: share, properties: { ...dims, backend } });
+        }
+      }
+      const metric = (name: string, value: number, extra: Record<string, string> = {}): void => {
+        if (Number.isFinite(value)) client.trackMetric({ name, value, properties: { ...dims, ...extra } });
+      };
+      metric(telemetryNames.metrics.worstDeviationInPoints, verdict.worstDeviationInPoints);
+      metric(telemetryNames.metrics.probesUsed, verdict.probesSent);
+      metric(telemetryNames.metrics.tokensUsed, verdict.tokensUsed);
+      metric(telemetryNames.metrics.health, verdict.health === 'ok' ? 0 : 1, { health: verdict.health });
+      await afterTrack();
+    },
+
+    /** Delivers everything queued; metrics are exported only by a flush (their interval is 60 s). */
+    flush(): Promise<void> {
+      return flush();
+    },
+
+    async close(): Promise<void> {
+      if (closed) return;
+      await flush();
+      closed = true;
+      await client.shutdown();
+    },
+  };
+}
+
+function assertConnectionString(connectionString: string): void {
+  if (typeof connectionString !== 'string' || connectionString.trim() === '') {
+    throw new TelemetrySetupError('connectionString', 'missing');
+  }
+  const fields = new Map<string, string>();
+  for (const part of connectionString.split(';')) {
+    const at = part.indexOf('=');
+    if (at > 0) fields.set(part.slice(0, at).trim().toLowerCase(), part.slice(at + 1).trim());
+  }
+  if (!GUID.test(fields.get('instrumentationkey') ?? '')) {
+    throw new TelemetrySetupError('connectionString', 'has no InstrumentationKey=<GUID>');
+  }
+  const endpoint = fields.get('ingestionendpoint');
+  if (endpoint !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch (error) {
+      throw new TelemetrySetupError('connectionString', 'IngestionEndpoint is not a URL', { cause: error });
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new TelemetrySetupError('connectionString', 'IngestionEndpoint must be https');
+    }
+  }
+}

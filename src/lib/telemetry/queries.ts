@@ -1,0 +1,228 @@
+import { KqlValueError, kqlDatetime, kqlString, kqlTimespanMs } from './kqlString';
+import { telemetryNames } from './telemetryNames';
+
+/**
+ * The KQL this verifier runs, as named constants. Two schema flavours of the same Application Insights data:
+ * - `classic`: querying the App Insights resource (`dependencies`, `customEvents`; `timestamp`, `name`,
+ *   `customDimensions`, `cloud_RoleName` …);
+ * - `workspace`: querying the Log Analytics workspace of a workspace-based resource (`AppDependencies`,
+ *   `AppEvents`; `TimeGenerated`, `Name`, `Properties`, `AppRoleName` …).
+ *
+ * Each query = a marker comment + a `let` prelude of parameters + a flavour-specific source that projects the
+ * same normalised columns + a flavour-free aggregation body. The time window goes through the client's
+ * `timespan` option (which bounds what the service scans); probe queries also filter on the probe's exact start
+ * time, with the window bounds as app-produced datetime literals. Every aggregation happens in Kusto, so the rows returned grow with
+ * backends × bins (× runs for the runs query), never with probes.
+ */
+export type LogsSchemaFlavour = 'classic' | 'workspace';
+
+export type ProbeQueryName = 'probeSummary' | 'probeLatency' | 'probeBins' | 'probeRuns' | 'runStates';
+export type TrafficQueryName = 'trafficSummary' | 'trafficLatency' | 'trafficBins';
+export type QueryName = ProbeQueryName | TrafficQueryName;
+
+/** Values embedded in the prelude of the probe queries; all produced by the app, all escaped. */
+export interface ProbeQueryParameters {
+  readonly poolName: string;
+  readonly cloudRoleName: string;
+  readonly binInMs: number;
+  /**
+   * The window, epoch ms (`from` inclusive, `to` exclusive). Probes are filtered on their exact start time
+   * (`startedAtMs` dimension) because the item timestamp can be 1 ms early: the exporter converts the start time
+   * through float nanoseconds. Bins start at `windowStartMs + k·binInMs`, as the local store bins.
+   */
+  readonly windowStartMs: number;
+  readonly windowEndMs: number;
+}
+
+/** Values embedded in the prelude of the all-traffic queries. */
+export interface TrafficQueryParameters {
+  /** Lower-case host names of the pool's members (from their runtime URLs). */
+  readonly backendHosts: readonly string[];
+  /** Name of the identifying response header, e.g. `x-ms-region` (APIM logs it as `Response-<name>`). */
+  readonly headerName: string;
+  readonly binInMs: number;
+  /** Bins start at `windowStartMs + k·binInMs`; the window itself is the query's timespan. */
+  readonly windowStartMs: number;
+}
+
+/** Prefix of the marker comment that starts every query (fakes and logs use it to tell queries apart). */
+export const QUERY_MARKER = '// apim-pool-verifier:';
+
+const PROBE = kqlString(telemetryNames.probe);
+const RUN_STARTED = kqlString(telemetryNames.runStarted);
+const RUN_FINISHED = kqlString(telemetryNames.runFinished);
+
+/** `let probes`: this verifier's probe dependencies, normalised. */
+export const PROBE_SOURCE: Readonly<Record<LogsSchemaFlavour, string>> = {
+  classic: `let probes = dependencies
+| where name == ${PROBE} and cloud_RoleName == roleName
+| where tostring(customDimensions.pool) == poolName
+| extend startedAt = coalesce(unixtime_milliseconds_todatetime(tolong(customDimensions.startedAtMs)), timestamp)
+| where startedAt >= windowStart and startedAt < windowEnd
+| project timestamp = startedAt,
+    runId = tostring(customDimensions.runId),
+    backend = tostring(customDimensions.backend),
+    probeKind = tostring(customDimensions.kind),
+    status = tostring(customDimensions.status),
+    errorCode = tostring(customDimensions.errorCode),
+    identifierValue = tostring(customDimensions.identifierValue),
+    latencyInMs = todouble(customDimensions.latencyInMs),
+    totalTokens = tolong(customDimensions.totalTokens);`,
+  workspace: `let probes = AppDependencies
+| where Name == ${PROBE} and AppRoleName == roleName
+| where tostring(Properties.pool) == poolName
+| extend startedAt = coalesce(unixtime_milliseconds_todatetime(tolong(Properties.startedAtMs)), TimeGenerated)
+| where startedAt >= windowStart and startedAt < windowEnd
+| project timestamp = startedAt,
+    runId = tostring(Properties.runId),
+    backend = tostring(Properties.backend),
+    probeKind = tostring(Properties.kind),
+    status = tostring(Properties.status),
+    errorCode = tostring(Properties.errorCode),
+    identifierValue = tostring(Properties.identifierValue),
+    latencyInMs = todouble(Properties.latencyInMs),
+    totalTokens = tolong(Properties.totalTokens);`,
+};
+
+/** `let runEvents`: run start/finish events of this pool, normalised. */
+export const RUN_EVENT_SOURCE: Readonly<Record<LogsSchemaFlavour, string>> = {
+  classic: `let runEvents = customEvents
+| where name in (${RUN_STARTED}, ${RUN_FINISHED}) and cloud_RoleName == roleName
+| where tostring(customDimensions.pool) == poolName
+| project timestamp, eventName = name,
+    runId = tostring(customDimensions.runId),
+    state = tostring(customDimensions.state),
+    startedAtMs = tolong(customDimensions.startedAtMs);`,
+  workspace: `let runEvents = AppEvents
+| where Name in (${RUN_STARTED}, ${RUN_FINISHED}) and AppRoleName == roleName
+| where tostring(Properties.pool) == poolName
+| project timestamp = TimeGenerated, eventName = Name,
+    runId = tostring(Properties.runId),
+    state = tostring(Properties.state),
+    startedAtMs = tolong(Properties.startedAtMs);`,
+};
+
+/** `let traffic`: APIM's own backend-call dependencies to the pool's member hosts, normalised. */
+export const TRAFFIC_SOURCE: Readonly<Record<LogsSchemaFlavour, string>> = {
+  classic: `let traffic = dependencies
+| extend targetHost = tolower(extract(@'^([^:/|\\s]+)', 1, target))
+| where targetHost in (backendHosts)
+| project timestamp, targetHost,
+    identifierValue = tostring(customDimensions[headerKey]),
+    resultCode = tostring(resultCode),
+    latencyInMs = todouble(duration);`,
+  workspace: `let traffic = AppDependencies
+| extend targetHost = tolower(extract(@'^([^:/|\\s]+)', 1, Target))
+| where targetHost in (backendHosts)
+| project timestamp = TimeGenerated, targetHost,
+    identifierValue = tostring(Properties[headerKey]),
+    resultCode = tostring(ResultCode),
+    latencyInMs = todouble(DurationMs);`,
+};
+
+/**
+ * Probe counts per identity and outcome. `errorKey` is the status of an HTTP failure (or its error code);
+ * `answerValue` keeps the raw identifier of 2xx answers only (to explain unidentified ones).
+ * Columns: backend, probeKind, errorKey, answerValue, probes, tokens.
+ */
+export const PROBE_SUMMARY_QUERY = `probes
+| extend errorKey = case(probeKind != 'http', '', status != '', status, errorCode != '', errorCode, 'unknown'),
+    answerValue = iff(probeKind == 'ok', identifierValue, '')
+| summarize probes = count(), tokens = sum(totalTokens) by backend, probeKind, errorKey, answerValue`;
+
+/** Latency percentiles per identified backend (all outcomes). Columns: backend, p50, p95. */
+export const PROBE_LATENCY_QUERY = `probes
+| where isnotempty(backend)
+| summarize p50 = percentile(latencyInMs, 50), p95 = percentile(latencyInMs, 95) by backend`;
+
+/** Probe counts per time bin. Columns: startTime, backend, probeKind, probes. */
+export const PROBE_BINS_QUERY = `probes
+| summarize probes = count() by startTime = bin_at(timestamp, binSize, windowStart), backend, probeKind`;
+
+/** Probe counts per run. Columns: runId, backend, probeKind, probes, firstProbeAt. */
+export const PROBE_RUNS_QUERY = `probes
+| summarize probes = count(), firstProbeAt = min(timestamp) by runId, backend, probeKind`;
+
+/** Start/finish state per run. Columns: runId, startedAtMs, startedEventAt, finished, incomplete. */
+export const RUN_STATES_QUERY = `runEvents
+| summarize startedAtMs = maxif(startedAtMs, eventName == ${RUN_STARTED}),
+    startedEventAt = minif(timestamp, eventName == ${RUN_STARTED}),
+    finished = countif(eventName == ${RUN_FINISHED}),
+    incomplete = countif(state == 'incomplete') by runId`;
+
+/** Backend calls per host, identifier value and result code. Columns: targetHost, identifierValue, resultCode, requests. */
+export const TRAFFIC_SUMMARY_QUERY = `traffic
+| summarize requests = count() by targetHost, identifierValue, resultCode`;
+
+/** Latency percentiles per host and identifier value. Columns: targetHost, identifierValue, p50, p95, requests. */
+export const TRAFFIC_LATENCY_QUERY = `traffic
+| summarize p50 = percentile(latencyInMs, 50), p95 = percentile(latencyInMs, 95), requests = count() by targetHost, identifierValue`;
+
+/** Backend calls per time bin. Columns: startTime, targetHost, identifierValue, isOk, requests. */
+export const TRAFFIC_BINS_QUERY = `traffic
+| extend isOk = resultCode matches regex @'^2\\d\\d$'
+| summarize requests = count() by startTime = bin_at(timestamp, binSize, windowStart), targetHost, identifierValue, isOk`;
+
+const PROBE_BODIES: Readonly<Record<ProbeQueryName, string>> = {
+  probeSummary: PROBE_SUMMARY_QUERY,
+  probeLatency: PROBE_LATENCY_QUERY,
+  probeBins: PROBE_BINS_QUERY,
+  probeRuns: PROBE_RUNS_QUERY,
+  runStates: RUN_STATES_QUERY,
+};
+
+const TRAFFIC_BODIES: Readonly<Record<TrafficQueryName, string>> = {
+  trafficSummary: TRAFFIC_SUMMARY_QUERY,
+  trafficLatency: TRAFFIC_LATENCY_QUERY,
+  trafficBins: TRAFFIC_BINS_QUERY,
+};
+
+/**
+ * Composes one probe query: marker, escaped parameters, source for the flavour, body.
+ * @throws KqlValueError when a parameter cannot be embedded (see `kqlString`).
+ */
+export function composeProbeQuery(name: ProbeQueryName, flavour: LogsSchemaFlavour, parameters: ProbeQueryParameters): string {
+  const prelude = [
+    `${QUERY_MARKER}${name}`,
+    `let poolName = ${kqlString(parameters.poolName, 'pool name')};`,
+    `let roleName = ${kqlString(parameters.cloudRoleName, 'cloud role name')};`,
+    `let binSize = ${kqlTimespanMs(parameters.binInMs, 'bin size')};`,
+    `let windowStart = ${kqlDatetime(parameters.windowStartMs, 'window start')};`,
+    `let windowEnd = ${kqlDatetime(parameters.windowEndMs, 'window end')};`,
+  ];
+  const source = name === 'runStates' ? RUN_EVENT_SOURCE[flavour] : PROBE_SOURCE[flavour];
+  return [...prelude, source, PROBE_BODIES[name]].join('\n');
+}
+
+/**
+ * Composes one all-traffic query.
+ * @throws KqlValueError when a parameter cannot be embedded, or `backendHosts` is empty.
+ */
+export function composeTrafficQuery(
+  name: TrafficQueryName,
+  flavour: LogsSchemaFlavour,
+  parameters: TrafficQueryParameters,
+): string {
+  if (parameters.backendHosts.length === 0) {
+    throw new KqlValueError('backend hosts', 'empty list');
+  }
+  const hosts = parameters.backendHosts.map((host) => kqlString(host, 'backend host')).join(', ');
+  const prelude = [
+    `${QUERY_MARKER}${name}`,
+    `let backendHosts = pack_array(${hosts});`,
+    `let headerKey = ${kqlString(`Response-${parameters.headerName}`, 'header name')};`,
+    `let binSize = ${kqlTimespanMs(parameters.binInMs, 'bin size')};`,
+    `let windowStart = ${kqlDatetime(parameters.windowStartMs, 'window start')};`,
+  ];
+  return [...prelude, TRAFFIC_SOURCE[flavour], TRAFFIC_BODIES[name]].join('\n');
+}
+
+/** Reads the query name from a composed query's marker comment (null if absent). */
+export function queryNameOf(query: string): QueryName | null {
+  const firstLine = query.split('\n', 1)[0] ?? '';
+  if (!firstLine.startsWith(QUERY_MARKER)) {
+    return null;
+  }
+  const name = firstLine.slice(QUERY_MARKER.length).trim();
+  return name in PROBE_BODIES || name in TRAFFIC_BODIES ? (name as QueryName) : null;
+}

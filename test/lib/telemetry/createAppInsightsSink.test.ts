@@ -1,0 +1,214 @@
+import { channel } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
+import { createAppInsightsSink } from '../../../src/lib/telemetry/createAppInsightsSink';
+import { TelemetrySetupError } from '../../../src/lib/telemetry/TelemetrySetupError';
+import { startFakeIngestion, type FakeIngestion, type TelemetryEnvelope } from '../../fakes/fakeIngestion';
+import { labPool } from './labPool';
+import { makeRun } from './probeRecords';
+
+// The SDK's own statistics (statsbeat) would probe the Azure instance-metadata address and Microsoft endpoints:
+// off for this test file (jest gives each test file its own copy of process.env).
+const savedStatsbeat = process.env.APPLICATION_INSIGHTS_NO_STATSBEAT;
+process.env.APPLICATION_INSIGHTS_NO_STATSBEAT = 'true';
+
+/** Every outgoing http(s) request of this process, as host:port, seen through Node's diagnostics channel. */
+const outgoing: string[] = [];
+const requestStart = channel('http.client.request.start');
+const onRequest = (message: unknown): void => {
+  const request = (message as { request: ClientRequest }).request;
+  outgoing.push(`${request.host}`);
+};
+
+const SUBSCRIPTION_KEY = 'f00dfeedf00dfeedf00dfeedf00dfeed';
+const BEARER = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.secret-token';
+
+let ingestion: FakeIngestion;
+
+beforeAll(async () => {
+  requestStart.subscribe(onRequest);
+  ingestion = await startFakeIngestion();
+});
+
+afterAll(async () => {
+  requestStart.unsubscribe(onRequest);
+  await ingestion.close();
+  if (savedStatsbeat === undefined) delete process.env.APPLICATION_INSIGHTS_NO_STATSBEAT;
+  else process.env.APPLICATION_INSIGHTS_NO_STATSBEAT = savedStatsbeat;
+});
+
+const probesOf = (envelopes: TelemetryEnvelope[]): TelemetryEnvelope[] =>
+  envelopes.filter((e) => e.data.baseType === 'RemoteDependencyData' && e.data.baseData.name === 'PoolProbe');
+const eventsNamed = (envelopes: TelemetryEnvelope[], name: string): TelemetryEnvelope[] =>
+  envelopes.filter((e) => e.data.baseType === 'EventData' && e.data.baseData.name === name);
+const metricsOf = (envelopes: TelemetryEnvelope[]): { name: string; value: number; properties: Record<string, string> }[] =>
+  envelopes
+    .filter((e) => e.data.baseType === 'MetricData')
+    .flatMap((e) => (e.data.baseData.metrics ?? []).map((m) => ({ name: m.name, value: m.value, properties: { ...e.data.baseData.properties } })))
+    .filter((m) => m.name.startsWith('Pool'));
+
+describe('createAppInsightsSink against a fake ingestion endpoint', () => {
+  const pool = labPool();
+  const records = makeRun('run-burst', 600, Date.UTC(2026, 10, 25, 1, 0, 0), 7, 50);
+  let envelopes: TelemetryEnvelope[] = [];
+
+  beforeAll(async () => {
+    const sink = createAppInsightsSink({
+      connectionString: ingestion.connectionString,
+      cloudRoleName: 'pool-verifier-test',
+      pool,
+      offlineStorage: false,
+    });
+    await sink.beginRun({ runId: 'run-burst', pool: pool.name, startedAtMs: records[0]!.startedAtMs, trigger: 'timer' });
+    // A burst: every probe recorded at once, the way a concurrent run reports them.
+    await Promise.all(records.map((record) => sink.recordProbe(record)));
+    await sink.finishRun({
+      runId: 'run-burst',
+      finishedAtMs: records[599]!.startedAtMs + 1000,
+      state: 'complete',
+      probesSent: 600,
+      tokensUsed: 1234,
+      verdict: 'ok',
+      stoppedEarly: false,
+    });
+    await sink.recordVerdict({
+      runId: 'run-burst',
+      pool: pool.name,
+      status: 'drift',
+      probesSent: 600,
+      tokensUsed: 1234,
+      shares: { 'openai-instance1': 0.61, 'openai-instance2': 0.39 },
+      worstDeviationInPoints: 5.67,
+      health: 'drift',
+    });
+    await sink.flush();
+    await sink.close();
+    envelopes = ingestion.envelopes();
+  });
+
+  it('delivers exactly one dependency per probe for a burst of 600 (no sampling, no queue loss)', () => {
+    const probes = probesOf(envelopes);
+    expect(probes).toHaveLength(600);
+    const indexes = new Set(probes.map((e) => e.data.baseData.properties?.probeIndex));
+    expect(indexes.size).toBe(600);
+    expect(probes.every((e) => e.sampleRate === undefined || e.sampleRate === 100)).toBe(true);
+  });
+
+  it('sends one verification event, one start and one finish event for the run', () => {
+    expect(eventsNamed(envelopes, 'PoolVerification')).toHaveLength(1);
+    expect(eventsNamed(envelopes, 'PoolRunStarted')).toHaveLength(1);
+    expect(eventsNamed(envelopes, 'PoolRunFinished')).toHaveLength(1);
+    const verification = eventsNamed(envelopes, 'PoolVerification')[0]!.data.baseData;
+    expect(verification.properties).toMatchObject({ pool: pool.name, runId: 'run-burst', status: 'drift', health: 'drift' });
+    expect(verification.measurements).toEqual({ probesSent: 600, tokensUsed: 1234, worstDeviationInPoints: 5.67 });
+  });
+
+  it('sends the verdict as metrics with pool and backend dimensions, so alerts need no KQL', () => {
+    const metrics = metricsOf(envelopes);
+    const shares = metrics.filter((m) => m.name === 'PoolBackendShare');
+    expect(shares.map((m) => [m.properties.backend, m.value]).sort()).toEqual([
+      ['openai-instance1', 0.61],
+      ['openai-instance2', 0.39],
+    ]);
+    const byName = Object.fromEntries(metrics.filter((m) => m.name !== 'PoolBackendShare').map((m) => [m.name, m]));
+    expect(byName.PoolWorstDeviationInPoints?.value).toBe(5.67);
+    expect(byName.PoolProbesUsed?.value).toBe(600);
+    expect(byName.PoolTokensUsed?.value).toBe(1234);
+    expect(byName.PoolHealth).toMatchObject({ value: 1, properties: { health: 'drift', pool: pool.name } });
+    expect(metrics.every((m) => m.properties.pool === pool.name)).toBe(true);
+  });
+
+  it('stamps every item with the cloud role name', () => {
+    const ours = envelopes.filter((e) => e.data.baseType !== 'MetricData' || (e.data.baseData.metrics ?? []).some((m) => m.name.startsWith('Pool')));
+    expect(ours.length).toBeGreaterThan(600);
+    expect(ours.every((e) => e.tags['ai.cloud.role'] === 'pool-verifier-test')).toBe(true);
+  });
+
+  it('carries each probe field the queries need in custom dimensions, with the probe start as timestamp', () => {
+    const byIndex = new Map(probesOf(envelopes).map((e) => [Number(e.data.baseData.properties?.probeIndex), e]));
+    for (const record of records) {
+      const envelope = byIndex.get(record.probeIndex)!;
+      const properties = envelope.data.baseData.properties ?? {};
+      // The exporter may round the timestamp 1 ms down; the exact start travels as a dimension.
+      expect(Math.abs(Date.parse(envelope.time) - record.startedAtMs)).toBeLessThanOrEqual(1);
+      expect(properties.startedAtMs).toBe(String(record.startedAtMs));
+      expect(properties.pool).toBe(pool.name);
+      expect(properties.runId).toBe('run-burst');
+      expect(properties.kind).toBe(record.kind);
+      expect(Number(properties.latencyInMs)).toBe(record.latencyInMs);
+      expect(properties.backend).toBe(record.backend ?? undefined);
+      expect(properties.identifierValue).toBe(record.identifierValue ?? undefined);
+      expect(properties.status).toBe(record.status === null ? undefined : String(record.status));
+      expect(properties.errorCode).toBe(record.errorCode ?? undefined);
+      expect(properties.totalTokens).toBe(record.totalTokens === null ? undefined : String(record.totalTokens));
+      expect(properties.region).toBe(record.backend === null ? undefined : pool.backends.find((b) => b.name === record.backend)?.region);
+      expect(envelope.data.baseData.success).toBe(record.kind === 'ok');
+    }
+  });
+
+  it('sends nothing but our own items: no request, exception, trace or performance telemetry', () => {
+    const types = new Set(envelopes.map((e) => e.data.baseType));
+    expect([...types].sort()).toEqual(['EventData', 'MetricData', 'RemoteDependencyData']);
+    expect(probesOf(envelopes)).toHaveLength(envelopes.filter((e) => e.data.baseType === 'RemoteDependencyData').length);
+  });
+
+  it('leaks no key or token: the instrumentation key appears only in the iKey field, nothing else secret at all', () => {
+    for (const body of ingestion.rawBodies()) {
+      expect(body).not.toContain(ingestion.connectionString);
+      expect(body).not.toContain('IngestionEndpoint');
+      expect(body).not.toContain(SUBSCRIPTION_KEY);
+      expect(body).not.toContain(BEARER);
+      expect(body.toLowerCase()).not.toContain('bearer');
+    }
+    for (const envelope of envelopes) {
+      const { iKey, ...rest } = envelope;
+      expect(iKey).toBe(ingestion.instrumentationKey);
+      expect(JSON.stringify(rest)).not.toContain(ingestion.instrumentationKey);
+    }
+  });
+
+  it('talks to nothing but the loopback ingestion endpoint', () => {
+    expect(ingestion.otherPaths()).toEqual([]);
+    expect(outgoing.length).toBeGreaterThan(0);
+    expect(outgoing.every((host) => host === '127.0.0.1' || host === `127.0.0.1:${ingestion.server.port}`)).toBe(true);
+  });
+});
+
+describe('createAppInsightsSink set-up', () => {
+  it('can be created and closed again in the same process, and the new instance still delivers', async () => {
+    const before = ingestion.envelopes().length;
+    for (const round of [1, 2]) {
+      const sink = createAppInsightsSink({ connectionString: ingestion.connectionString, cloudRoleName: `again-${round}`, pool: labPool(), offlineStorage: false });
+      for (const record of makeRun(`run-again-${round}`, 3, Date.UTC(2026, 10, 25, 2, 0, 0), round)) {
+        await sink.recordProbe(record);
+      }
+      await sink.close();
+    }
+    const added = probesOf(ingestion.envelopes().slice(before));
+    expect(added.map((e) => e.tags['ai.cloud.role']).sort()).toEqual(['again-1', 'again-1', 'again-1', 'again-2', 'again-2', 'again-2']);
+  });
+
+  it('rejects a connection string without an instrumentation key, without echoing it', () => {
+    const bad = `IngestionEndpoint=https://127.0.0.1/;Secret=${SUBSCRIPTION_KEY}`;
+    let caught: unknown;
+    try {
+      createAppInsightsSink({ connectionString: bad, cloudRoleName: 'x', pool: labPool() });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(TelemetrySetupError);
+    expect((caught as TelemetrySetupError).option).toBe('connectionString');
+    expect((caught as Error).message).not.toContain(SUBSCRIPTION_KEY);
+  });
+
+  it('rejects an empty cloud role name', () => {
+    expect(() => createAppInsightsSink({ connectionString: ingestion.connectionString, cloudRoleName: '', pool: labPool() })).toThrow(
+      /cloudRoleName/,
+    );
+  });
+
+  it('refuses to record after close', async () => {
+    const sink = createAppInsightsSink({ connectionString: ingestion.connectionString, cloudRoleName: 'closed', pool: labPool(), offlineStorage: false });
+    await sink.close();
+    await expect(sink.recordProbe(makeRun('r', 1, 0, 1)[0]!)).rejects.toThrow(/closed/);
+  });
+});
