@@ -27,6 +27,8 @@ export interface OpenAiSimulatorOptions {
 export interface SimulatorStats {
   readonly requests: number;
   readonly byStatus: Record<string, number>;
+  /** Requests per credential kind seen (never the credential): `bearer`, `api-key`, `none`. */
+  readonly byAuthScheme: Record<string, number>;
 }
 
 const WINDOW_IN_MS = 60_000;
@@ -80,6 +82,7 @@ export class OpenAiSimulator {
   private listenPort = 0;
   private requests = 0;
   private readonly byStatus: Record<string, number> = {};
+  private readonly byAuthScheme: Record<string, number> = {};
 
   constructor(readonly options: OpenAiSimulatorOptions) {}
 
@@ -93,7 +96,7 @@ export class OpenAiSimulator {
   }
 
   get stats(): SimulatorStats {
-    return { requests: this.requests, byStatus: { ...this.byStatus } };
+    return { requests: this.requests, byStatus: { ...this.byStatus }, byAuthScheme: { ...this.byAuthScheme } };
   }
 
   async start(): Promise<void> {
@@ -197,7 +200,7 @@ export class OpenAiSimulator {
     if (response.destroyed) {
       return;
     }
-    const url = new URL(request.url ?? '/', 'http://simulator');
+    const url = new URL(`http://simulator${(request.url ?? '/').startsWith('/') ? '' : '/'}${request.url ?? ''}`);
     const match = /^\/openai\/deployments\/([^/]+)\/chat\/completions\/?$/i.exec(url.pathname);
     if (!match || request.method !== 'POST') {
       this.answer(response, 404, { error: { code: '404', message: 'Resource not found' } });
@@ -206,6 +209,11 @@ export class OpenAiSimulator {
     const authorization = headerValue(request, 'authorization');
     const apiKey = headerValue(request, 'api-key');
     const hasBearer = authorization !== undefined && /^Bearer\s+\S+/i.test(authorization);
+    for (const scheme of [hasBearer ? 'bearer' : '', apiKey ? 'api-key' : '', !hasBearer && !apiKey ? 'none' : '']) {
+      if (scheme) {
+        this.byAuthScheme[scheme] = (this.byAuthScheme[scheme] ?? 0) + 1;
+      }
+    }
     if (!hasBearer && !apiKey) {
       this.answer(response, 401, {
         error: {

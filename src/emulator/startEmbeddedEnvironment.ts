@@ -319,7 +319,8 @@ export async function startEmbeddedEnvironment(options: EmbeddedEnvironmentOptio
 
   const sockets = new Set<Socket>();
   const server = createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://emulator');
+    // Concatenate, not resolve: '//subscriptions/…' must stay a path, not become a host.
+    const url = new URL(`http://emulator${(request.url ?? '/').startsWith('/') ? '' : '/'}${request.url ?? ''}`);
     const pathname = url.pathname.replace(/\/{2,}/g, '/');
     const normalized = new URL(url.toString());
     normalized.pathname = pathname;
