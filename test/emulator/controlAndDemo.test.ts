@@ -1,0 +1,119 @@
+import { playDemoScenario, startEmbeddedEnvironment, type EmbeddedEnvironment } from '../../src/emulator';
+import { chat, deployPool, LAB_MEMBERS } from './armClient';
+
+const postJson = async (url: string, body: unknown) => {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: response.status, body: await response.json() };
+};
+
+describe('control API', () => {
+  let env: EmbeddedEnvironment;
+  beforeAll(async () => {
+    env = await startEmbeddedEnvironment({ latencyScale: 0, seed: 3 });
+    await deployPool(env, LAB_MEMBERS);
+  });
+  afterAll(() => env.close());
+  afterEach(() => env.faults.heal());
+
+  it('reports resources, faults, the deployed pool and breakers, without the subscription key', async () => {
+    await chat(env);
+    const state = await (await fetch(`${env.controlUrl}/state`)).json();
+    expect(state.resources.map((resource: { region: string }) => resource.region)).toEqual(['West US', 'East US']);
+    expect(state.pool).toEqual({
+      name: 'openai-instance-backend-pool',
+      type: 'Pool',
+      members: [
+        { name: 'openai-instance1', url: 'https://aoai-nov26-instance1.openai.azure.com/openai', priority: 1, weight: 2 },
+        { name: 'openai-instance2', url: 'https://aoai-nov26-instance2.openai.azure.com/openai', priority: 1, weight: 1 },
+      ],
+    });
+    expect(state.breakers.length).toBeGreaterThan(0);
+    expect(JSON.stringify(state)).not.toContain(env.subscriptionKey);
+  });
+
+  it('sets a fault by region (object or string form) and heals it', async () => {
+    const set = await postJson(`${env.controlUrl}/faults`, { target: 'east us', fault: { kind: 'throttled', retryAfterSeconds: 60 } });
+    expect(set.status).toBe(200);
+    expect(env.faults.list().find((entry) => entry.region === 'East US')?.fault).toEqual({ kind: 'throttled', retryAfterSeconds: 60 });
+    await postJson(`${env.controlUrl}/faults`, { target: 'aoai-nov26-instance1.openai.azure.com', fault: 'failing:502' });
+    expect(env.faults.list().find((entry) => entry.region === 'West US')?.fault).toEqual({ kind: 'failing', status: 502 });
+    const healed = await postJson(`${env.controlUrl}/heal`, {});
+    expect(healed.status).toBe(200);
+    expect(env.faults.list().every((entry) => entry.fault.kind === 'healthy')).toBe(true);
+  });
+
+  it('answers 400 with a reason for an unknown target or a malformed fault', async () => {
+    const unknown = await postJson(`${env.controlUrl}/faults`, { target: 'Mars', fault: { kind: 'down' } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error).toContain("'Mars'");
+    const malformed = await postJson(`${env.controlUrl}/faults`, { target: 'West US', fault: { kind: 'throttled' } });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error).toContain('retry-after seconds');
+    await expect(env.faults.setFault('Mars', { kind: 'down' })).rejects.toThrow('Mars');
+  });
+
+  it('returns the last N access-log entries with their attempts', async () => {
+    env.accessLog.clear();
+    await chat(env);
+    await chat(env);
+    const log = await (await fetch(`${env.controlUrl}/access-log?limit=1`)).json();
+    expect(log.entries).toHaveLength(1);
+    expect(log.entries[0]).toMatchObject({ status: 200, attempts: [expect.objectContaining({ status: 200 })] });
+    expect((await fetch(`${env.controlUrl}/access-log?limit=-1`)).status).toBe(400);
+  });
+});
+
+describe('playDemoScenario', () => {
+  it('throttles East US, reports the tripped breaker and the shift, heals, and logs one sentence per step', async () => {
+    const env = await startEmbeddedEnvironment({ latencyScale: 0, seed: 4 });
+    try {
+      await deployPool(env, LAB_MEMBERS);
+      const sentences: string[] = [];
+      let sent = 0;
+      // Traffic while the demo runs, as the verifier's probes would send it; bounded.
+      const demo = playDemoScenario(env, {
+        stepInMs: 20,
+        log: (sentence) => {
+          sentences.push(sentence);
+        },
+      });
+      let finished = false;
+      void demo.finally(() => (finished = true));
+      while (!finished && sent < 2000) {
+        await chat(env);
+        sent += 1;
+      }
+      await demo;
+      expect(sentences).toHaveLength(6);
+      expect(sentences[1]).toContain('East US now answers 429 with Retry-After 60');
+      expect(sentences[2]).toContain('openai-instance2');
+      expect(sentences[2]).toContain('tripped');
+      expect(env.faults.list().every((entry) => entry.fault.kind === 'healthy')).toBe(true);
+    } finally {
+      await env.close();
+    }
+  });
+
+  it('stops on the signal and heals every region', async () => {
+    const env = await startEmbeddedEnvironment({ latencyScale: 0 });
+    try {
+      const controller = new AbortController();
+      const sentences: string[] = [];
+      const demo = playDemoScenario(env, {
+        stepInMs: 60_000,
+        signal: controller.signal,
+        log: (sentence) => {
+          sentences.push(sentence);
+          if (sentence.startsWith('Step 1')) {
+            setImmediate(() => controller.abort());
+          }
+        },
+      });
+      await demo;
+      expect(sentences).toEqual([expect.stringContaining('Step 1'), 'Demo stopped; every region was healed.']);
+      expect(env.faults.list().every((entry) => entry.fault.kind === 'healthy')).toBe(true);
+    } finally {
+      await env.close();
+    }
+  });
+});
