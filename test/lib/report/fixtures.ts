@@ -152,3 +152,90 @@ export function inputOf(over: Partial<BuildReportInput> & Pick<BuildReportInput,
     ...over,
   };
 }
+
+/**
+ * A report input with something in every section: someone changed West US's weight from 2 to 3 in the portal at
+ * 01:20, so the hour drifts towards 3:1; East US also answered some 429s; a Teams alert went out.
+ */
+export function richReportInput(): BuildReportInput {
+  const west = [40, 40, 40, 40, 46, 46, 46, 46, 46, 46, 46, 46];
+  const bins = west.map((w, i) => ({
+    startMs: HOUR_FROM_MS + i * 300_000,
+    answered: { 'openai-instance1': w, 'openai-instance2': 60 - w },
+    unidentified: 0,
+    failed: 0,
+  }));
+  const hour = windowOf({
+    name: 'hour',
+    status: 'drift',
+    answered: { 'openai-instance1': 528, 'openai-instance2': 192 },
+    flagged: ['openai-instance1', 'openai-instance2'],
+    errorsByBackend: { 'openai-instance2': { '429': 41 } },
+    timeout: 2,
+    latency: { 'openai-instance1': [412, 1_180], 'openai-instance2': [538, 1_520] },
+    bins,
+  });
+  const run = windowOf({
+    name: 'run',
+    status: 'inconclusive',
+    answered: { 'openai-instance1': 46, 'openai-instance2': 14 },
+    probesNeeded: 180,
+    fromMs: HOUR_TO_MS - 300_000,
+    toMs: HOUR_TO_MS,
+  });
+  const day = windowOf({
+    name: 'day',
+    status: 'ok',
+    answered: { 'openai-instance1': 11_640, 'openai-instance2': 5_640 },
+    fromMs: HOUR_TO_MS - 86_400_000,
+    toMs: HOUR_TO_MS,
+  });
+  return inputOf({
+    windows: [run, hour, day],
+    configDrift: {
+      checkedAt: '2026-11-25T01:58:00.000Z',
+      differences: [{ resource: 'openai-instance-backend-pool', field: 'pool.members[openai-instance1].weight', declared: 2, deployed: 3 }],
+    },
+    lastDeploy: {
+      mode: 'deploy',
+      status: 'succeeded',
+      startedAt: '2026-11-24T22:00:00.000Z',
+      finishedAt: '2026-11-24T22:00:03.000Z',
+      actions: [
+        { resource: 'openai-instance1', kind: 'backend', plan: 'none', result: 'unchanged', changedFields: [] },
+        { resource: 'openai-instance2', kind: 'backend', plan: 'none', result: 'unchanged', changedFields: [] },
+        { resource: 'openai-instance-backend-pool', kind: 'pool', plan: 'update', result: 'written', changedFields: ['members'] },
+      ],
+      summary: '2 backends unchanged, pool updated (members)',
+    },
+    policy: [{ code: 'retry-matches-reason-text', message: 'The retry condition string-matches the pool 503 reason text, which changed in 2026; match on the status code instead.' }],
+    alerts: {
+      state: { pool: 'openai-instance-backend-pool', health: 'drift', since: '2026-11-25T01:35:00.000Z', lastNotifiedAt: '2026-11-25T01:35:00.000Z', pending: null },
+      recent: [
+        {
+          kind: 'alert',
+          pool: 'openai-instance-backend-pool',
+          health: 'drift',
+          previousHealth: 'ok',
+          at: '2026-11-25T01:35:00.000Z',
+          message: 'Weight drift: East US answered 24.1%, expected 33.3% (360 answers in the last hour).',
+          delivered: true,
+          channels: ['webhook (teams)'],
+        },
+      ],
+    },
+    dispersion: { phi: 1.08, runs: 12, warnAbove: 1.25 },
+    budget: {
+      probesPerRun: 60,
+      runsPerHour: 12,
+      plan: [
+        { driftInPoints: 33, window: 'run', probesNeeded: 24, detectable: true },
+        { driftInPoints: 17, window: 'hour', probesNeeded: 260, detectable: true },
+        { driftInPoints: 10, window: 'hour', probesNeeded: 714, detectable: true },
+        { driftInPoints: 5, window: 'day', probesNeeded: 3_460, detectable: true },
+        { driftInPoints: 3, window: 'day', probesNeeded: 9_600, detectable: true },
+        { driftInPoints: 1, window: 'day', probesNeeded: 86_000, detectable: false },
+      ],
+    },
+  });
+}

@@ -1,0 +1,378 @@
+import { createHash } from 'node:crypto';
+import { escapeHtml } from './escapeHtml';
+import { describeWindow, formatCount, formatMs, formatPercent, labelBackends } from './format';
+import { healthOf } from './healthOf';
+import { renderShareBars } from './renderShareBars';
+import { renderTimelineChart } from './renderTimelineChart';
+import { REPORT_STYLE } from './reportStyle';
+import type { Report, ReportFinding } from './types';
+
+/** sha256 of the one inline `<style>` block, as CSP wants it (`'sha256-<base64>'`). */
+const STYLE_HASH = `'sha256-${createHash('sha256').update(REPORT_STYLE, 'utf8').digest('base64')}'`;
+
+/**
+ * The Content-Security-Policy to send with the report HTML: nothing may load (no script at all, no external
+ * font, image or stylesheet); the only style is the inline block, allowed by its hash rather than
+ * `'unsafe-inline'`. `frame-ancestors` only works as a header, which is why the page's own `<meta>` copy omits it.
+ */
+export const REPORT_CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  `style-src ${STYLE_HASH}`,
+  'img-src data:',
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** The same policy minus the header-only directive, embedded as `<meta>` so a saved copy of the page stays locked down. */
+const META_POLICY = REPORT_CONTENT_SECURITY_POLICY.split('; ')
+  .filter((d) => !d.startsWith('frame-ancestors'))
+  .join('; ');
+
+/** The HTML and the CSP header value to serve it with. */
+export function renderReport(report: Report): { html: string; contentSecurityPolicy: string } {
+  return { html: renderReportHtml(report), contentSecurityPolicy: REPORT_CONTENT_SECURITY_POLICY };
+}
+
+interface Banner {
+  readonly label: string;
+  readonly tone: 'ok' | 'bad' | 'warn' | 'info';
+  readonly icon: string;
+}
+
+const ICONS = {
+  ok: '<svg class="icon" viewBox="0 0 36 36" aria-hidden="true"><circle cx="18" cy="18" r="17" fill="#1a7f37"/><path d="M10 18.5l5.5 5.5L27 12.5" stroke="#fff" stroke-width="3.5" fill="none" stroke-linecap="round" stroke-linejoin="round"/></svg>',
+  bad: '<svg class="icon" viewBox="0 0 36 36" aria-hidden="true"><path d="M18 2L35 33H1z" fill="#b42318"/><path d="M18 12v11" stroke="#fff" stroke-width="3.5" stroke-linecap="round"/><circle cx="18" cy="28" r="2.2" fill="#fff"/></svg>',
+  info: '<svg class="icon" viewBox="0 0 36 36" aria-hidden="true"><circle cx="18" cy="18" r="17" fill="#0969da"/><path d="M13 14a5 5 0 1 1 7 4.6c-1.3.6-2 1.4-2 2.9v1" stroke="#fff" stroke-width="3.2" fill="none" stroke-linecap="round"/><circle cx="18" cy="28" r="2.2" fill="#fff"/></svg>',
+  warn: '<svg class="icon" viewBox="0 0 36 36" aria-hidden="true"><circle cx="18" cy="18" r="15.5" fill="none" stroke="#9a6700" stroke-width="3"/><path d="M8 28L28 8" stroke="#9a6700" stroke-width="3"/></svg>',
+} as const;
+
+function bannerOf(report: Report): Banner {
+  const health = report.health ?? healthOf(report);
+  if (health === 'failover') return { label: 'FAILOVER', tone: 'bad', icon: ICONS.bad };
+  if (health === 'drift') return { label: 'DRIFT', tone: 'bad', icon: ICONS.bad };
+  if (health === 'config-drift') return { label: 'CONFIG DRIFT', tone: 'bad', icon: ICONS.bad };
+  switch (report.status) {
+    case 'ok':
+      return { label: 'OK', tone: 'ok', icon: ICONS.ok };
+    case 'inconclusive':
+      return { label: 'INCONCLUSIVE', tone: 'info', icon: ICONS.info };
+    case 'no-data':
+      return { label: 'NO DATA', tone: 'warn', icon: ICONS.warn };
+    default:
+      return { label: String(report.status).toUpperCase(), tone: 'bad', icon: ICONS.bad };
+  }
+}
+
+const STATUS_TONE: Readonly<Record<string, Banner['tone']>> = { ok: 'ok', drift: 'bad', inconclusive: 'info', 'no-data': 'warn' };
+const SEVERITY_TONE: Readonly<Record<ReportFinding['severity'], Banner['tone']>> = { alert: 'bad', warning: 'warn', info: 'info' };
+
+function tag(text: string, tone: Banner['tone']): string {
+  return `<span class="tag st-${tone}">${escapeHtml(text)}</span>`;
+}
+
+function table(headers: readonly string[], rows: readonly (readonly string[])[], numeric: ReadonlySet<number> = new Set()): string {
+  const head = headers.map((h, i) => `<th scope="col"${numeric.has(i) ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('');
+  // data-label lets narrow screens show each row as a card ("Label: value") instead of a squeezed grid.
+  const body = rows
+    .map((r) => `<tr>${r.map((cell, i) => `<td data-label="${escapeHtml(headers[i] ?? '')}"${numeric.has(i) ? ' class="num"' : ''}>${cell}</td>`).join('')}</tr>`)
+    .join('\n');
+  return `<div class="table-wrap"><table class="stack"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
+}
+
+/** A compact span: `01:00–02:00 UTC` within one day, otherwise `11-24 02:00 – 11-25 02:00 UTC`. */
+function span(fromIso: string, toIso: string): string {
+  const from = new Date(fromIso);
+  const to = new Date(toIso);
+  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) return `${fromIso} to ${toIso}`;
+  const f = from.toISOString();
+  const t = to.toISOString();
+  return f.slice(0, 10) === t.slice(0, 10)
+    ? `${f.slice(11, 16)}–${t.slice(11, 16)} UTC`
+    : `${f.slice(5, 10)} ${f.slice(11, 16)} – ${t.slice(5, 10)} ${t.slice(11, 16)} UTC`;
+}
+
+function utc(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/**
+ * Renders the report as one self-contained HTML page: inline CSS and SVG only, no script, no external resource,
+ * readable on a phone. Every text comes from the report and is HTML-escaped; every chart has its numbers beside
+ * it in text; colour always comes with a text label, a marker shape or a hatch pattern. Pure.
+ */
+export function renderReportHtml(report: Report): string {
+  const labels = labelBackends(report.backends.map((b) => ({ name: b.name, region: b.region ?? undefined })));
+  const banner = bannerOf(report);
+  const title = `${banner.label}${banner.label.toLowerCase() !== report.status ? ` (${report.status})` : ''} · ${report.pool} · APIM pool verifier`;
+  const sections = [
+    renderFindings(report),
+    section('shares', 'Expected vs observed share', `<p class="small muted">Share of identified answers ${escapeHtml(describeWindow(report.window.name))} (${escapeHtml(formatCount(report.backends.reduce((s, b) => s + b.observedCount, 0)))} answers of ${escapeHtml(formatCount(report.total))} probes).</p>${renderShareBars(report.backends, labels)}${renderShareTable(report, labels)}`),
+    section('timeline', 'Share over time', renderTimelineChart(report, labels)),
+    section('errors', 'Errors and latency per backend', renderErrors(report, labels)),
+    section('failover', 'Failover', renderFailover(report, labels)),
+    section('windows', 'Verdict per window', renderWindows(report)),
+    section('deploy', 'Deployed vs declared', renderDeploy(report)),
+    section('alerts', 'Alerts', renderAlerts(report)),
+    section('budget', 'Probe budget and what it can detect', renderBudget(report)),
+    section('source', 'Data source', renderSource(report)),
+  ];
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(META_POLICY)}">
+<meta name="color-scheme" content="light">
+<meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
+<title>${escapeHtml(title)}</title>
+<style>${REPORT_STYLE}</style>
+</head>
+<body>
+<header class="banner st-${banner.tone}" role="status">
+<div class="banner-inner">
+<div class="verdict">${banner.icon}<div><h1>${escapeHtml(banner.label)} · ${escapeHtml(report.pool)}</h1><p class="headline">${escapeHtml(report.headline)}</p></div></div>
+<p class="meta">Window: ${escapeHtml(report.window.name)} (${escapeHtml(utc(report.window.from))} to ${escapeHtml(utc(report.window.to))}) · generated ${escapeHtml(utc(report.generatedAt))} · source: ${escapeHtml(report.dataSource.kind)}${report.dataSource.degraded ? ' · <strong>data incomplete</strong>' : ''}</p>
+</div>
+</header>
+<main>
+${sections.join('\n')}
+</main>
+<footer>apim-pool-verifier · report schema v${escapeHtml(report.schemaVersion)} · the same data is served as JSON.</footer>
+</body>
+</html>
+`;
+}
+
+function section(id: string, heading: string, body: string): string {
+  return `<section id="${escapeHtml(id)}" aria-labelledby="h-${escapeHtml(id)}"><h2 id="h-${escapeHtml(id)}">${escapeHtml(heading)}</h2>\n${body}\n</section>`;
+}
+
+function renderFindings(report: Report): string {
+  if (report.findings.length === 0) return section('findings', 'Findings', '<p>Nothing to report: no drift, failover, errors or configuration differences.</p>');
+  const order = { alert: 0, warning: 1, info: 2 } as const;
+  const items = [...report.findings]
+    .sort((a, b) => order[a.severity] - order[b.severity])
+    .map((f) => `<li>${tag(f.severity.toUpperCase(), SEVERITY_TONE[f.severity] ?? 'info')}<span><strong>${escapeHtml(f.kind)}</strong>: ${escapeHtml(f.message)}</span></li>`)
+    .join('\n');
+  return section('findings', `Findings (${report.findings.length})`, `<ul class="findings">${items}</ul>`);
+}
+
+function renderShareTable(report: Report, labels: ReadonlyMap<string, string>): string {
+  const rows = report.backends.map((b) => [
+    escapeHtml(labels.get(b.name) === b.name ? b.name : `${labels.get(b.name)} (${b.name})`),
+    escapeHtml(String(b.priority)),
+    escapeHtml(b.weight === null ? '—' : String(b.weight)),
+    escapeHtml(formatPercent(b.expectedShare)),
+    escapeHtml(formatCount(b.observedCount)),
+    escapeHtml(formatPercent(b.observedShare)),
+    escapeHtml(b.interval ? `${formatPercent(b.interval.low)}–${formatPercent(b.interval.high)}` : '—'),
+    escapeHtml(b.deviationInPoints === null ? '—' : `${b.deviationInPoints >= 0 ? '+' : '−'}${Math.abs(b.deviationInPoints).toFixed(1)}`),
+    b.flagged ? tag('FLAGGED', 'bad') : 'no',
+  ]);
+  return `<details><summary>Shares (table)</summary>${table(
+    ['Backend', 'Priority', 'Weight', 'Expected', 'Answers', 'Observed', 'Interval', 'Points off', 'Flagged'],
+    rows,
+    new Set([1, 2, 3, 4, 5, 6, 7]),
+  )}</details>`;
+}
+
+function renderErrors(report: Report, labels: ReadonlyMap<string, string>): string {
+  const is5xx = (s: string): boolean => /^5\d\d$/.test(s);
+  const sum = (byStatus: Readonly<Record<string, number>>, pick: (s: string) => boolean): number =>
+    Object.entries(byStatus).reduce((acc, [s, n]) => acc + (pick(s) ? n : 0), 0);
+  const detail = (byStatus: Readonly<Record<string, number>>): string =>
+    Object.entries(byStatus)
+      .sort((a, b) => Number(a[0]) - Number(b[0]))
+      .map(([s, n]) => `${formatCount(n)} × ${s}`)
+      .join(', ') || 'none';
+  const attributed: Record<string, number> = {};
+  const rows = report.backends.map((b) => {
+    for (const [s, n] of Object.entries(b.errorsByStatus)) attributed[s] = (attributed[s] ?? 0) + n;
+    return [
+      escapeHtml(labels.get(b.name) ?? b.name),
+      escapeHtml(formatCount(b.observedCount)),
+      escapeHtml(formatCount(sum(b.errorsByStatus, (s) => s === '429'))),
+      escapeHtml(formatCount(sum(b.errorsByStatus, is5xx))),
+      escapeHtml(formatCount(sum(b.errorsByStatus, (s) => s === '401' || s === '403'))),
+      '—',
+      escapeHtml(formatMs(b.latencyP50InMs)),
+      escapeHtml(formatMs(b.latencyP95InMs)),
+      escapeHtml(detail(b.errorsByStatus)),
+    ];
+  });
+  const rest: Record<string, number> = {};
+  for (const [s, n] of Object.entries(report.errors.byStatus)) {
+    const left = n - (attributed[s] ?? 0);
+    if (left > 0) rest[s] = left;
+  }
+  rows.push([
+    '<em>not attributed</em>',
+    escapeHtml(formatCount(report.unidentified.count)),
+    escapeHtml(formatCount(sum(rest, (s) => s === '429'))),
+    escapeHtml(formatCount(sum(rest, is5xx))),
+    escapeHtml(formatCount(sum(rest, (s) => s === '401' || s === '403'))),
+    escapeHtml(`${formatCount(report.errors.timeout)} / ${formatCount(report.errors.network)}`),
+    '—',
+    '—',
+    escapeHtml(detail(rest)),
+  ]);
+  return `${table(['Backend', '2xx answers', '429', '5xx', '401/403', 'Timeouts / network', 'Latency p50', 'Latency p95', 'By status'], rows, new Set([1, 2, 3, 4, 5, 6, 7]))}
+<p class="small muted">A timeout or network failure carries no identifying header, so it cannot be attributed to a backend. "Not attributed" 2xx answers are answers whose identifier matched no backend. Latency is the probe's round trip through the gateway.</p>`;
+}
+
+function renderFailover(report: Report, labels: ReadonlyMap<string, string>): string {
+  const failoverFindings = report.findings.filter((f) => f.kind === 'failover');
+  if (!report.failover || report.failover.count === 0) {
+    const elsewhere = failoverFindings.map((f) => `<p>${tag('ALERT', 'bad')} ${escapeHtml(f.message)}</p>`).join('');
+    return elsewhere || `<p>${tag('NONE', 'ok')} No answer came from a lower-priority backend ${escapeHtml(describeWindow(report.window.name))}.</p>`;
+  }
+  const rows = report.failover.backends.map((b) => [escapeHtml(labels.get(b.backend) ?? b.backend), escapeHtml(String(b.priority)), escapeHtml(formatCount(b.count))]);
+  return `<p>${tag('FAILOVER', 'bad')} ${escapeHtml(formatCount(report.failover.count))} answers ${escapeHtml(describeWindow(report.window.name))} came from outside the best priority group: APIM sends traffic there only when every higher-priority backend's circuit breaker has tripped.</p>
+${table(['Backend', 'Priority', 'Answers'], rows, new Set([1, 2]))}`;
+}
+
+function renderWindows(report: Report): string {
+  if (report.windows.length === 0) return '<p>No window was evaluated.</p>';
+  const rows = report.windows.map((w) => [
+    `<strong>${escapeHtml(w.name)}</strong>${w.name === report.window.name ? ' <span class="muted small">(primary)</span>' : ''}`,
+    tag(w.status.toUpperCase(), STATUS_TONE[w.status] ?? 'info'),
+    escapeHtml(span(w.from, w.to)),
+    escapeHtml(`${formatCount(w.sampleSize)} / ${formatCount(w.total)}`),
+    escapeHtml(String(w.alpha)),
+    escapeHtml(w.probesNeeded === null ? '—' : formatCount(w.probesNeeded)),
+    w.explanations.map((e) => escapeHtml(e)).join('<br>') || '—',
+  ]);
+  return table(['Window', 'Verdict', 'Span', 'Answers / probes', 'α', 'More needed', 'Why'], rows, new Set([3, 4, 5]));
+}
+
+function renderDeploy(report: Report): string {
+  const parts: string[] = [];
+  const drift = report.configDrift;
+  if (!drift) {
+    parts.push('<p class="muted">The deployed definition was not compared with the declared one (no APIM service configured, or not checked yet).</p>');
+  } else if (drift.error) {
+    parts.push(`<p>${tag('UNKNOWN', 'warn')} Checked ${escapeHtml(utc(drift.checkedAt))}: the deployed definition could not be read (${escapeHtml(drift.error.message)}).</p>`);
+  } else if (drift.differences.length === 0) {
+    parts.push(`<p>${tag('MATCHES', 'ok')} Checked ${escapeHtml(utc(drift.checkedAt))}: what is deployed matches the definition.</p>`);
+  } else {
+    parts.push(`<p>${tag('DIFFERS', 'bad')} Checked ${escapeHtml(utc(drift.checkedAt))}: ${escapeHtml(formatCount(drift.differences.length))} difference(s).</p>`);
+    parts.push(
+      table(
+        ['Resource', 'Field', 'Declared', 'Deployed'],
+        drift.differences.map((d) => [escapeHtml(d.resource), `<code>${escapeHtml(d.field)}</code>`, escapeHtml(d.declared ?? '(absent)'), escapeHtml(d.deployed ?? '(absent)')]),
+      ),
+    );
+  }
+  const deploy = report.lastDeploy;
+  parts.push('<h3>Last deploy</h3>');
+  if (!deploy) {
+    parts.push('<p class="muted">No deploy recorded.</p>');
+  } else {
+    const tone = deploy.status === 'succeeded' ? 'ok' : deploy.status === 'failed' ? 'bad' : 'info';
+    parts.push(`<p>${tag(deploy.status.toUpperCase(), tone)} ${escapeHtml(deploy.mode)} finished ${escapeHtml(utc(deploy.finishedAt))}: ${escapeHtml(deploy.summary)}</p>`);
+    if (deploy.actions.length > 0) {
+      parts.push(
+        table(
+          ['Resource', 'Kind', 'Plan', 'Result', 'Changed fields / error'],
+          deploy.actions.map((a) => [
+            escapeHtml(a.resource),
+            escapeHtml(a.kind),
+            escapeHtml(a.plan),
+            a.result === 'failed' ? tag('FAILED', 'bad') : escapeHtml(a.result),
+            escapeHtml(a.error ? a.error.message : a.changedFields.join(', ') || '—'),
+          ]),
+        ),
+      );
+    }
+  }
+  parts.push('<h3>API policy</h3>');
+  parts.push(
+    report.policy.length === 0
+      ? '<p class="muted">No policy warning.</p>'
+      : `<ul class="findings">${report.policy.map((p) => `<li>${tag('WARNING', 'warn')}<span><code>${escapeHtml(p.code)}</code> ${escapeHtml(p.message)}</span></li>`).join('')}</ul>`,
+  );
+  return parts.join('\n');
+}
+
+function renderAlerts(report: Report): string {
+  const parts: string[] = [];
+  const state = report.alerts.state;
+  if (!state) {
+    parts.push('<p class="muted">No alert state yet.</p>');
+  } else {
+    const tone = state.health === 'ok' ? 'ok' : 'bad';
+    parts.push(
+      `<p>${tag(state.health.toUpperCase(), tone)} since ${escapeHtml(utc(state.since))}; last notified ${escapeHtml(utc(state.lastNotifiedAt))}` +
+        (state.pending ? `; <strong>a ${escapeHtml(state.pending.kind)} is waiting to be delivered</strong> (retried next run)` : '') +
+        '.</p>',
+    );
+  }
+  if (report.alerts.recent.length === 0) {
+    parts.push('<p class="muted">No notification sent recently.</p>');
+  } else {
+    parts.push(
+      table(
+        ['When', 'Kind', 'Health', 'Delivered', 'Message'],
+        report.alerts.recent.map((a) => [
+          escapeHtml(utc(a.at)),
+          escapeHtml(a.kind),
+          escapeHtml(`${a.previousHealth} → ${a.health}`),
+          a.delivered ? escapeHtml(`yes (${a.channels.join(', ') || 'no channel'})`) : tag('NOT DELIVERED', 'warn'),
+          escapeHtml(a.message),
+        ]),
+      ),
+    );
+  }
+  return parts.join('\n');
+}
+
+function renderBudget(report: Report): string {
+  const parts: string[] = [];
+  const budget = report.budget;
+  if (!budget) {
+    parts.push('<p class="muted">No probe budget given.</p>');
+  } else {
+    parts.push(
+      `<p>${escapeHtml(formatCount(budget.probesPerRun))} probes per run × ${escapeHtml(formatCount(budget.runsPerHour))} runs per hour = <strong>${escapeHtml(formatCount(budget.probesPerHour))} probes per hour</strong>.</p>`,
+    );
+    if (budget.plan.length > 0) {
+      parts.push(
+        table(
+          ['Drift', 'Window', 'Probes needed', 'Detectable with this budget'],
+          budget.plan.map((p) => [
+            escapeHtml(`${p.driftInPoints} points`),
+            escapeHtml(p.window),
+            escapeHtml(formatCount(p.probesNeeded)),
+            p.detectable ? tag('YES', 'ok') : tag('NO', 'warn'),
+          ]),
+          new Set([2]),
+        ),
+      );
+    }
+  }
+  const d = report.dispersion;
+  if (d) {
+    const verdict = d.phi === null ? 'not enough runs yet' : d.overdispersed ? `above ${d.warnAbove}: standard errors are inflated by √φ = ${Math.sqrt(d.phi).toFixed(2)}` : `within bounds (≤ ${d.warnAbove})`;
+    parts.push(
+      `<p>${d.overdispersed ? tag('OVER-DISPERSED', 'warn') : ''} Dispersion index φ = ${escapeHtml(d.phi === null ? 'n/a' : d.phi.toFixed(2))} over ${escapeHtml(formatCount(d.runs))} runs: ${escapeHtml(verdict)}. A pool of independent draws shows 1 ± 0.25.</p>`,
+    );
+  }
+  return parts.join('\n');
+}
+
+function renderSource(report: Report): string {
+  const kind =
+    report.dataSource.kind === 'probes'
+      ? "this verifier's own synthetic probes"
+      : report.dataSource.kind === 'all-traffic'
+        ? "APIM's own telemetry of all traffic (possibly sampled)"
+        : report.dataSource.kind;
+  const degraded = report.dataSource.degraded
+    ? `<p>${tag('INCOMPLETE', 'warn')} ${escapeHtml(report.dataSource.degraded)}</p>`
+    : `<p>${tag('COMPLETE', 'ok')} No gap reported by the evidence source.</p>`;
+  return `<p>Evidence: ${escapeHtml(kind)}.</p>\n${degraded}`;
+}

@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+import { buildReport } from '../../../src/lib/report/buildReport';
+import { REPORT_CONTENT_SECURITY_POLICY, renderReport, renderReportHtml } from '../../../src/lib/report/renderReportHtml';
+import type { Report } from '../../../src/lib/report/types';
+import { inputOf, labBins, labPool, richReportInput, windowOf } from './fixtures';
+
+const HOSTILE = '<script>alert(1)</script>';
+const HOSTILE_REGION = '<img src=x onerror=alert(2)>';
+
+function hostileReport(): Report {
+  const base = labPool({ names: [HOSTILE, 'east"&\'backend'] });
+  const pool = {
+    ...base,
+    name: 'pool-<b>bold</b>',
+    backends: base.backends.map((b, i) => (i === 0 ? { ...b, region: HOSTILE_REGION } : b)),
+  };
+  const bins = labBins().map((bin) => ({ ...bin, answered: { [HOSTILE]: bin.answered['openai-instance1'] ?? 0, 'east"&\'backend': bin.answered['openai-instance2'] ?? 0 } }));
+  return buildReport(
+    inputOf({
+      pool,
+      windows: [
+        windowOf({
+          pool,
+          name: 'hour',
+          status: 'drift',
+          answered: { [HOSTILE]: 590, 'east"&\'backend': 130 },
+          flagged: [HOSTILE],
+          errorsByBackend: { [HOSTILE]: { '429': 3 } },
+          unidentified: { '</td><script>x</script>': 4 },
+          bins,
+        }),
+      ],
+      policy: [{ code: '<script>', message: 'policy <script>alert(3)</script>' }],
+      configDrift: { checkedAt: '2026-11-25T01:00:00.000Z', differences: [{ resource: HOSTILE, field: 'url', declared: 'https://a.example/<x>', deployed: 'javascript:alert(4)' }] },
+      errorsNote: '<iframe src="https://evil.example">',
+    }),
+  );
+}
+
+function styleOf(html: string): string {
+  const match = /<style>([\s\S]*?)<\/style>/.exec(html);
+  if (!match?.[1]) throw new Error('no <style> block');
+  return match[1];
+}
+
+describe('renderReportHtml', () => {
+  it('renders hostile backend, region, pool and message text inert', () => {
+    const html = renderReportHtml(hostileReport());
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toMatch(/<img/i);
+    expect(html).not.toMatch(/<iframe/i);
+    expect(html).not.toMatch(/<b>bold/);
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).toContain('&lt;img src=x onerror=alert(2)&gt;');
+    expect(html).toContain('east&quot;&amp;&#39;backend');
+    expect(html).toContain('pool-&lt;b&gt;bold&lt;/b&gt;');
+  });
+
+  it('names every backend and the status, and puts the status in the title', () => {
+    const report = buildReport(richReportInput());
+    const html = renderReportHtml(report);
+    for (const b of report.backends) {
+      expect(html).toContain(b.name);
+    }
+    expect(html).toMatch(/<title>DRIFT · openai-instance-backend-pool · APIM pool verifier<\/title>/);
+    expect(html).toContain(report.headline);
+  });
+
+  it('puts a healthy report title as OK and a failover as FAILOVER with the status beside it', () => {
+    const ok = buildReport(inputOf({ windows: [windowOf({ name: 'hour', status: 'ok', answered: { 'openai-instance1': 476, 'openai-instance2': 244 } })] }));
+    expect(renderReportHtml(ok)).toContain('<title>OK · openai-instance-backend-pool');
+    const failover = buildReport(
+      inputOf({
+        pool: labPool({ withBackup: true }),
+        windows: [windowOf({ name: 'hour', status: 'drift', answered: { 'openai-instance1': 450, 'openai-instance2': 229, 'openai-backup': 41 } })],
+      }),
+    );
+    expect(renderReportHtml(failover)).toContain('<title>FAILOVER (drift) · openai-instance-backend-pool');
+  });
+
+  it.each([
+    ['the rich report', () => buildReport(richReportInput())],
+    ['the hostile report', hostileReport],
+  ])('references no external resource and contains no script in %s', (_name, make) => {
+    const html = renderReportHtml(make());
+    expect(html).not.toMatch(/<script/i);
+    // Every '<' of text is escaped, so whatever matches a tag is markup; check each attribute of each tag.
+    const tags = html.match(/<[a-z][^>]*>/gi) ?? [];
+    expect(tags.length).toBeGreaterThan(100);
+    const attributes = tags.flatMap((t) => [...t.matchAll(/\s([a-z:-]+)(?:="([^"]*)")?/gi)].map((m) => [m[1]!.toLowerCase(), m[2] ?? ''] as const));
+    expect(attributes.filter(([name]) => name.startsWith('on'))).toEqual([]);
+    expect(attributes.filter(([name]) => name === 'style')).toEqual([]);
+    const references = attributes.filter(([name]) => ['src', 'href', 'xlink:href', 'action', 'srcset', 'poster', 'data'].includes(name));
+    expect(references).toEqual([['href', 'data:,']]);
+    expect(html).not.toMatch(/@import/i);
+    // url() only ever points at an in-document fragment (the SVG hatch patterns).
+    expect(html.match(/url\(([^)]*)\)/g)?.every((u) => u.startsWith('url(#')) ?? true).toBe(true);
+  });
+
+  it('mentions no http(s) address at all in the rich report', () => {
+    expect(renderReportHtml(buildReport(richReportInput()))).not.toMatch(/https?:\/\//);
+  });
+
+  it('allows exactly its inline style by hash, never by unsafe-inline, and uses no style attribute', () => {
+    const { html, contentSecurityPolicy } = renderReport(buildReport(richReportInput()));
+    const hash = createHash('sha256').update(styleOf(html), 'utf8').digest('base64');
+    expect(contentSecurityPolicy).toBe(REPORT_CONTENT_SECURITY_POLICY);
+    expect(contentSecurityPolicy).toContain(`style-src 'sha256-${hash}'`);
+    expect(contentSecurityPolicy).toContain("default-src 'none'");
+    expect(contentSecurityPolicy).toContain("frame-ancestors 'none'");
+    expect(contentSecurityPolicy).not.toContain('unsafe-inline');
+    expect(html).not.toMatch(/\sstyle\s*=/i);
+    expect(html.match(/<style>/g)).toHaveLength(1);
+    const meta = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)?.[1]?.replace(/&#39;/g, "'");
+    expect(meta).toContain(`'sha256-${hash}'`);
+    expect(meta).not.toContain('frame-ancestors');
+  });
+
+  it('is responsive: it declares the viewport', () => {
+    expect(renderReportHtml(buildReport(richReportInput()))).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
+  });
+
+  it('prints the numbers beside the charts: shares, intervals, per-bin table and errors', () => {
+    const html = renderReportHtml(buildReport(richReportInput()));
+    expect(html).toContain('observed <strong>73.3%</strong> (69.3%–77.3%) · expected 66.7% · 6.7 points above');
+    expect(html).toContain('12 bins of 5 min, 720 identified answers.');
+    expect(html).toMatch(/<th scope="row">01:25<\/th><td class="num">60<\/td><td class="num">76\.7%<\/td><td class="num">23\.3%<\/td>/);
+    expect(html).toContain('41 × 429');
+    expect(html).toContain('538 ms');
+    expect(html).toContain('1.5 s');
+  });
+
+  it('shows every window verdict, the config differences, the last deploy, recent alerts and the budget', () => {
+    const html = renderReportHtml(buildReport(richReportInput()));
+    for (const label of ['INCONCLUSIVE', 'DRIFT', 'OK']) expect(html).toContain(`>${label}</span>`);
+    expect(html).toContain('pool.members[openai-instance1].weight');
+    expect(html).toContain('2 backends unchanged, pool updated (members)');
+    expect(html).toContain('yes (webhook (teams))');
+    expect(html).toContain('<strong>720 probes per hour</strong>');
+    expect(html).toContain('86,000');
+    expect(html).toContain('Dispersion index φ = 1.08 over 12 runs');
+  });
+
+  it('marks flagged backends in text and with a hatch pattern, not by colour alone', () => {
+    const html = renderReportHtml(buildReport(richReportInput()));
+    expect(html.match(/>FLAGGED</g)?.length).toBeGreaterThanOrEqual(2);
+    expect(html).toContain('fill="url(#hatch-0)"');
+    expect(html).toContain('<pattern id="hatch-0"');
+  });
+
+  it('renders a report without data, bins, budget or dispersion', () => {
+    const report = buildReport(inputOf({ windows: [windowOf({ name: 'hour', status: 'no-data', answered: {} })] }));
+    const html = renderReportHtml(report);
+    expect(html).toContain('NO DATA');
+    expect(html).toContain('No time bins in this window yet.');
+    expect(html).toContain('No probe budget given.');
+  });
+
+  it('renders a hand-built report that predates the optional health, budget and dispersion fields', () => {
+    const { health: _health, budget: _budget, dispersion: _dispersion, ...legacy } = buildReport(
+      inputOf({ windows: [windowOf({ name: 'hour', status: 'drift', answered: { 'openai-instance1': 590, 'openai-instance2': 130 }, flagged: ['openai-instance2'] })] }),
+    );
+    const html = renderReportHtml(legacy);
+    expect(html).toContain('<title>DRIFT · ');
+  });
+});
