@@ -76,6 +76,11 @@ export interface EmbeddedEnvironment {
   readonly accessLog: AccessLog;
   /** Every ARM request answered: method, path, status. */
   readonly armLog: readonly ArmLogEntry[];
+  /**
+   * Loopback base URL of a simulated resource (e.g. `http://127.0.0.1:PORT`), for calling it directly,
+   * bypassing the gateway; undefined for an unknown host. The port may change after a `down` fault.
+   */
+  simulatorUrl(host: string): string | undefined;
   close(): Promise<void>;
 }
 
@@ -373,6 +378,10 @@ export async function startEmbeddedEnvironment(options: EmbeddedEnvironmentOptio
     faults,
     accessLog,
     armLog: arm.log,
+    simulatorUrl(host: string): string | undefined {
+      const simulator = byHost.get(host.toLowerCase());
+      return simulator ? `http://${urlHost}:${simulator.port}` : undefined;
+    },
     async close(): Promise<void> {
       if (closed) {
         return;

@@ -119,3 +119,13 @@ export async function countRegions(env: EmbeddedEnvironment, count: number, conc
   await Promise.all(Array.from({ length: concurrency }, worker));
   return counts;
 }
+
+/** GETs a JSON document (tests read loosely typed answers). */
+export async function getJson(url: string): Promise<any> {
+  return readJson(await fetch(url));
+}
+
+/** Reads a response body as loosely typed JSON. */
+export function readJson(response: Response): Promise<any> {
+  return response.json() as Promise<any>;
+}

@@ -1,5 +1,5 @@
 import { startEmbeddedEnvironment, type EmbeddedEnvironment } from '../../src/emulator';
-import { API_VERSION, arm, LAB_BREAKER, serviceId } from './armClient';
+import { API_VERSION, arm, LAB_BREAKER, readJson, serviceId } from './armClient';
 
 const single = (host = 'aoai-nov26-instance1.openai.azure.com') => ({
   properties: { url: `https://${host}/openai`, protocol: 'http', circuitBreaker: { rules: [LAB_BREAKER] } },
@@ -20,7 +20,7 @@ describe('ARM management endpoint (Microsoft.ApiManagement backends)', () => {
   it('answers 401 in the ARM error shape without a bearer token', async () => {
     const missing = await fetch(`${env.armEndpoint}${serviceId(env)}/backends?api-version=${API_VERSION}`);
     expect(missing.status).toBe(401);
-    expect((await missing.json()).error.code).toBe('AuthenticationFailed');
+    expect((await readJson(missing)).error.code).toBe('AuthenticationFailed');
     const basic = await arm(env, 'GET', '/backends', undefined, { authorization: 'Basic abc' });
     expect(basic.status).toBe(401);
     expect(basic.body.error.code).toBe('InvalidAuthenticationToken');
@@ -164,7 +164,7 @@ describe('ARM management endpoint (Microsoft.ApiManagement backends)', () => {
     const path = `${serviceId(env)}/backends/B1`.toUpperCase().replace('/PROVIDERS', '//providers');
     const response = await fetch(`${env.armEndpoint}/${path}?api-version=${API_VERSION}`, { headers: { authorization: 'Bearer t' } });
     expect(response.status).toBe(200);
-    expect((await response.json()).name).toBe('b1');
+    expect((await readJson(response)).name).toBe('b1');
   });
 
   it('lists backends as {value: [...]}', async () => {
@@ -181,7 +181,7 @@ describe('ARM management endpoint (Microsoft.ApiManagement backends)', () => {
       { headers: { authorization: 'Bearer t' } },
     );
     expect(response.status).toBe(404);
-    expect((await response.json()).error.code).toBe('ResourceNotFound');
+    expect((await readJson(response)).error.code).toBe('ResourceNotFound');
   });
 
   it("serves the lab's API policy until another one is PUT", async () => {

@@ -1,9 +1,9 @@
 import { playDemoScenario, startEmbeddedEnvironment, type EmbeddedEnvironment } from '../../src/emulator';
-import { chat, deployPool, LAB_MEMBERS } from './armClient';
+import { chat, deployPool, getJson, LAB_MEMBERS, readJson } from './armClient';
 
 const postJson = async (url: string, body: unknown) => {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: await readJson(response) };
 };
 
 describe('control API', () => {
@@ -17,7 +17,7 @@ describe('control API', () => {
 
   it('reports resources, faults, the deployed pool and breakers, without the subscription key', async () => {
     await chat(env);
-    const state = await (await fetch(`${env.controlUrl}/state`)).json();
+    const state = await getJson(`${env.controlUrl}/state`);
     expect(state.resources.map((resource: { region: string }) => resource.region)).toEqual(['West US', 'East US']);
     expect(state.pool).toEqual({
       name: 'openai-instance-backend-pool',
@@ -56,7 +56,7 @@ describe('control API', () => {
     env.accessLog.clear();
     await chat(env);
     await chat(env);
-    const log = await (await fetch(`${env.controlUrl}/access-log?limit=1`)).json();
+    const log = await getJson(`${env.controlUrl}/access-log?limit=1`);
     expect(log.entries).toHaveLength(1);
     expect(log.entries[0]).toMatchObject({ status: 200, attempts: [expect.objectContaining({ status: 200 })] });
     expect((await fetch(`${env.controlUrl}/access-log?limit=-1`)).status).toBe(400);

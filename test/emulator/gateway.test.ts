@@ -1,5 +1,5 @@
 import { startEmbeddedEnvironment, type EmbeddedEnvironment, type EmbeddedEnvironmentOptions } from '../../src/emulator';
-import { arm, chat, countRegions, deployPool, LAB_BREAKER, LAB_MEMBERS, serviceId, type MemberSpec } from './armClient';
+import { arm, chat, countRegions, deployPool, getJson, LAB_BREAKER, readJson, LAB_MEMBERS, serviceId, type MemberSpec } from './armClient';
 
 const THREE_REGIONS = [
   { host: 'aoai-a.openai.azure.com', region: 'West US' },
@@ -51,7 +51,7 @@ describe('APIM gateway emulator', () => {
     it('answers 404 Resource not found for paths outside the API and unknown operations', async () => {
       const outside = await fetch(`${env.armEndpoint}/nothing-here`, { method: 'POST' });
       expect(outside.status).toBe(404);
-      expect(await outside.json()).toEqual({ statusCode: 404, message: 'Resource not found' });
+      expect(await readJson(outside)).toEqual({ statusCode: 404, message: 'Resource not found' });
       const unknownOperation = await fetch(`${env.gatewayUrl}/deployments/gpt-4o/unknown?api-version=2024-02-01`, {
         method: 'POST',
         headers: { 'api-key': env.subscriptionKey },
@@ -229,7 +229,7 @@ describe('APIM gateway emulator', () => {
       for (let index = 0; index < 4; index += 1) statuses.push((await chat(env)).status);
       // Instance 0 trips on request 1; instance 1 has not seen a 429 yet, so request 2 still reaches East US.
       expect(statuses).toEqual([429, 429, 503, 503]);
-      const state = await (await fetch(`${env.controlUrl}/state`)).json();
+      const state = await getJson(`${env.controlUrl}/state`);
       expect(state.breakers.map((breaker: { gatewayInstance: number; tripped: boolean }) => [breaker.gatewayInstance, breaker.tripped])).toEqual([
         [0, true],
         [1, true],
@@ -264,7 +264,7 @@ describe('APIM gateway emulator', () => {
       await deployPool(env, LAB_MEMBERS);
       expect((await chat(env, { 'api-key': env.subscriptionKey })).status).toBe(200);
       expect((await chat(env, { 'Ocp-Apim-Subscription-Key': env.subscriptionKey })).status).toBe(200);
-      const state = await (await fetch(`${env.controlUrl}/state`)).json();
+      const state = await getJson(`${env.controlUrl}/state`);
       const schemes = state.resources.map((resource: { stats: { byAuthScheme: Record<string, number> } }) => resource.stats.byAuthScheme);
       const total = (scheme: string) => schemes.reduce((sum: number, counts: Record<string, number>) => sum + (counts[scheme] ?? 0), 0);
       expect(total('bearer')).toBe(2);

@@ -74,7 +74,7 @@ describe('resourcesFromPool', () => {
 
 describe('Balancer', () => {
   const all = () => true;
-  const tally = (balancer: Balancer, members: readonly BalancerMember[], count: number, isAvailable = all) => {
+  const tally = (balancer: Balancer, members: readonly BalancerMember[], count: number, isAvailable: (member: BalancerMember) => boolean = all) => {
     const counts: Record<string, number> = {};
     for (let index = 0; index < count; index += 1) {
       const chosen = balancer.select(members, isAvailable)?.name ?? 'none';
