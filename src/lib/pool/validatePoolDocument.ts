@@ -89,6 +89,19 @@ export function chooseIdentification(document: unknown): IdentifyChoice {
   return { mode: 'header', header };
 }
 
+function hasInvalidIdentifyHeader(document: JsonObject): boolean {
+  const probe = document['probe'];
+  const identify = isObject(probe) ? probe['identify'] : undefined;
+  if (!isObject(probe) || !has(probe, 'identify')) {
+    return false;
+  }
+  if (!isObject(identify)) {
+    return true;
+  }
+  const header = identify['header'];
+  return has(identify, 'header') && (typeof header !== 'string' || !HEADER_NAME_PATTERN.test(header));
+}
+
 /**
  * Every problem of an already-parsed pool definition, each with its JSON path. Empty = valid.
  * Structural rules mirror `schema/pool-definition.schema.json`; cross-field rules (unique names, telling
@@ -253,7 +266,11 @@ class Validator {
     }
     const members = backends.map((backend, index) => this.checkBackend(backend, jsonPath(backendsPath, index)));
     this.checkNames(members, poolName);
-    this.checkIdentification(members, chooseIdentification(document));
+    // An invalid identify header is reported on its own; checking backends against a guessed mode would
+    // only add confusing issues.
+    if (!hasInvalidIdentifyHeader(document)) {
+      this.checkIdentification(members, chooseIdentification(document));
+    }
     this.checkPriorityGroups(members);
   }
 

@@ -134,6 +134,12 @@ describe('resolvePool', () => {
     });
   });
 
+  it('reports an invalid identify header alone, without guessing which identifier the backends need', () => {
+    const document = withBackend(0, (b) => delete b['region']) as Record<string, unknown>;
+    document['probe'] = { identify: { header: 'x backend' } };
+    expect(issuesOf(document).map((issue) => issue.path)).toEqual(['$.probe.identify.header']);
+  });
+
   it('rejects 31 backends and accepts 30', () => {
     const backends = (count: number): unknown[] =>
       Array.from({ length: count }, (_, index) => ({
