@@ -195,6 +195,15 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
 
       let response: AxiosResponse<string> | undefined;
       let transportError: ArmRequestError | undefined;
+      // One deadline for the whole attempt (axios' own timeout only watches socket inactivity).
+      const attempt$ = new AbortController();
+      let timedOut = false;
+      const onCallerAbort = (): void => attempt$.abort();
+      spec.signal?.addEventListener('abort', onCallerAbort, { once: true });
+      const deadline = setTimeout(() => {
+        timedOut = true;
+        attempt$.abort();
+      }, timeoutInMs);
       try {
         response = await axios.request<string>({
           method: spec.method,
@@ -207,7 +216,7 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
             ...spec.headers,
           },
           timeout: timeoutInMs,
-          signal: spec.signal,
+          signal: attempt$.signal,
           responseType: 'text',
           transformResponse: [(data: unknown) => data],
           validateStatus: () => true,
@@ -216,10 +225,13 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
           ...(options.httpsAgent ? { httpsAgent: options.httpsAgent } : {}),
         });
       } catch (error) {
-        transportError = toTransportError(error, spec.signal, timeoutInMs, fail, token);
+        transportError = toTransportError(error, spec.signal, timedOut, timeoutInMs, fail, token);
         if (transportError.code === 'Aborted') {
           throw transportError;
         }
+      } finally {
+        clearTimeout(deadline);
+        spec.signal?.removeEventListener('abort', onCallerAbort);
       }
 
       if (response && (spec.acceptStatuses.includes(response.status) || (response.status >= 200 && response.status < 300))) {
@@ -263,7 +275,7 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
       if (response.status === 404) {
         return null;
       }
-      return { body: parseBackend(response, `GET backends/${backendId}`), etag: headerValue(response, 'etag') };
+      return { body: parseBackend(response, `GET backends/${backendId}`, backendResourceId(location, backendId)), etag: headerValue(response, 'etag') };
     },
 
     async putBackend(location, backendId, properties, putOptions, signal) {
@@ -278,7 +290,7 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
         signal,
       });
       return {
-        body: parseBackend(response, `PUT backends/${backendId}`),
+        body: parseBackend(response, `PUT backends/${backendId}`, backendResourceId(location, backendId)),
         etag: headerValue(response, 'etag'),
         created: response.status === 201,
       };
@@ -387,14 +399,18 @@ function parseJson(text: unknown): unknown {
   }
 }
 
-function parseBackend(response: AxiosResponse<string>, operation: string): ArmBackendResource {
+function backendResourceId(location: ApimLocation, backendId: string): string {
+  return `${serviceArmId(location)}/backends/${backendId}`;
+}
+
+function parseBackend(response: AxiosResponse<string>, operation: string, resource: string): ArmBackendResource {
   const parsed = parseJson(response.data) as Partial<ArmBackendResource> | undefined;
   if (!parsed || typeof parsed !== 'object' || typeof parsed.properties !== 'object' || parsed.properties === null) {
     throw new ArmRequestError(`${operation} failed: the response is not a backend resource`, {
       status: response.status,
       code: 'InvalidResponse',
       operation,
-      resource: operation.split(' ')[1] ?? '',
+      resource,
       url: response.config.url ?? '',
     });
   }
@@ -421,15 +437,22 @@ function toHttpError(response: AxiosResponse<string>, spec: CallSpec, identity: 
   return fail(message, response.status, code);
 }
 
-function toTransportError(error: unknown, signal: AbortSignal | undefined, timeoutInMs: number, fail: Fail, token: string | undefined): ArmRequestError {
+function toTransportError(
+  error: unknown,
+  signal: AbortSignal | undefined,
+  timedOut: boolean,
+  timeoutInMs: number,
+  fail: Fail,
+  token: string | undefined,
+): ArmRequestError {
   // Only the message and code are kept: axios errors carry config.headers, i.e. the bearer token.
   const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : undefined;
   const message = redact(error instanceof Error ? error.message : String(error), token);
   const cause = new Error(message);
-  if (signal?.aborted || code === 'ERR_CANCELED') {
+  if (signal?.aborted) {
     return fail('aborted', undefined, 'Aborted', cause);
   }
-  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || /timeout/i.test(message)) {
+  if (timedOut || code === 'ECONNABORTED' || code === 'ETIMEDOUT' || /timeout/i.test(message)) {
     return fail(`no response within ${timeoutInMs} ms`, undefined, 'Timeout', cause);
   }
   const networkCode = code && RETRYABLE_NETWORK_CODES.has(code) ? code : 'NetworkError';

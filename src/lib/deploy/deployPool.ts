@@ -164,7 +164,7 @@ async function write(
   options: DeployPoolOptions,
 ): Promise<{ ok: true; wrote: boolean } | { ok: false; error: DeployError }> {
   for (let round = 0; ; round += 1) {
-    const body = item.current ? mergeForUpdate(item.current.body.properties, item.desired, item.kind) : item.desired;
+    const body = item.current ? mergeForUpdate(item.current.body.properties, item.desired) : item.desired;
     const ifMatch = item.current?.etag;
     try {
       await options.client.putBackend(location, item.name, body, ifMatch ? { ifMatch } : {}, options.signal);
@@ -215,9 +215,8 @@ function replan(item: PlannedItem, location: ApimLocation): void {
 }
 
 /** Managed fields come from the definition; unmanaged non-null fields ARM holds are kept (PUT replaces the whole resource). */
-function mergeForUpdate(existing: ArmBackendProperties, desired: ArmBackendProperties, kind: 'backend' | 'pool'): ArmBackendProperties {
-  // A pool must not carry url/protocol, a single backend must not carry pool: both kinds drop all five.
-  void kind;
+function mergeForUpdate(existing: ArmBackendProperties, desired: ArmBackendProperties): ArmBackendProperties {
+  // A pool must not carry url/protocol and a single backend no pool: whatever `desired` lacks of these goes.
   const managed = ['type', 'pool', 'url', 'protocol', 'circuitBreaker'];
   const merged: ArmBackendProperties = {};
   for (const [key, value] of Object.entries(existing ?? {})) {

@@ -255,6 +255,13 @@ describe('createArmClient', () => {
       });
     });
 
+    it('times out an answer that trickles in for longer than the timeout', async () => {
+      fake.script({ method: 'GET', action: { kind: 'drip', everyInMs: 20 } });
+      await expect(client({ timeoutInMs: 200, retry: { maxRetries: 0 } }).getBackend(LAB_LOCATION, 'b1')).rejects.toMatchObject({
+        code: 'Timeout',
+      });
+    });
+
     it('stops when the AbortSignal fires, without retrying', async () => {
       fake.script({ method: 'GET', action: { kind: 'hang' } });
       const controller = new AbortController();

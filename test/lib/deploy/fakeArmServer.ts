@@ -23,6 +23,8 @@ export type ScriptedAction =
   | { readonly kind: 'reset' }
   /** Never answer (until the server closes). */
   | { readonly kind: 'hang' }
+  /** Send 200 headers, then one body byte every `everyInMs` without ever finishing (defeats idle timeouts). */
+  | { readonly kind: 'drip'; readonly everyInMs: number }
   /** Run a side effect (e.g. a concurrent portal edit), then answer normally. */
   | { readonly kind: 'run'; readonly run: () => void };
 
@@ -114,6 +116,12 @@ export async function startFakeArmServer(): Promise<FakeArmServer> {
           return;
         }
         if (action.kind === 'hang') {
+          return;
+        }
+        if (action.kind === 'drip') {
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          const timer = setInterval(() => res.write(' '), action.everyInMs);
+          res.on('close', () => clearInterval(timer));
           return;
         }
         if (action.kind === 'respond') {
