@@ -264,7 +264,8 @@ class Validator {
     } else if (backends.length > POOL_LIMITS.maxBackends) {
       this.add(backendsPath, `has ${backends.length} backends; a pool holds at most ${POOL_LIMITS.maxBackends}`);
     }
-    const members = backends.map((backend, index) => this.checkBackend(backend, jsonPath(backendsPath, index)));
+    // Array.from visits holes of a sparse array too (as undefined), which map/forEach would skip.
+    const members = Array.from(backends, (backend: unknown, index) => this.checkBackend(backend, jsonPath(backendsPath, index)));
     this.checkNames(members, poolName);
     // An invalid identify header is reported on its own; checking backends against a guessed mode would
     // only add confusing issues.
@@ -390,7 +391,7 @@ class Validator {
     if (ranges.length > POOL_LIMITS.maxStatusCodeRanges) {
       this.add(path, `has ${ranges.length} ranges; at most ${POOL_LIMITS.maxStatusCodeRanges} are allowed`);
     }
-    ranges.forEach((range, index) => {
+    Array.from(ranges, (range: unknown, index) => {
       const rangePath = jsonPath(path, index);
       if (!isObject(range)) {
         this.add(rangePath, `must be an object {min, max}, got ${describeValue(range)}`);
@@ -418,7 +419,7 @@ class Validator {
     if (reasons.length > POOL_LIMITS.maxErrorReasons) {
       this.add(path, `has ${reasons.length} reasons; at most ${POOL_LIMITS.maxErrorReasons} are allowed`);
     }
-    reasons.forEach((reason, index) => {
+    Array.from(reasons, (reason: unknown, index) => {
       if (typeof reason !== 'string' || reason.length < 1 || reason.length > POOL_LIMITS.maxErrorReasonLength) {
         this.add(
           jsonPath(path, index),

@@ -394,3 +394,31 @@ describe('loadConfig', () => {
     });
   });
 });
+
+describe('loadConfig on arbitrary values', () => {
+  it('answers 2,000 random environments with Settings or a ConfigError, never another exception', () => {
+    let state = 12345;
+    const random = (): number => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state / 4294967296;
+    };
+    const values = ['', ' ', '0', '1', '-1', '1e3', 'true', 'no', 'azure', 'table', 'workspace', 'https://x.example.com/',
+      'http://', '\u0000', 'x'.repeat(5000), '0 */5 * * * *', '*/5 * * * *', '0 0 0 31 2 *', '.5', 'NaN', 'UseDevelopmentStorage=true'];
+    let accepted = 0;
+    for (let run = 0; run < 2000; run += 1) {
+      const env: Record<string, string> = {};
+      for (const key of SETTING_KEYS) {
+        if (random() < 0.3) {
+          env[key] = values[Math.floor(random() * values.length)] ?? '';
+        }
+      }
+      try {
+        loadConfig(env);
+        accepted += 1;
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+      }
+    }
+    expect(accepted).toBeLessThan(2000);
+  });
+});

@@ -140,6 +140,14 @@ describe('resolvePool', () => {
     expect(issuesOf(document).map((issue) => issue.path)).toEqual(['$.probe.identify.header']);
   });
 
+  it('reports a hole in a sparse backends array instead of skipping it', () => {
+    const backends: unknown[] = [];
+    backends[1] = minimalDocument().pool.backends[1];
+    expect(issuesOf({ pool: { name: 'p', backends } })).toEqual([
+      { path: '$.pool.backends[0]', message: 'must be an object describing a single backend, got nothing' },
+    ]);
+  });
+
   it('rejects 31 backends and accepts 30', () => {
     const backends = (count: number): unknown[] =>
       Array.from({ length: count }, (_, index) => ({
