@@ -7,10 +7,24 @@ export interface AlertState {
   readonly health: PoolHealth;
   /** When the current health began, ISO 8601. */
   readonly since: string;
-  /** Last time a notification for the current incident was delivered (alert or reminder), ISO 8601. */
+  /**
+   * Last time a notification for the current incident was sent (alert or reminder), ISO 8601. Set when the
+   * notification is emitted; if its delivery fails it stays in `pending` and is retried, so reminders keep their
+   * rhythm instead of piling up behind a dead webhook.
+   */
   readonly lastNotifiedAt: string | null;
   /** A notification that could not be delivered yet (webhook down); retried next run. */
   readonly pending: AlertNotification | null;
+  /**
+   * Damping: consecutive observations milder than `health` while an incident is open. The incident recovers (or
+   * steps down to a milder bad state, the worst one seen in the streak) only after `recoveryObservations` of them in
+   * a row; any observation as bad as `health` resets it. Absent/null = no streak.
+   */
+  readonly improving?: { readonly toward: PoolHealth; readonly observations: number; readonly since: string } | null;
+  /** When delivery of `pending` was last attempted, ISO 8601: a lease so two concurrent runs never deliver it twice. */
+  readonly pendingAttemptedAt?: string | null;
+  /** Notifier names that still owe `pending` (absent/null = all notifiers). */
+  readonly pendingChannels?: readonly string[] | null;
 }
 
 export interface AlertNotification {
@@ -27,4 +41,11 @@ export interface AlertNotification {
 export interface AlertLogEntry extends AlertNotification {
   readonly delivered: boolean;
   readonly channels: readonly string[];
+}
+
+/** A channel a notification is delivered to (webhook, App Insights event …). `send` throws when delivery failed. */
+export interface Notifier {
+  /** Shown in logs and in `AlertLogEntry.channels`, e.g. `webhook (teams)`. Never contains a URL or key. */
+  readonly name: string;
+  send(notification: AlertNotification): Promise<void>;
 }
