@@ -204,6 +204,10 @@ function validateOptions(options: RunProbesOptions): URL {
   if (typeof options.subscriptionKey !== 'string') {
     throw new ProbeOptionsError('subscriptionKey', 'must be a string');
   }
+  // Checked here so node:http never echoes a malformed key in an error; the message never shows the value.
+  if (/[^\t\x20-\x7e\x80-\xff]/.test(options.subscriptionKey)) {
+    throw new ProbeOptionsError('subscriptionKey', 'contains characters not allowed in an HTTP header (a line break or control character?)');
+  }
   requireInteger('maxProbes', options.maxProbes, 0, Number.MAX_SAFE_INTEGER);
   requireInteger('concurrency', options.concurrency, 1, MAX_CONCURRENCY);
   if (typeof options.timeoutInMs !== 'number' || !Number.isFinite(options.timeoutInMs) || options.timeoutInMs <= 0) {

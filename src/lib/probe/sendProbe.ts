@@ -64,7 +64,14 @@ export function sendProbe(options: SendProbeOptions): Promise<ProbeOutcome> {
     };
 
     const transport = url.protocol === 'https:' ? https : http;
-    const request = transport.request(url, { method: 'POST', agent, headers });
+    let request: http.ClientRequest;
+    try {
+      request = transport.request(url, { method: 'POST', agent, headers });
+    } catch (error) {
+      // Invalid header values and the like throw synchronously; they are still an outcome, not a crash.
+      resolve({ kind: 'network', status: null, totalTokens: null, errorCode: errorCodeOf(error as NodeJS.ErrnoException), headerValue: null, aborted: false });
+      return;
+    }
     const timer = setTimeout(() => {
       timedOut = true;
       request.destroy();

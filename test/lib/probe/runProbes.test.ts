@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ProbeOptionsError, ProbeSinkError } from '../../../src/lib/probe/errors';
 import { runProbes, type RunProbesOptions } from '../../../src/lib/probe/runProbes';
 import type { ProbeRecord } from '../../../src/lib/probe/types';
+import { openSqliteStore } from '../../../src/lib/store/sqliteStore';
 import type { ProbeSink } from '../../../src/lib/store/types';
 import { chatCompletion, startFakeGateway, type FakeGateway, type GatewayAnswer } from './fakeGateway';
 import { labPool } from './labPool';
@@ -341,11 +342,32 @@ describe('runProbes', () => {
     ['concurrency', { concurrency: 0 }],
     ['timeoutInMs', { timeoutInMs: 0 }],
     ['runId', { runId: '' }],
-  ])('rejects a bad %s with an error naming it', async (field, overrides) => {
+    ['subscriptionKey', { subscriptionKey: `${KEY}\r\nx-injected: 1` }],
+  ])('rejects a bad %s with an error naming it, before sending anything', async (field, overrides) => {
+    script(() => ({ type: 'json', region: 'West US' }));
     const error = await runProbes(options(overrides)).catch((thrown: unknown) => thrown);
 
     expect(error).toBeInstanceOf(ProbeOptionsError);
     expect((error as ProbeOptionsError).field).toBe(field);
+    expect((error as Error).message).not.toContain(KEY);
+    expect(gateway.requests).toHaveLength(0);
+  });
+
+  test('writes every record to the SQLite store as it completes, so the window evidence matches the run', async () => {
+    script((index) => (index % 5 === 4 ? { type: 'json', status: 429, region: 'East US' } : { type: 'json', region: index % 5 === 3 ? 'East US' : 'West US' }));
+    const store = openSqliteStore(':memory:');
+    const startedAtMs = Date.now();
+    await store.beginRun({ runId: 'run-1', pool: 'openai-instance-backend-pool', startedAtMs, trigger: 'test' });
+
+    const result = await runProbes(options({ maxProbes: 50, concurrency: 4, sink: store }));
+
+    const evidence = await store.readWindow('openai-instance-backend-pool', { fromMs: startedAtMs, toMs: Date.now() + 1 }, 60_000);
+    expect(evidence).toMatchObject({ total: 50, answered: 40, tokensUsed: result.tokensUsed, errors: { byStatus: { '429': 10 }, timeout: 0, network: 0 } });
+    expect(evidence.backends.map((backend) => [backend.backend, backend.answered, backend.errorsByStatus])).toEqual([
+      ['openai-instance1', 30, {}],
+      ['openai-instance2', 10, { '429': 10 }],
+    ]);
+    store.close();
   });
 
   test('runs 1,000 probes at concurrency 16 against a local gateway in well under 30 s', async () => {
