@@ -210,7 +210,8 @@ export async function createServices(env: Readonly<Record<string, string | undef
 
 /** Settings override the definition's `apim` section; the embedded environment supplies its own. */
 function resolveLocation(settings: Settings, pool: ResolvedPool, embedded: EmbeddedEndpoints | undefined): ApimLocation | undefined {
-  const fromFile = pool.apim;
+  // apimDeclared keeps a partial `apim` section so settings can complete it (e.g. only serviceName in the file).
+  const fromFile = pool.apimDeclared ?? pool.apim;
   const subscriptionId = settings.deploy.subscriptionId ?? fromFile?.subscriptionId ?? embedded?.apim.subscriptionId;
   const resourceGroup = settings.deploy.resourceGroup ?? fromFile?.resourceGroup ?? embedded?.apim.resourceGroup;
   const serviceName = settings.deploy.serviceName ?? fromFile?.serviceName ?? embedded?.apim.serviceName;

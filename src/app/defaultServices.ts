@@ -1,13 +1,13 @@
-import { startEmbeddedEnvironment } from '../emulator/startEmbeddedEnvironment';
+import { startEmbeddedEnvironment, type EmbeddedEnvironment } from '../emulator/startEmbeddedEnvironment';
 import { resourcesFromPool } from '../emulator/resourcesFromPool';
 import type { ResolvedPool } from '../lib/pool/types';
 import { configureServices } from './appState';
-import { createServices, type EmbeddedEndpoints } from './createServices';
+import { createServices } from './createServices';
 
 let configured = false;
 
 /** Starts the embedded emulator with one simulated Azure OpenAI resource per backend host of the pool. */
-export async function startEmbeddedForPool(pool: ResolvedPool): Promise<EmbeddedEndpoints> {
+export async function startEmbeddedForPool(pool: ResolvedPool): Promise<EmbeddedEnvironment> {
   return startEmbeddedEnvironment({
     resources: resourcesFromPool(pool.backends, pool.probe.deployment),
     poolBackendId: pool.name,

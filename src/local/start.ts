@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   console.log(`  Report (JSON): ${base}/report`);
   console.log(`  Health:        ${base}/health`);
   if (embeddedEnv) {
-    console.log(`  Emulator:      gateway ${embeddedEnv.gatewayUrl}, control ${(embeddedEnv as { controlUrl?: string }).controlUrl ?? ''}`);
+    console.log(`  Emulator:      gateway ${embeddedEnv.gatewayUrl}, control ${embeddedEnv.controlUrl}/state`);
     console.log(`  Probing every 15 s; the demo scenario throttles East US, then heals it. Ctrl+C stops.`);
   }
   console.log('');
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
   let scenario: Promise<void> = Promise.resolve();
   if (embeddedEnv) {
     scenario = emulator
-      .playDemoScenario(embeddedEnv as Parameters<typeof emulator.playDemoScenario>[0], {
+      .playDemoScenario(embeddedEnv, {
         stepInMs: DEMO_STEP_IN_MS,
         log: (line: string) => console.log(`[demo] ${line}`),
         signal: stop.signal,

@@ -6,7 +6,10 @@ import type { DeployMode } from '../deploy/types';
  * Secrets live under `secrets` so that code that logs settings can drop one branch.
  */
 export interface Settings {
-  /** `embedded`: start the embedded emulator and point everything at it; `azure`: use real endpoints. */
+  /**
+   * VERIFIER_ENVIRONMENT. `embedded`: start the embedded emulator and point everything at it; `azure`: use real
+   * endpoints. Default: `embedded` when APIM_GATEWAY_URL is absent, else `azure`.
+   */
   readonly environment: 'embedded' | 'azure';
   /** POOL_DEFINITION_PATH, default `examples/lab-pool.json` (relative to the app root). */
   readonly poolDefinitionPath: string;
