@@ -82,11 +82,12 @@ export class ArmEndpoint {
     readonly location: ApimServiceLocation,
     poolBackendId: string,
     private readonly now: () => number,
+    backendHostHeader?: string,
   ) {
     this.store = new ArmBackendStore(
       `/subscriptions/${location.subscriptionId}/resourceGroups/${location.resourceGroup}/providers/Microsoft.ApiManagement/service/${location.serviceName}`,
     );
-    this.defaultPolicyXml = createLabPolicyXml(poolBackendId);
+    this.defaultPolicyXml = createLabPolicyXml(poolBackendId, backendHostHeader);
   }
 
   /** True when the path looks like an ARM path this endpoint should answer. */

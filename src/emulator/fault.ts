@@ -25,11 +25,12 @@ export interface FaultState {
 /** Sets and clears faults on the simulated resources. */
 export interface FaultController {
   /**
-   * Applies a fault to every resource whose region (case- and space-insensitively) or host matches `target`.
-   * @throws UnknownFaultTargetError when nothing matches.
+   * Applies a fault to every resource whose region (case- and space-insensitively) or host matches `target`;
+   * resolves once listeners are closed/reopened.
+   * @throws UnknownFaultTargetError (synchronously) when nothing matches, FaultSpecError for a malformed fault.
    */
   setFault(target: string, fault: Fault): Promise<void>;
-  /** Makes the matching resources (all when `target` is absent) healthy again. */
+  /** Makes the matching resources (all when `target` is absent) healthy again. @throws UnknownFaultTargetError */
   heal(target?: string): Promise<void>;
   list(): FaultState[];
 }

@@ -40,6 +40,8 @@ export interface GatewayOptions {
   readonly forwardTimeoutInMs: number;
   /** The lab's on-error policy turns a 503 into a bare `503 Service Unavailable`. */
   readonly onErrorGeneric503: boolean;
+  /** Response header the outbound policy sets to the answering backend's host; undefined = none. */
+  readonly backendHostHeader: string | undefined;
 }
 
 /** A fake managed-identity token for `https://cognitiveservices.azure.com`: recognisable, not a JWT anyone could use. */
@@ -229,6 +231,9 @@ export class Gateway {
         }
       }
       headers['apim-request-id'] ??= requestId;
+      if (this.options.backendHostHeader) {
+        headers[this.options.backendHostHeader.toLowerCase()] = host;
+      }
       headers['content-length'] = String(result.body.length);
       if (!response.destroyed) {
         response.writeHead(result.status, headers);

@@ -3,7 +3,14 @@
  * Azure OpenAI with the gateway's managed identity, retry twice on 429 or on a 503 that is not the pool's
  * own answer, and hide pool details behind a generic 503. The ARM endpoint serves it until a policy is PUT.
  */
-export function createLabPolicyXml(poolBackendId: string): string {
+export function createLabPolicyXml(poolBackendId: string, backendHostHeader?: string): string {
+  // Optional outbound header naming the backend that answered (tells apart two backends in one region).
+  const outboundHeader = backendHostHeader
+    ? `
+    <set-header name="${backendHostHeader}" exists-action="override">
+      <value>@(context.Request.Url.Host)</value>
+    </set-header>`
+    : '';
   return `<policies>
   <inbound>
     <base />
@@ -19,7 +26,7 @@ export function createLabPolicyXml(poolBackendId: string): string {
     </retry>
   </backend>
   <outbound>
-    <base />
+    <base />${outboundHeader}
   </outbound>
   <on-error>
     <base />

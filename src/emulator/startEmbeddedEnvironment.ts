@@ -60,6 +60,11 @@ export interface EmbeddedEnvironmentOptions {
   latencyScale?: number;
   /** forward-request timeout in ms; default 300000 (APIM's default). */
   forwardTimeoutInMs?: number;
+  /**
+   * Name of a response header the API's outbound policy sets to the answering backend's host (e.g.
+   * `x-backend-host`), to tell apart backends in the same region; default none (the lab has none).
+   */
+  backendHostHeader?: string;
 }
 
 export interface EmbeddedEnvironment {
@@ -122,6 +127,9 @@ function checkOptions(options: EmbeddedEnvironmentOptions): void {
   }
   if (options.apiSuffix !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._~-]*(\/[A-Za-z0-9._~-]+)*$/.test(options.apiSuffix)) {
     throw new EmbeddedEnvironmentOptionsError('apiSuffix', `must be a URL path without leading slash; got '${options.apiSuffix}'`);
+  }
+  if (options.backendHostHeader !== undefined && !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(options.backendHostHeader)) {
+    throw new EmbeddedEnvironmentOptionsError('backendHostHeader', `must be an HTTP header name; got '${options.backendHostHeader}'`);
   }
   if (options.selection !== undefined && options.selection !== 'weighted-random' && options.selection !== 'smooth-weighted-round-robin') {
     throw new EmbeddedEnvironmentOptionsError('selection', `must be 'weighted-random' or 'smooth-weighted-round-robin'; got '${String(options.selection)}'`);
@@ -192,7 +200,7 @@ export async function startEmbeddedEnvironment(options: EmbeddedEnvironmentOptio
   );
   const byHost = new Map(simulators.map((simulator) => [simulator.options.host.toLowerCase(), simulator]));
   const accessLog = new AccessLog();
-  const arm = new ArmEndpoint(apim, poolBackendId, now);
+  const arm = new ArmEndpoint(apim, poolBackendId, now, options.backendHostHeader);
   const gateway = new Gateway({
     arm,
     accessLog,
@@ -207,6 +215,7 @@ export async function startEmbeddedEnvironment(options: EmbeddedEnvironmentOptio
     listenHost,
     forwardTimeoutInMs: options.forwardTimeoutInMs ?? 300_000,
     onErrorGeneric503: true,
+    backendHostHeader: options.backendHostHeader,
     resolveHost: (host) => {
       const simulator = byHost.get(host.toLowerCase());
       // A resource that is down keeps its DNS entry; the dial fails with ECONNREFUSED.
@@ -224,14 +233,15 @@ export async function startEmbeddedEnvironment(options: EmbeddedEnvironmentOptio
     }
     return found;
   };
+  // Not async on purpose: a bad target or fault throws at the call, even when the caller forgets to await.
   const faults: FaultController = {
-    async setFault(target: string, fault: Fault): Promise<void> {
+    setFault(target: string, fault: Fault): Promise<void> {
       const checked = toFault(fault);
-      await Promise.all(matching(target).map((simulator) => simulator.setFault(checked)));
+      return Promise.all(matching(target).map((simulator) => simulator.setFault(checked))).then(() => undefined);
     },
-    async heal(target?: string): Promise<void> {
+    heal(target?: string): Promise<void> {
       const chosen = target === undefined ? simulators : matching(target);
-      await Promise.all(chosen.map((simulator) => simulator.setFault({ kind: 'healthy' })));
+      return Promise.all(chosen.map((simulator) => simulator.setFault({ kind: 'healthy' }))).then(() => undefined);
     },
     list(): FaultState[] {
       return simulators.map((simulator) => ({ host: simulator.options.host, region: simulator.options.region, fault: simulator.fault }));

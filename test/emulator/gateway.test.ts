@@ -284,4 +284,32 @@ describe('APIM gateway emulator', () => {
       expect(await countRegions(env, 10, 1)).toEqual({ 'East US': 10 });
     });
   });
+
+  it('names the answering backend in the outbound header when asked, telling apart two backends of one region', async () => {
+    const sameRegion = [
+      { host: 'aoai-x.openai.azure.com', region: 'East US' },
+      { host: 'aoai-y.openai.azure.com', region: 'East US' },
+    ];
+    await withEnvironment({ resources: sameRegion, backendHostHeader: 'x-backend-host', selection: 'smooth-weighted-round-robin' }, async (env) => {
+      await deployPool(env, [
+        { name: 'x', host: 'aoai-x.openai.azure.com', priority: 1, weight: 1 },
+        { name: 'y', host: 'aoai-y.openai.azure.com', priority: 1, weight: 1 },
+      ]);
+      const hosts = [];
+      for (let index = 0; index < 4; index += 1) {
+        const answer = await chat(env);
+        expect(answer.region).toBe('East US');
+        hosts.push(answer.headers.get('x-backend-host'));
+      }
+      expect(hosts).toEqual(['aoai-x.openai.azure.com', 'aoai-y.openai.azure.com', 'aoai-x.openai.azure.com', 'aoai-y.openai.azure.com']);
+      const policy = await arm(env, 'GET', '/apis/any/policies/policy');
+      expect(policy.body.properties.value).toContain('<set-header name="x-backend-host" exists-action="override">');
+    });
+  });
+
+  it('rejects unusable options naming the option', async () => {
+    await expect(startEmbeddedEnvironment({ gatewayInstances: 0 })).rejects.toThrow("Invalid emulator option 'gatewayInstances'");
+    await expect(startEmbeddedEnvironment({ resources: [{ host: 'a.example', region: '' }] })).rejects.toThrow("'resources[0].region'");
+    await expect(startEmbeddedEnvironment({ apiSuffix: '/openai' })).rejects.toThrow("'apiSuffix'");
+  });
 });
