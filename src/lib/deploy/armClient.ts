@@ -4,9 +4,13 @@ import axios, { type AxiosResponse } from 'axios';
 import type { TokenCredential } from '@azure/core-auth';
 import type { ApimLocation } from '../pool/types';
 import { ArmRequestError } from './ArmRequestError';
+import { abortableSleep } from './abortableSleep';
 import { backendArmId } from './backendArmId';
+import { retryAfterInMs } from './retryAfterInMs';
 
 export { ArmRequestError } from './ArmRequestError';
+export { abortableSleep } from './abortableSleep';
+export { retryAfterInMs } from './retryAfterInMs';
 
 /** The public ARM scope; the embedded emulator accepts any token, so it is never derived from the endpoint. */
 const ARM_SCOPE = 'https://management.azure.com/.default';
@@ -360,34 +364,6 @@ function headerValue(response: AxiosResponse, name: string): string | undefined 
   return typeof value === 'string' ? value : Array.isArray(value) ? String(value[0]) : undefined;
 }
 
-/**
- * Delay asked for by the server, in ms: `retry-after-ms` / `x-ms-retry-after-ms` (ms), else `Retry-After`
- * as seconds or an HTTP-date (RFC 9110 §10.2.3). Undefined when absent or unreadable.
- */
-export function retryAfterInMs(headers: Record<string, unknown>, nowInMs: number): number | undefined {
-  const lower: Record<string, string> = {};
-  for (const [key, value] of Object.entries(headers)) {
-    if (typeof value === 'string') {
-      lower[key.toLowerCase()] = value.trim();
-    }
-  }
-  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
-    const value = lower[name];
-    if (value !== undefined && /^\d+(\.\d+)?$/.test(value)) {
-      return Number(value);
-    }
-  }
-  const retryAfter = lower['retry-after'];
-  if (retryAfter === undefined || retryAfter === '') {
-    return undefined;
-  }
-  if (/^\d+(\.\d+)?$/.test(retryAfter)) {
-    return Number(retryAfter) * 1_000;
-  }
-  const date = Date.parse(retryAfter);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowInMs);
-}
-
 function parseJson(text: unknown): unknown {
   if (typeof text !== 'string' || text.trim() === '') {
     return undefined;
@@ -465,23 +441,4 @@ function redact(text: string, token: string | undefined): string {
     result = result.split(token).join('[redacted]');
   }
   return result;
-}
-
-/** Resolves after `ms`, rejects as soon as `signal` aborts. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new Error('aborted'));
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new Error('aborted'));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -325,10 +325,12 @@ function findDefinitionProblems(pool: ResolvedPool, location: ApimLocation): str
 function findStateProblems(items: readonly PlannedItem[]): string[] {
   const problems: string[] = [];
   for (const item of items) {
-    const type = item.current?.body.properties?.type;
-    if (typeof type !== 'string') {
+    if (item.current === null) {
       continue;
     }
+    // ARM may omit `type` (or send null) for a single backend.
+    const rawType = item.current.body.properties?.type;
+    const type = typeof rawType === 'string' && rawType !== '' ? rawType : 'Single';
     if (item.kind === 'backend' && type.toLowerCase() === 'pool') {
       problems.push(`member ${item.name} already exists as a pool; a pool cannot contain a pool`);
     }

@@ -325,6 +325,15 @@ describe('deployPool', () => {
       expect(fake.requests).toHaveLength(0);
     });
 
+    it('refuses to turn an existing single backend named like the pool into a pool', async () => {
+      fake.seed(POOL, { url: 'https://legacy.example.com/openai', protocol: 'http' });
+      const outcome = await deploy();
+      expect(outcome.status).toBe('failed');
+      expect(outcome.error?.code).toBe('ConflictingResource');
+      expect(outcome.error?.message).toContain(`${POOL} already exists as a`);
+      expect(fake.requests.filter((r) => WRITE_METHODS.includes(r.method))).toEqual([]);
+    });
+
     it('refuses to deploy when a member already exists as a pool', async () => {
       fake.seed('openai-instance2', { type: 'Pool', pool: { services: [{ id: `${SERVICE_ID}/backends/x` }] } });
       const outcome = await deploy();
@@ -332,6 +341,22 @@ describe('deployPool', () => {
       expect(outcome.error?.message).toMatch(/openai-instance2 already exists as a pool/);
       expect(outcome.actions.every((a) => a.result === 'not-attempted')).toBe(true);
       expect(fake.requests.filter((r) => WRITE_METHODS.includes(r.method))).toEqual([]);
+    });
+  });
+
+  describe('failures that are not outcomes', () => {
+    it('reports an abort as a failed outcome rather than throwing', async () => {
+      const controller = new AbortController();
+      controller.abort();
+      const outcome = await deployPool(makeLabPool(), { client, location: LAB_LOCATION, mode: 'deploy', signal: controller.signal });
+      expect(outcome.status).toBe('failed');
+      expect(outcome.error?.code).toBe('Aborted');
+      expect(fake.requests).toHaveLength(0);
+    });
+
+    it('throws when the client has a bug (not an ArmRequestError)', async () => {
+      const broken: ArmClient = { ...client, getBackend: async () => Promise.reject(new TypeError('bug')) };
+      await expect(deployPool(makeLabPool(), { client: broken, location: LAB_LOCATION, mode: 'deploy' })).rejects.toThrow(TypeError);
     });
   });
 });
