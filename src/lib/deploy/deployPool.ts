@@ -164,7 +164,7 @@ async function write(
   options: DeployPoolOptions,
 ): Promise<{ ok: true; wrote: boolean } | { ok: false; error: DeployError }> {
   for (let round = 0; ; round += 1) {
-    const body = item.current ? mergeForUpdate(item.current.body.properties, item.desired) : item.desired;
+    const body = item.current ? mergeForUpdate(item.current.body.properties, item.desired, item.kind) : item.desired;
     const ifMatch = item.current?.etag;
     try {
       await options.client.putBackend(location, item.name, body, ifMatch ? { ifMatch } : {}, options.signal);
@@ -215,14 +215,16 @@ function replan(item: PlannedItem, location: ApimLocation): void {
 }
 
 /** Managed fields come from the definition; unmanaged non-null fields ARM holds are kept (PUT replaces the whole resource). */
-function mergeForUpdate(existing: ArmBackendProperties, desired: ArmBackendProperties): ArmBackendProperties {
-  // A pool must not carry url/protocol and a single backend no pool: whatever `desired` lacks of these goes.
-  const managed = ['type', 'pool', 'url', 'protocol', 'circuitBreaker'];
+function mergeForUpdate(existing: ArmBackendProperties, desired: ArmBackendProperties, kind: 'backend' | 'pool'): ArmBackendProperties {
+  const managed = new Set(['type', 'pool', 'url', 'protocol', 'circuitBreaker']);
+  // Connection settings of a single backend make no sense on a pool; ARM may echo defaults (e.g. tls) for any backend.
+  const singleOnly = new Set(['credentials', 'tls', 'proxy', 'properties', 'resourceId']);
   const merged: ArmBackendProperties = {};
   for (const [key, value] of Object.entries(existing ?? {})) {
-    if (value !== null && value !== undefined && !managed.includes(key)) {
-      merged[key] = value;
+    if (value === null || value === undefined || managed.has(key) || (kind === 'pool' && singleOnly.has(key))) {
+      continue;
     }
+    merged[key] = value;
   }
   return { ...merged, ...desired };
 }

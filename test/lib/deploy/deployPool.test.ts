@@ -150,6 +150,19 @@ describe('deployPool', () => {
     });
   });
 
+  it('sends a pool update without the connection defaults ARM echoes for backends', async () => {
+    await deploy();
+    fake.edit(POOL, (properties) => {
+      properties.title = 'Lab pool';
+      (properties.pool as { services: { weight?: number }[] }).services[1]!.weight = 3;
+    });
+    fake.clearRequests();
+    await deploy();
+    const body = putBody(POOL);
+    expect(body.title).toBe('Lab pool');
+    expect(Object.keys(body).sort()).toEqual(['pool', 'title', 'type']);
+  });
+
   it('treats ARM normalisations as equal: short or upper-case member ids, PT60S for PT1M, reordered members', async () => {
     await deploy();
     fake.edit(POOL, (properties) => {
