@@ -1,0 +1,118 @@
+import { createServices } from '../../src/app/createServices';
+import { ConfigError } from '../../src/lib/config/ConfigError';
+import { loadConfig } from '../../src/lib/config/loadConfig';
+import { DefinitionError } from '../../src/lib/pool/DefinitionError';
+import { APP_ROOT, recordUnhandledRejections, type RejectionRecorder } from './support';
+
+/**
+ * Bad settings: `loadConfig` throws one ConfigError naming every bad key (with what is allowed), echoes
+ * non-secret values and never a secret one; `createServices` fails the same way before it opens anything.
+ */
+
+const GATEWAY = { APIM_GATEWAY_URL: 'https://apim-x.azure-api.net/openai', APIM_SUBSCRIPTION_KEY: 'SECRET-SUBKEY-corpus-0001' };
+
+interface Case {
+  readonly name: string;
+  readonly env: Record<string, string>;
+  readonly key: string;
+  readonly cause: RegExp;
+  /** A value that must not appear in the error (a secret). */
+  readonly secret?: string;
+}
+
+const CASES: readonly Case[] = [
+  { name: 'gateway URL that is not a URL', env: { APIM_GATEWAY_URL: 'apim-x.azure-api.net', APIM_SUBSCRIPTION_KEY: 'k' }, key: 'APIM_GATEWAY_URL', cause: /http/ },
+  { name: 'gateway URL with ftp scheme', env: { APIM_GATEWAY_URL: 'ftp://apim-x.azure-api.net/openai', APIM_SUBSCRIPTION_KEY: 'k' }, key: 'APIM_GATEWAY_URL', cause: /http/ },
+  { name: 'gateway URL with credentials in it', env: { APIM_GATEWAY_URL: 'https://user:SECRET-PASS-77@apim-x.azure-api.net/openai', APIM_SUBSCRIPTION_KEY: 'k' }, key: 'APIM_GATEWAY_URL', cause: /credential|user/i, secret: 'SECRET-PASS-77' },
+  { name: 'gateway URL without the subscription key', env: { APIM_GATEWAY_URL: 'https://apim-x.azure-api.net/openai' }, key: 'APIM_SUBSCRIPTION_KEY', cause: /required/ },
+  { name: 'azure environment without a gateway', env: { VERIFIER_ENVIRONMENT: 'azure' }, key: 'APIM_GATEWAY_URL', cause: /required/ },
+  { name: 'unknown environment', env: { VERIFIER_ENVIRONMENT: 'cloud' }, key: 'VERIFIER_ENVIRONMENT', cause: /embedded.*azure/ },
+  { name: 'negative probe count', env: { PROBE_MAX_REQUESTS: '-5' }, key: 'PROBE_MAX_REQUESTS', cause: /integer from 1/ },
+  { name: 'zero probe count', env: { PROBE_MAX_REQUESTS: '0' }, key: 'PROBE_MAX_REQUESTS', cause: /integer from 1/ },
+  { name: 'probe count in exponent notation', env: { PROBE_MAX_REQUESTS: '6e1' }, key: 'PROBE_MAX_REQUESTS', cause: /6e1/ },
+  { name: 'probe count above the maximum', env: { PROBE_MAX_REQUESTS: '100001' }, key: 'PROBE_MAX_REQUESTS', cause: /10000/ },
+  { name: 'negative concurrency', env: { PROBE_CONCURRENCY: '-4' }, key: 'PROBE_CONCURRENCY', cause: /integer/ },
+  { name: 'negative timeout', env: { PROBE_TIMEOUT_MS: '-300' }, key: 'PROBE_TIMEOUT_MS', cause: /integer/ },
+  { name: 'five-field cron', env: { PROBE_SCHEDULE: '*/5 * * * *' }, key: 'PROBE_SCHEDULE', cause: /seconds|6/ },
+  { name: 'cron in prose', env: { PROBE_SCHEDULE: 'every five minutes' }, key: 'PROBE_SCHEDULE', cause: /./ },
+  { name: 'cron with an impossible minute', env: { PROBE_SCHEDULE: '0 61 * * * *' }, key: 'PROBE_SCHEDULE', cause: /./ },
+  { name: 'not-a-boolean early stop', env: { PROBE_SEQUENTIAL: 'maybe' }, key: 'PROBE_SEQUENTIAL', cause: /true|false/ },
+  { name: 'alpha of zero', env: { VERDICT_ALPHA_RUN: '0' }, key: 'VERDICT_ALPHA_RUN', cause: /0\.5|between/ },
+  { name: 'alpha above one half', env: { VERDICT_ALPHA_HOUR: '0.7' }, key: 'VERDICT_ALPHA_HOUR', cause: /0\.5/ },
+  { name: 'alpha NaN', env: { VERDICT_ALPHA_DAY: 'NaN' }, key: 'VERDICT_ALPHA_DAY', cause: /number/ },
+  { name: 'negative tolerance', env: { VERDICT_TOLERANCE_POINTS: '-1' }, key: 'VERDICT_TOLERANCE_POINTS', cause: /./ },
+  { name: 'unknown headline window', env: { REPORT_PRIMARY_WINDOW: 'week' }, key: 'REPORT_PRIMARY_WINDOW', cause: /run.*hour.*day/ },
+  { name: 'unknown deploy mode', env: { DEPLOY_MODE: 'yes' }, key: 'DEPLOY_MODE', cause: /verify-only/ },
+  { name: 'ARM endpoint without a scheme', env: { ARM_ENDPOINT: 'management.azure.com' }, key: 'ARM_ENDPOINT', cause: /http/ },
+  { name: 'subscription id that is not a GUID', env: { APIM_SUBSCRIPTION_ID: 'my-subscription' }, key: 'APIM_SUBSCRIPTION_ID', cause: /GUID/i },
+  { name: 'workspace logs without a workspace id', env: { LOGS_SOURCE: 'workspace' }, key: 'LOGS_WORKSPACE_ID', cause: /required/ },
+  { name: 'webhook URL that is not a URL (secret)', env: { ALERT_WEBHOOK_URL: 'hooks.example/SECRET-WEBHOOK-corpus-1' }, key: 'ALERT_WEBHOOK_URL', cause: /http/, secret: 'SECRET-WEBHOOK-corpus-1' },
+  { name: 'malformed App Insights connection string (secret)', env: { APPLICATIONINSIGHTS_CONNECTION_STRING: 'Key=SECRET-AI-corpus-2' }, key: 'APPLICATIONINSIGHTS_CONNECTION_STRING', cause: /InstrumentationKey/, secret: 'SECRET-AI-corpus-2' },
+  { name: 'malformed storage connection string (secret)', env: { AzureWebJobsStorage: 'SECRET-STORAGE-corpus-3' }, key: 'AzureWebJobsStorage', cause: /connection string/, secret: 'SECRET-STORAGE-corpus-3' },
+  { name: 'table alert store without storage', env: { ALERT_STATE_STORE: 'table' }, key: 'ALERT_STATE_STORE', cause: /AzureWebJobsStorage/ },
+  { name: 'unknown webhook format', env: { ALERT_WEBHOOK_FORMAT: 'email' }, key: 'ALERT_WEBHOOK_FORMAT', cause: /generic.*teams.*slack/ },
+];
+
+let rejections: RejectionRecorder;
+beforeAll(() => {
+  rejections = recordUnhandledRejections();
+});
+afterAll(() => rejections.uninstall());
+
+describe('bad settings', () => {
+  it.each(CASES.map((c) => [c.name, c] as const))('%s: ConfigError naming the key, no secret echoed', (_name, c) => {
+    let error: unknown;
+    try {
+      loadConfig(c.env);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const issue = (error as ConfigError).issues.find((i) => i.key === c.key);
+    expect(issue?.message).toMatch(c.cause);
+    expect((error as ConfigError).message).toContain(c.key);
+    if (c.secret) expect((error as ConfigError).message).not.toContain(c.secret);
+    // The subscription key never appears, whatever else is wrong.
+    expect((error as ConfigError).message).not.toContain(GATEWAY.APIM_SUBSCRIPTION_KEY);
+  });
+
+  it('reports every bad key at once, not just the first', () => {
+    const env = Object.assign({}, ...CASES.filter((c) => c.key.startsWith('VERDICT') || c.key.startsWith('PROBE_')).slice(0, 5).map((c) => c.env)) as Record<string, string>;
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (e) {
+      error = e;
+    }
+    expect((error as ConfigError).issues.map((i) => i.key).sort()).toEqual(Object.keys(env).sort());
+  });
+
+  it('createServices refuses bad settings before opening a store or starting anything', async () => {
+    let started = 0;
+    await expect(
+      createServices({ PROBE_MAX_REQUESTS: '-1', STORE_PATH: ':memory:' }, { appRoot: APP_ROOT, startEmbedded: async () => { started += 1; throw new Error('must not start'); } }),
+    ).rejects.toBeInstanceOf(ConfigError);
+    expect(started).toBe(0);
+  });
+
+  it('createServices refuses a missing definition file naming it, before starting the emulator', async () => {
+    let started = 0;
+    const error = await createServices({ POOL_DEFINITION_PATH: 'no/such/pool.json', STORE_PATH: ':memory:' }, {
+      appRoot: APP_ROOT,
+      startEmbedded: async () => {
+        started += 1;
+        throw new Error('must not start');
+      },
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DefinitionError);
+    expect((error as Error).message).toMatch(/no\/such\/pool\.json does not exist/);
+    expect(started).toBe(0);
+  });
+
+  it('left no unhandled promise rejection behind', () => {
+    expect(rejections.list()).toEqual([]);
+  });
+});
