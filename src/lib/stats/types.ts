@@ -11,6 +11,11 @@ export interface VerdictOptions {
   readonly toleranceInPoints: number;
   /** Dispersion index to inflate standard errors by √φ (1 = independence assumed). */
   readonly dispersion?: number;
+  /**
+   * Smallest drift, in percentage points, the window must be able to detect (power ≥ 0.5 at alpha/K) before
+   * it may say `ok` instead of `inconclusive`. Default: `toleranceInPoints` (never below 1 point).
+   */
+  readonly resolutionInPoints?: number;
 }
 
 export interface ShareInterval {

@@ -1,0 +1,221 @@
+import { binomialAcceptanceRegion, logBinomialCdf, logBinomialSurvival } from './binomial';
+import { logMixtureBayesFactor } from './mixtureBayesFactor';
+import { requireNumberInRange, StatsInputError } from './StatsInputError';
+import { weightedBackendTestCount } from './testCount';
+
+/** Options of {@link planSampleSize}. Shares are fractions in [0, 1]; drift and tolerance are percentage points. */
+export interface PlanSampleSizeOptions {
+  /** Expected share per backend (as computed from the pool definition; 0 = failover backend). */
+  readonly expectedShares: readonly number[];
+  /** Size of the drift to detect, in percentage points (ignored when `trueShares` is given). */
+  readonly driftInPoints: number;
+  /** Family-wise false-alarm probability of the window (split over K weighted backends for the fixed-N test). */
+  readonly alpha: number;
+  /** Required probability of flagging the drift, e.g. 0.95. */
+  readonly power: number;
+  /** Practical-significance gate of the window test (a backend is flagged only when off by at least this). */
+  readonly toleranceInPoints?: number;
+  /**
+   * A specific alternative to plan for instead of "any backend off by driftInPoints", e.g. `[1, 0]` for a dead
+   * backend in a 2:1 pool or `[0.6, 0.3, 0.1]` for a backup taking 10%. Same order as `expectedShares`.
+   */
+  readonly trueShares?: readonly number[];
+}
+
+/** Result of {@link planSampleSize}. Counts are identified answers (probes that returned 2xx and were attributed). */
+export interface SampleSizePlan {
+  /**
+   * Smallest N at which the window's exact test (exact two-sided binomial per backend at alpha/K, plus the
+   * tolerance gate, plus the failover rule) flags the planned drift with at least `power`.
+   * `Infinity` when no N reaches it (a drift not larger than the tolerance gate can never reach power > ~0.5).
+   */
+  readonly fixedN: number;
+  /**
+   * Approximate mean N of the sequential mixture test (createSequentialTest) under the planned drift: the
+   * sample size at which the Bayes factor of the *typical* path (counts = N · trueShares) reaches 1/alpha;
+   * the bench compares it with simulation. Null when the alternative has a failover share only.
+   */
+  readonly sequentialMeanN: number | null;
+  /** ln(1/alpha) / KL(true ‖ expected): no test with error rates ≤ alpha can need fewer probes on average (Wald). */
+  readonly lowerBound: number;
+}
+
+/** Largest N searched; beyond it a plan is reported as `Infinity`. */
+const MAX_PLANNED_N = 1 << 24;
+
+/**
+ * Exact power of the window test of one backend: P(flag) when its true share is `trueShare`, with n answers,
+ * expected share `expectedShare`, per-test level `alphaPerTest` and tolerance gate `toleranceInPoints`.
+ */
+export function exactTestPower(
+  n: number,
+  expectedShare: number,
+  trueShare: number,
+  alphaPerTest: number,
+  toleranceInPoints = 0,
+): number {
+  const region = binomialAcceptanceRegion(n, expectedShare, alphaPerTest);
+  const tolerance = toleranceInPoints / 100;
+  // Flag when p < alpha/K AND |k/n − e| ≥ tolerance; the small epsilon keeps exact ties on the flagged side.
+  const gateLow = Math.floor(n * (expectedShare - tolerance) + 1e-9);
+  const gateHigh = Math.ceil(n * (expectedShare + tolerance) - 1e-9);
+  const rejectAtOrBelow = Math.min(region.lowestAccepted - 1, gateLow);
+  const rejectAtOrAbove = Math.max(region.highestAccepted + 1, gateHigh);
+  const logLow = rejectAtOrBelow >= 0 ? logBinomialCdf(rejectAtOrBelow, n, trueShare) : -Infinity;
+  const logHigh = rejectAtOrAbove <= n ? logBinomialSurvival(rejectAtOrAbove, n, trueShare) : -Infinity;
+  return Math.min(1, Math.exp(logLow) + Math.exp(logHigh));
+}
+
+/**
+ * Smallest n with `powerAt(n) ≥ power`, found by doubling then bisection. Exact-test power is a sawtooth in n
+ * (discreteness), so this is the first n of the bisection's crossing — at most a few percent above the very
+ * first n that happens to reach the power, and a size at which the power is reached.
+ */
+export function smallestSampleSize(powerAt: (n: number) => number, power: number): number {
+  let high = 1;
+  while (powerAt(high) < power) {
+    if (high >= MAX_PLANNED_N) return Infinity;
+    high *= 2;
+  }
+  let low = Math.floor(high / 2);
+  while (high - low > 1) {
+    const mid = Math.floor((low + high) / 2);
+    if (powerAt(mid) >= power) high = mid;
+    else low = mid;
+  }
+  return high;
+}
+
+/** KL(p1 ‖ p0) in nats over the multinomial of backends; ∞ when p1 puts mass where p0 has none. */
+export function multinomialKl(trueShares: readonly number[], expectedShares: readonly number[]): number {
+  let kl = 0;
+  trueShares.forEach((p1, i) => {
+    const p0 = expectedShares[i] ?? 0;
+    if (p1 > 0) kl += p0 > 0 ? p1 * Math.log(p1 / p0) : Infinity;
+  });
+  return kl;
+}
+
+function alternativesFor(expected: readonly number[], drift: number): number[][] {
+  const alternatives: number[][] = [];
+  expected.forEach((share, i) => {
+    if (!(share > 0 && share < 1)) return;
+    for (const sign of [-1, 1]) {
+      const moved = share + sign * drift;
+      if (moved < -1e-12 || moved > 1 + 1e-12) continue;
+      const clamped = Math.min(1, Math.max(0, moved));
+      // The other backends absorb the change in proportion to their own expected shares.
+      const scale = (1 - clamped) / (1 - share);
+      alternatives.push(expected.map((other, j) => (j === i ? clamped : other * scale)));
+    }
+  });
+  return alternatives;
+}
+
+/** Fixed N for one specific alternative: the easiest route to a flag (any backend's test, or the failover rule). */
+function fixedSampleSizeFor(
+  expected: readonly number[],
+  alternative: readonly number[],
+  alphaPerTest: number,
+  power: number,
+  toleranceInPoints: number,
+): number {
+  let best = Infinity;
+  const failoverShare = alternative.reduce((sum, p1, i) => ((expected[i] ?? 0) === 0 ? sum + p1 : sum), 0);
+  if (failoverShare > 0) {
+    // Any answer from a backend expected at 0 is flagged: P(at least one in n) = 1 − (1 − f)^n.
+    best = failoverShare >= 1 ? 1 : Math.ceil(Math.log1p(-power) / Math.log1p(-failoverShare) - 1e-12);
+  }
+  expected.forEach((share, i) => {
+    if (!(share > 0 && share < 1)) return;
+    const p1 = alternative[i] ?? 0;
+    if (Math.abs(p1 - share) < 1e-12) return;
+    const n = smallestSampleSize((m) => exactTestPower(m, share, p1, alphaPerTest, toleranceInPoints), power);
+    best = Math.min(best, n);
+  });
+  return best;
+}
+
+function sequentialMeanFor(expected: readonly number[], alternative: readonly number[], alpha: number): number | null {
+  const threshold = Math.log(1 / alpha);
+  const primary = expected.map((share, i) => ({ share, p1: alternative[i] ?? 0 })).filter((x) => x.share > 0);
+  const failoverShare = 1 - primary.reduce((sum, x) => sum + x.p1, 0);
+  const logBfAt = (n: number): number =>
+    logMixtureBayesFactor(
+      primary.map((x) => x.p1 * n),
+      primary.map((x) => x.share),
+    );
+  if (!Number.isFinite(multinomialKl(primary.map((x) => x.p1), primary.map((x) => x.share)))) return null;
+  let high = 1;
+  while (logBfAt(high) < threshold) {
+    if (high >= MAX_PLANNED_N) return failoverShare > 1e-12 ? Math.ceil(1 / failoverShare - 1e-9) : null;
+    high *= 2;
+  }
+  let low = high / 2;
+  while (high - low > 0.5) {
+    const mid = (low + high) / 2;
+    if (logBfAt(mid) >= threshold) high = mid;
+    else low = mid;
+  }
+  const pathN = Math.ceil(high);
+  // An answer from a failover backend stops the sequential test at once: a geometric wait of mean 1/f.
+  return failoverShare > 1e-12 ? Math.min(pathN, Math.ceil(1 / failoverShare - 1e-9)) : pathN;
+}
+
+/**
+ * How many identified answers a window needs to detect a drift, for the fixed-N exact test the window verdict
+ * uses (see assessWindow) and for the sequential test (see createSequentialTest), with Wald's lower bound.
+ *
+ * Without `trueShares`, the planned drift is "one weighted backend off by `driftInPoints`, up or down, the
+ * others absorbing it in proportion": every such alternative is evaluated and the one needing the most
+ * probes is reported (fixedN, and sequentialMeanN/lowerBound for that same alternative) — a budget that
+ * detects any single-backend drift of that size. The fixed-N test of a backend is the exact two-sided
+ * binomial test at alpha/K (K from weightedBackendTestCount) with the tolerance gate; N is the smallest size
+ * found by bisection with power ≥ `power` (exact power, not a normal approximation).
+ *
+ * Reference values (statistics.md; tests hold them to ±5%): 2:1 pool, true 1:1, alpha 0.01, power 0.95 →
+ * 152; one-off check at alpha 1e-4, power 0.95 → 1:1 260, dead backend 24, 10% backup 29.
+ *
+ * @throws StatsInputError naming the field for shares outside [0, 1], alpha or power outside (0, 1), or a
+ *   drift that moves no weighted backend inside [0, 1].
+ */
+export function planSampleSize(options: PlanSampleSizeOptions): SampleSizePlan {
+  const expected = options.expectedShares;
+  if (!Array.isArray(expected) || expected.length === 0) {
+    throw new StatsInputError('expectedShares', expected, 'must be a non-empty array of shares');
+  }
+  expected.forEach((share, i) => requireNumberInRange(`expectedShares[${i}]`, share, { min: 0, max: 1 }));
+  const alpha = requireNumberInRange('alpha', options.alpha, { min: 0, max: 1, minExclusive: true, maxExclusive: true });
+  const power = requireNumberInRange('power', options.power, { min: 0, max: 1, minExclusive: true, maxExclusive: true });
+  const toleranceInPoints = requireNumberInRange('toleranceInPoints', options.toleranceInPoints ?? 0, { min: 0, max: 100 });
+  const alphaPerTest = alpha / weightedBackendTestCount(expected);
+
+  let alternatives: number[][];
+  if (options.trueShares !== undefined) {
+    const trueShares = options.trueShares;
+    if (trueShares.length !== expected.length) {
+      throw new StatsInputError('trueShares', trueShares.length, `must have ${expected.length} entries like expectedShares`);
+    }
+    trueShares.forEach((share, i) => requireNumberInRange(`trueShares[${i}]`, share, { min: 0, max: 1 }));
+    alternatives = [[...trueShares]];
+  } else {
+    const drift = requireNumberInRange('driftInPoints', options.driftInPoints, { min: 0, max: 100, minExclusive: true }) / 100;
+    alternatives = alternativesFor(expected, drift);
+    if (alternatives.length === 0) {
+      throw new StatsInputError('driftInPoints', options.driftInPoints, 'moves no weighted backend to a share inside [0, 1]');
+    }
+  }
+
+  let worst: { n: number; alternative: number[] } | null = null;
+  for (const alternative of alternatives) {
+    const n = fixedSampleSizeFor(expected, alternative, alphaPerTest, power, toleranceInPoints);
+    if (worst === null || n > worst.n) worst = { n, alternative };
+  }
+  const chosen = worst as { n: number; alternative: number[] };
+  const kl = multinomialKl(chosen.alternative, expected);
+  return {
+    fixedN: chosen.n,
+    sequentialMeanN: sequentialMeanFor(expected, chosen.alternative, alpha),
+    lowerBound: kl > 0 ? Math.log(1 / alpha) / kl : Infinity,
+  };
+}
