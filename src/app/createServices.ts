@@ -1,7 +1,10 @@
 import path from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
-import { SqliteAlertStateStore, TableAlertStateStore, type AlertStateStore } from '../lib/alerts/stateStore';
-import { createWebhookNotifier, type Notifier } from '../lib/alerts/webhookNotifier';
+import { SqliteAlertStateStore } from '../lib/alerts/sqliteAlertStateStore';
+import type { AlertStateStore } from '../lib/alerts/stateStore';
+import { TableAlertStateStore } from '../lib/alerts/tableAlertStateStore';
+import type { Notifier } from '../lib/alerts/types';
+import { createWebhookNotifier } from '../lib/alerts/webhookNotifier';
 import { loadConfig } from '../lib/config/loadConfig';
 import type { Settings } from '../lib/config/types';
 import { createArmClient, type ArmClient } from '../lib/deploy/armClient';
@@ -136,7 +139,7 @@ export async function createServices(env: Readonly<Record<string, string | undef
 
     const alertStore: AlertStateStore =
       settings.alerts.stateStore === 'table' && settings.secrets.storageConnectionString
-        ? new TableAlertStateStore(settings.secrets.storageConnectionString)
+        ? TableAlertStateStore.fromConnectionString(settings.secrets.storageConnectionString)
         : new SqliteAlertStateStore(store.db);
     const notifiers: Notifier[] = settings.secrets.webhookUrl
       ? [createWebhookNotifier({ url: settings.secrets.webhookUrl, format: settings.alerts.webhookFormat })]

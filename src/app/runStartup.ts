@@ -38,7 +38,7 @@ export async function runStartup(services: Services, log: (line: string) => void
       const xml = await arm.client.getApiPolicy(arm.location, arm.location.apiId, signal);
       policy = xml === null
         ? [{ code: 'no-policy', message: `API "${arm.location.apiId}" has no policy: nothing routes it to the pool.` }]
-        : checkPolicy(xml, declaredPool.name);
+        : checkPolicy(xml, declaredPool.name, { memberCount: declaredPool.backends.length });
     } catch (error) {
       policy = [{ code: 'policy-unreadable', message: `Could not read the policy of API "${arm.location.apiId}": ${ensureError(error).message}` }];
     }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AlertStateStore } from '../alerts/stateStore';
-import type { Notifier } from '../alerts/webhookNotifier';
+import type { Notifier } from '../alerts/types';
 import { processAlerts } from '../alerts/processAlerts';
 import type { ConfigDriftReport, DeployOutcome } from '../deploy/types';
 import type { ResolvedPool } from '../pool/types';
