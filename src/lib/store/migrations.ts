@@ -110,4 +110,11 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX config_drift_pool ON config_drift (pool, id);
   `,
+  // v2: key/value facts about the store itself, e.g. up to which minute raw probes were pruned.
+  `
+  CREATE TABLE store_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
 ];

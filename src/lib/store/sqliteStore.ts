@@ -62,6 +62,13 @@ export interface SqliteStore extends ProbeSink, EvidenceSource {
   recentRuns(pool: string, limit: number): StoredRun[];
   /** The verdict telemetry recorded for a run, or null. */
   runVerdict(runId: string): RunVerdictTelemetry | null;
+  /**
+   * Deletes raw probe rows that started before `beforeMs` (rounded down to the minute) to bound the file size;
+   * rollups, runs and per-run counts are kept, so every report still works. Afterwards, a window edge that falls
+   * inside a pruned minute counts that whole minute (at most one minute of extra evidence per edge).
+   * Returns the number of rows deleted.
+   */
+  pruneRawProbes(beforeMs: number): number;
   /** Inserts many probes in one transaction (bulk import, benchmarks); same checks as `recordProbe`. */
   insertProbes(records: readonly ProbeRecord[]): void;
   /** Synchronous `readWindow`. */
@@ -71,6 +78,7 @@ export interface SqliteStore extends ProbeSink, EvidenceSource {
 
 const MINUTE_IN_MS = 60_000;
 const MAX_BINS = 10_000;
+const PRUNED_BEFORE_KEY = 'raw_probes_pruned_before_ms';
 const PROBE_KINDS: ReadonlySet<string> = new Set<ProbeKind>(['ok', 'http', 'timeout', 'network']);
 const RUN_STATES: ReadonlySet<string> = new Set<RunState>(['running', 'complete', 'incomplete']);
 
@@ -202,6 +210,9 @@ function createStore(db: Database.Database): SqliteStore {
     insertDrift: db.prepare(`INSERT INTO config_drift (pool, report_json) VALUES (?, ?)`),
     lastDrift: db.prepare(`SELECT report_json FROM config_drift WHERE pool = ? ORDER BY id DESC LIMIT 1`).pluck(),
     recentRuns: db.prepare(`SELECT * FROM runs WHERE pool = ? ORDER BY started_at_ms DESC, run_id DESC LIMIT ?`),
+    selectMeta: db.prepare(`SELECT value FROM store_meta WHERE key = ?`).pluck(),
+    upsertMeta: db.prepare(`INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
+    pruneProbes: db.prepare(`DELETE FROM probes WHERE started_at_ms < ?`),
     // readWindow: whole minutes from rollups …
     rollupCounts: db.prepare(
       `SELECT (minute_ms / CAST(@bin AS INTEGER)) * CAST(@bin AS INTEGER) AS bin, backend, kind, status, SUM(n) AS n, SUM(tokens) AS tokens
@@ -313,20 +324,37 @@ function createStore(db: Database.Database): SqliteStore {
     return true;
   });
 
+  const prunedBeforeMs = (): number => {
+    const value = statements.selectMeta.get(PRUNED_BEFORE_KEY) as string | undefined;
+    return value === undefined ? Number.NEGATIVE_INFINITY : Number(value);
+  };
+
+  const pruneTransaction = db.transaction((cutoffMs: number): number => {
+    const deleted = statements.pruneProbes.run(cutoffMs).changes;
+    statements.upsertMeta.run(PRUNED_BEFORE_KEY, String(Math.max(cutoffMs, prunedBeforeMs())));
+    return deleted;
+  });
+
   const readWindowSync = (pool: string, window: TimeWindow, binInMs: number): WindowEvidence => {
     requireString('pool', pool);
     validateWindow(window);
     const bin = effectiveBin(window, binInMs);
-    const fullFrom = Math.ceil(window.fromMs / MINUTE_IN_MS) * MINUTE_IN_MS;
-    const fullTo = Math.floor(window.toMs / MINUTE_IN_MS) * MINUTE_IN_MS;
+    // Edges inside minutes whose raw rows were pruned widen to the whole minute (read from the rollups).
+    const pruned = prunedBeforeMs();
+    const lowMs = window.fromMs < pruned ? Math.floor(window.fromMs / MINUTE_IN_MS) * MINUTE_IN_MS : window.fromMs;
+    const highMs = window.toMs <= pruned && window.toMs > window.fromMs ? Math.ceil(window.toMs / MINUTE_IN_MS) * MINUTE_IN_MS : window.toMs;
+    const fullFrom = Math.ceil(lowMs / MINUTE_IN_MS) * MINUTE_IN_MS;
+    const fullTo = Math.floor(highMs / MINUTE_IN_MS) * MINUTE_IN_MS;
     const rawRanges: Array<[number, number]> = [];
     let rollupRange: [number, number] | null = null;
-    if (fullFrom < fullTo) {
+    if (window.toMs <= window.fromMs) {
+      // Empty window: nothing to read.
+    } else if (fullFrom < fullTo) {
       rollupRange = [fullFrom, fullTo];
-      if (window.fromMs < fullFrom) rawRanges.push([window.fromMs, fullFrom]);
-      if (fullTo < window.toMs) rawRanges.push([fullTo, window.toMs]);
-    } else if (window.fromMs < window.toMs) {
-      rawRanges.push([window.fromMs, window.toMs]);
+      if (lowMs < fullFrom) rawRanges.push([lowMs, fullFrom]);
+      if (fullTo < highMs) rawRanges.push([fullTo, highMs]);
+    } else if (lowMs < highMs) {
+      rawRanges.push([lowMs, highMs]);
     }
 
     const countRows: CountRow[] = [];
@@ -489,6 +517,12 @@ function createStore(db: Database.Database): SqliteStore {
     async recordProbe(record: ProbeRecord): Promise<void> {
       guard('recordProbe');
       insertOneTransaction(record);
+    },
+
+    pruneRawProbes(beforeMs: number): number {
+      guard('pruneRawProbes');
+      requireFinite('beforeMs', beforeMs);
+      return pruneTransaction.immediate(Math.floor(beforeMs / MINUTE_IN_MS) * MINUTE_IN_MS);
     },
 
     insertProbes(records: readonly ProbeRecord[]): void {

@@ -6,6 +6,7 @@ import type { DeployOutcome, ConfigDriftReport } from '../../../src/lib/deploy/t
 import type { ProbeKind, ProbeRecord, RunState } from '../../../src/lib/probe/types';
 import { StoreError, StoreInputError } from '../../../src/lib/store/errors';
 import { LATENCY_RELATIVE_ERROR } from '../../../src/lib/store/latencyHistogram';
+import { MIGRATIONS } from '../../../src/lib/store/migrations';
 import { openSqliteStore, type SqliteStore } from '../../../src/lib/store/sqliteStore';
 import type { TimeWindow, WindowEvidence } from '../../../src/lib/store/types';
 
@@ -292,6 +293,34 @@ describe('openSqliteStore readWindow', () => {
     await expect(store.readWindow('pool-a', { fromMs: T0, toMs: T0 + 1 }, MINUTE, controller.signal)).rejects.toThrow();
   });
 
+  test('after pruning raw probes, still reports exactly after the prune point and widens pruned edges to whole minutes', async () => {
+    const copy = openSqliteStore(':memory:');
+    await load(copy, runs);
+    const pruneAt = T0 + 90 * MINUTE + 25_000;
+    const cutoff = Math.floor(pruneAt / MINUTE) * MINUTE;
+    const rawBefore = runs.flatMap((run) => run.records).filter((record) => record.startedAtMs < cutoff).length;
+
+    expect(copy.pruneRawProbes(pruneAt)).toBe(rawBefore);
+
+    const floorMinute = (ms: number): number => Math.floor(ms / MINUTE) * MINUTE;
+    const ceilMinute = (ms: number): number => Math.ceil(ms / MINUTE) * MINUTE;
+    const after = { fromMs: cutoff + 7_777, toMs: cutoff + 50 * MINUTE + 3_333 };
+    const straddling = { fromMs: cutoff - 33 * MINUTE - 4_444, toMs: cutoff + 20 * MINUTE + 1_111 };
+    const before = { fromMs: T0 + 5 * MINUTE + 999, toMs: T0 + 40 * MINUTE + 17_000 };
+    const check = async (window: TimeWindow, expectedWindow: TimeWindow): Promise<void> => {
+      const evidence = await copy.readWindow('pool-a', window, 5 * MINUTE);
+      // Probes widen to whole pruned minutes; runs are still those started in the window asked for.
+      const exact = bruteForce(runs, 'pool-a', window, 5 * MINUTE);
+      const widened = bruteForce(runs, 'pool-a', expectedWindow, 5 * MINUTE);
+      expectMatches(evidence, { ...widened, runs: exact.runs, incompleteRuns: exact.incompleteRuns });
+    };
+    await check(after, after);
+    await check(straddling, { fromMs: floorMinute(straddling.fromMs), toMs: straddling.toMs });
+    await check(before, { fromMs: floorMinute(before.fromMs), toMs: ceilMinute(before.toMs) });
+    expect((await copy.readWindow('pool-a', { fromMs: before.fromMs, toMs: before.fromMs }, MINUTE)).total).toBe(0);
+    copy.close();
+  });
+
   test('reads whole minutes from the rollups, not from the raw probes', async () => {
     const copy = openSqliteStore(':memory:');
     await load(copy, runs);
@@ -455,8 +484,24 @@ describe('openSqliteStore on disk', () => {
     expect(evidence).toMatchObject({ total: 1, answered: 1, tokensUsed: 9 });
     expect(second.lastDeployOutcome('p')?.summary).toBe('nothing to do');
     expect(second.recentRuns('p', 5)).toHaveLength(1);
-    expect(second.db.pragma('user_version', { simple: true })).toBe(1);
+    expect(second.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     second.close();
+  });
+
+  test('migrates a version-1 database in place, keeping its data', async () => {
+    const file = tempPath('v1.sqlite');
+    const db = new Database(file);
+    db.exec(MIGRATIONS[0] ?? '');
+    db.pragma('user_version = 1');
+    db.prepare(`INSERT INTO runs (run_id, pool, started_at_ms, trigger, state, last_activity_ms) VALUES ('old-run', 'p', ?, 'timer', 'complete', ?)`).run(T0, T0);
+    db.close();
+
+    const store = openSqliteStore(file);
+
+    expect(store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(store.recentRuns('p', 5).map((run) => run.runId)).toEqual(['old-run']);
+    expect(store.pruneRawProbes(T0)).toBe(0);
+    store.close();
   });
 
   test('refuses a database whose schema is newer than this build', () => {
