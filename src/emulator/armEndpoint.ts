@@ -7,7 +7,7 @@ import {
   type ArmPoolMember,
 } from './armBackendStore';
 import { headerValue, isRecord, readBody, sendJson, tryParseJson } from './httpUtil';
-import { createLabPolicyXml } from './labPolicy';
+import { XMLValidator } from 'fast-xml-parser';
 import { tryParseIsoDurationInMs } from './parseIsoDuration';
 
 /** One request the ARM endpoint answered (no headers, no bodies: nothing secret). */
@@ -32,6 +32,9 @@ interface FieldIssue {
 }
 
 const MAX_POOL_MEMBERS = 30;
+/** The emulator serves one API; its policy is stored under this key whatever API id is used. */
+const API_KEY = 'api';
+const DEFAULT_POLICY_ETAG = '"default-policy"';
 const MAX_RULES = 1;
 const BACKEND_TYPE = 'Microsoft.ApiManagement/service/backends';
 const API_VERSION_PATTERN = /^\d{4}-\d{2}-\d{2}(-preview)?$/i;
@@ -76,18 +79,19 @@ function isIntegerInRange(value: unknown, min: number, max: number): boolean {
 export class ArmEndpoint {
   readonly store: ArmBackendStore;
   readonly log: ArmLogEntry[] = [];
-  private readonly defaultPolicyXml: string;
 
+  /**
+   * @param defaultPolicyXml the API policy in force until one is PUT. The emulator has one API: every
+   *   `apis/{apiId}` addresses it (a real service would 404 an unknown API id).
+   */
   constructor(
     readonly location: ApimServiceLocation,
-    poolBackendId: string,
+    private readonly defaultPolicyXml: string,
     private readonly now: () => number,
-    backendHostHeader?: string,
   ) {
     this.store = new ArmBackendStore(
       `/subscriptions/${location.subscriptionId}/resourceGroups/${location.resourceGroup}/providers/Microsoft.ApiManagement/service/${location.serviceName}`,
     );
-    this.defaultPolicyXml = createLabPolicyXml(poolBackendId, backendHostHeader);
   }
 
   /** True when the path looks like an ARM path this endpoint should answer. */
@@ -95,9 +99,10 @@ export class ArmEndpoint {
     return /^\/+subscriptions(\/|$)/i.test(pathname);
   }
 
-  /** The policy XML in force for an API (the lab's policy until one is PUT). */
-  policyXml(apiId: string): string {
-    return this.store.getPolicy(apiId)?.value ?? this.defaultPolicyXml;
+  /** The API policy in force and its entity tag (the default policy until one is PUT). */
+  policy(): { readonly xml: string; readonly etag: string } {
+    const stored = this.store.getPolicy(API_KEY);
+    return stored ? { xml: stored.value, etag: stored.etag } : { xml: this.defaultPolicyXml, etag: DEFAULT_POLICY_ETAG };
   }
 
   /** Handles one ARM request; never throws. */
@@ -401,7 +406,7 @@ export class ArmEndpoint {
     response: ServerResponse,
     url: URL,
   ): Promise<void> {
-    const existing = this.store.getPolicy(apiId);
+    const existing = this.store.getPolicy(API_KEY);
     const policyResource = (xml: string) => ({
       id: `${this.store.serviceId}/apis/${apiId}/policies/policy`,
       type: 'Microsoft.ApiManagement/service/apis/policies',
@@ -409,24 +414,34 @@ export class ArmEndpoint {
       properties: { format: url.searchParams.get('format') === 'xml' ? 'xml' : 'rawxml', value: xml },
     });
     if (method === 'GET') {
-      const etag = existing?.etag ?? '"lab-policy"';
-      sendJson(response, 200, policyResource(this.policyXml(apiId)), { etag });
+      const current = this.policy();
+      sendJson(response, 200, policyResource(current.xml), { etag: current.etag });
       return;
     }
     if (method !== 'PUT') {
       sendArmError(response, 405, 'MethodNotAllowed', `The method '${method}' is not allowed on policies.`, this.store.collectionEtag());
       return;
     }
+    const ifMatch = headerValue(request, 'if-match')?.trim();
+    if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== this.policy().etag) {
+      sendArmError(response, 412, 'PreconditionFailed', 'Resource was modified since last retrieval. Refresh and try again.', this.policy().etag);
+      return;
+    }
     const parsed = tryParseJson((await readBody(request)).toString('utf8'));
     const properties = parsed.ok && isRecord(parsed.value) ? parsed.value['properties'] : undefined;
     const value = isRecord(properties) ? properties['value'] : undefined;
-    if (typeof value !== 'string' || !/<policies[\s>]/.test(value)) {
-      sendArmError(response, 400, 'ValidationError', "'properties.value' must be a policy document starting with <policies>.", this.store.collectionEtag(), [
-        { target: 'value', message: "'properties.value' must be a policy document starting with <policies>." },
-      ]);
+    const invalid = (message: string): void =>
+      sendArmError(response, 400, 'ValidationError', message, this.store.collectionEtag(), [{ target: 'value', message }]);
+    if (typeof value !== 'string' || !/^\s*<policies[\s>]/.test(value)) {
+      invalid("'properties.value' must be a policy document whose root element is <policies>.");
       return;
     }
-    const stored = this.store.putPolicy(apiId, value);
+    const wellFormed = XMLValidator.validate(value);
+    if (wellFormed !== true) {
+      invalid(`The policy is not well-formed XML: ${wellFormed.err.msg} (line ${wellFormed.err.line}, column ${wellFormed.err.col}).`);
+      return;
+    }
+    const stored = this.store.putPolicy(API_KEY, value);
     sendJson(response, existing ? 200 : 201, policyResource(stored.value), { etag: stored.etag });
   }
 }

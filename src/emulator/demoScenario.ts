@@ -9,6 +9,8 @@ export interface DemoScenarioOptions {
   readonly signal?: AbortSignal;
   /** Region to throttle; default the second resource's region (East US in the lab). */
   readonly region?: string;
+  /** Awaited after each step is applied and logged, before the pause (tests send traffic here). */
+  readonly afterStep?: (step: number) => Promise<void>;
 }
 
 interface ControlState {
@@ -21,7 +23,7 @@ interface ControlState {
  * region heals; the pool recovers. Bounded (six steps); stops early on `signal`, always healing first.
  */
 export async function playDemoScenario(env: EmbeddedEnvironment, options: DemoScenarioOptions): Promise<void> {
-  const { stepInMs, log, signal } = options;
+  const { stepInMs, log, signal, afterStep } = options;
   const region = options.region ?? env.resources[1]?.region ?? env.resources[0]?.region;
   if (region === undefined) {
     log('Demo skipped: the environment has no simulated resources.');
@@ -29,8 +31,11 @@ export async function playDemoScenario(env: EmbeddedEnvironment, options: DemoSc
   }
   const others = env.resources.filter((resource) => resource.region !== region).map((resource) => resource.region);
   const otherText = others.length > 0 ? others.join(' and ') : 'no other region';
-  const wait = (ms: number): Promise<boolean> =>
-    new Promise((resolve) => {
+  let step = 0;
+  const wait = async (ms: number): Promise<boolean> => {
+    step += 1;
+    await afterStep?.(step);
+    return new Promise((resolve) => {
       if (signal?.aborted) {
         resolve(false);
         return;
@@ -45,6 +50,7 @@ export async function playDemoScenario(env: EmbeddedEnvironment, options: DemoSc
       };
       signal?.addEventListener('abort', onAbort, { once: true });
     });
+  };
   const trippedBreakers = async (): Promise<string[]> => {
     try {
       const response = await fetch(`${env.controlUrl}/state`, { signal: AbortSignal.timeout(5_000) });

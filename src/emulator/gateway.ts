@@ -7,6 +7,7 @@ import { Balancer, type SelectionAlgorithm } from './balancer';
 import { CircuitBreaker, parseRetryAfterInMs, toBreakerRule, type BreakerSnapshot } from './circuitBreaker';
 import { headerValue, readBody, sendJson } from './httpUtil';
 import { createRandom } from './random';
+import { readGatewayPolicy, type GatewayPolicy } from './readGatewayPolicy';
 
 /** The API's retry policy (`<retry count interval first-fast-retry>` around forward-request). */
 export interface RetryPolicy {
@@ -26,11 +27,9 @@ export interface GatewayOptions {
   readonly arm: ArmEndpoint;
   readonly accessLog: AccessLog;
   readonly apiSuffix: string;
-  readonly poolBackendId: string;
   readonly subscriptionKey: string;
   readonly algorithm: SelectionAlgorithm;
   readonly instances: number;
-  readonly retryPolicy: RetryPolicy | null;
   readonly seed: number | undefined;
   readonly now: () => number;
   /** Virtual DNS: backend host → loopback simulator; undefined = unreachable. */
@@ -38,10 +37,6 @@ export interface GatewayOptions {
   readonly listenHost: string;
   /** forward-request timeout; APIM's default is 300 s. */
   readonly forwardTimeoutInMs: number;
-  /** The lab's on-error policy turns a 503 into a bare `503 Service Unavailable`. */
-  readonly onErrorGeneric503: boolean;
-  /** Response header the outbound policy sets to the answering backend's host; undefined = none. */
-  readonly backendHostHeader: string | undefined;
 }
 
 /** A fake managed-identity token for `https://cognitiveservices.azure.com`: recognisable, not a JWT anyone could use. */
@@ -105,6 +100,7 @@ export class Gateway {
   private readonly instanceStates: GatewayInstance[];
   private nextInstance = 0;
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 128 });
+  private cachedPolicy: { readonly etag: string; readonly policy: GatewayPolicy } | undefined;
 
   constructor(private readonly options: GatewayOptions) {
     this.instanceStates = Array.from(
@@ -118,6 +114,15 @@ export class Gateway {
     const prefix = `/${this.options.apiSuffix}`.toLowerCase();
     const lower = pathname.toLowerCase();
     return lower === prefix || lower.startsWith(`${prefix}/`);
+  }
+
+  /** The API policy in force, as the gateway reads it (re-read only when its ETag changes). */
+  currentPolicy(): GatewayPolicy {
+    const { xml, etag } = this.options.arm.policy();
+    if (this.cachedPolicy?.etag !== etag) {
+      this.cachedPolicy = { etag, policy: readGatewayPolicy(xml) };
+    }
+    return this.cachedPolicy.policy;
   }
 
   /** Breaker states of every backend seen, per instance. */
@@ -173,17 +178,18 @@ export class Gateway {
     // forward-request buffer-request-body="true": the body is kept so that retries can resend it.
     const body = await readBody(request);
 
-    const target = this.options.arm.store.getBackend(this.options.poolBackendId);
+    const policy = this.currentPolicy();
+    if (policy.backendId === undefined) {
+      apimError(500, 'The API policy has no set-backend-service and the emulated API has no service URL.', 'no-backend');
+      return;
+    }
+    const target = this.options.arm.store.getBackend(policy.backendId);
     if (!target) {
-      apimError(
-        500,
-        `Backend '${this.options.poolBackendId}' named in the API policy (set-backend-service) is not deployed on this APIM service.`,
-        'no-pool',
-      );
+      apimError(500, `Backend '${policy.backendId}' named in the API policy (set-backend-service) is not deployed on this APIM service.`, 'no-pool');
       return;
     }
     const members = this.membersOf(target.value);
-    const retry = this.options.retryPolicy;
+    const retry = policy.retry;
     const maxAttempts = 1 + (retry ? Math.max(0, retry.count) : 0);
     for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
       if (attempt > 0 && retry && retry.intervalInMs > 0 && !(attempt === 1 && retry.firstFastRetry)) {
@@ -192,12 +198,12 @@ export class Gateway {
       const member = instance.balancer.select(members, (candidate) => !instance.breaker(candidate.name).isTripped());
       if (!member) {
         // The pool's own 503: an error, so the retry loop stops and on-error runs.
-        if (this.options.onErrorGeneric503) {
+        if (policy.hidesPool503) {
           response.writeHead(503, 'Service Unavailable', { 'content-length': 0, 'apim-request-id': requestId });
           response.end();
           finish(503, 'pool-unavailable');
         } else {
-          apimError(503, `Backend pool ${this.options.poolBackendId} is temporarily unavailable`, 'pool-unavailable');
+          apimError(503, `Backend pool ${target.value.name} is temporarily unavailable`, 'pool-unavailable');
         }
         return;
       }
@@ -231,8 +237,8 @@ export class Gateway {
         }
       }
       headers['apim-request-id'] ??= requestId;
-      if (this.options.backendHostHeader) {
-        headers[this.options.backendHostHeader.toLowerCase()] = host;
+      if (policy.backendHostHeader) {
+        headers[policy.backendHostHeader.toLowerCase()] = host;
       }
       headers['content-length'] = String(result.body.length);
       if (!response.destroyed) {

@@ -1,10 +1,38 @@
+import type { RetryPolicy } from './gateway';
+
+export interface LabPolicyOptions {
+  /** Backend (pool) the API routes to with set-backend-service. */
+  readonly poolBackendId: string;
+  /** The retry around forward-request; null leaves forward-request unwrapped. */
+  readonly retryPolicy: RetryPolicy | null;
+  /** A response header the outbound section sets to the answering backend's host; undefined = none. */
+  readonly backendHostHeader?: string | undefined;
+}
+
+function isoRetryCondition(statusCodes: readonly number[]): string {
+  const parts = statusCodes.map((code) =>
+    code === 503
+      ? // The lab retries a 503 only when it is not the pool's own "temporarily unavailable" answer.
+        '(context.Response.StatusCode == 503 &amp;&amp; !context.Response.StatusReason.Contains(&quot;Backend pool&quot;) &amp;&amp; !context.Response.StatusReason.Contains(&quot;is temporarily unavailable&quot;))'
+      : `context.Response.StatusCode == ${code}`,
+  );
+  return `@(${parts.join(' || ')})`;
+}
+
 /**
  * The reference lab's API policy (see the project's domain notes): route to the pool, authenticate to
  * Azure OpenAI with the gateway's managed identity, retry twice on 429 or on a 503 that is not the pool's
- * own answer, and hide pool details behind a generic 503. The ARM endpoint serves it until a policy is PUT.
+ * own answer, and hide pool details behind a generic 503. The ARM endpoint serves it until a policy is PUT,
+ * and the gateway obeys whichever policy is in force (see `readGatewayPolicy`).
  */
-export function createLabPolicyXml(poolBackendId: string, backendHostHeader?: string): string {
-  // Optional outbound header naming the backend that answered (tells apart two backends in one region).
+export function createLabPolicyXml(options: LabPolicyOptions): string {
+  const { poolBackendId, retryPolicy, backendHostHeader } = options;
+  const forward = '<forward-request buffer-request-body="true" />';
+  const backend = retryPolicy
+    ? `<retry condition="${isoRetryCondition(retryPolicy.statusCodes)}" count="${retryPolicy.count}" interval="${Math.round(retryPolicy.intervalInMs / 1000)}" first-fast-retry="${String(retryPolicy.firstFastRetry)}">
+      ${forward}
+    </retry>`
+    : forward;
   const outboundHeader = backendHostHeader
     ? `
     <set-header name="${backendHostHeader}" exists-action="override">
@@ -21,9 +49,7 @@ export function createLabPolicyXml(poolBackendId: string, backendHostHeader?: st
     </set-header>
   </inbound>
   <backend>
-    <retry condition="@(context.Response.StatusCode == 429 || (context.Response.StatusCode == 503 &amp;&amp; !context.Response.StatusReason.Contains(&quot;Backend pool&quot;) &amp;&amp; !context.Response.StatusReason.Contains(&quot;is temporarily unavailable&quot;)))" count="2" interval="0" first-fast-retry="true">
-      <forward-request buffer-request-body="true" />
-    </retry>
+    ${backend}
   </backend>
   <outbound>
     <base />${outboundHeader}

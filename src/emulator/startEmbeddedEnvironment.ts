@@ -7,6 +7,7 @@ import type { SelectionAlgorithm } from './balancer';
 import { UnknownFaultTargetError, type Fault, type FaultController, type FaultState } from './fault';
 import { Gateway, type RetryPolicy } from './gateway';
 import { isRecord, readBody, sendJson, tryParseJson } from './httpUtil';
+import { createLabPolicyXml } from './labPolicy';
 import { OpenAiSimulator } from './openAiSimulator';
 import { FaultSpecError, toFault } from './parseFaultSpec';
 import { createRandom } from './random';
@@ -42,7 +43,10 @@ export interface EmbeddedEnvironmentOptions {
   apim?: { subscriptionId: string; resourceGroup: string; serviceName: string };
   /** API URL suffix; default `openai`. */
   apiSuffix?: string;
-  /** Backend the API's policy routes to (set-backend-service); default `openai-instance-backend-pool`. */
+  /**
+   * Backend the default API policy routes to (set-backend-service); default `openai-instance-backend-pool`.
+   * A policy PUT through ARM replaces the default, and the gateway then follows that policy.
+   */
   poolBackendId?: string;
   /** Default: random per start. */
   subscriptionKey?: string;
@@ -50,7 +54,10 @@ export interface EmbeddedEnvironmentOptions {
   selection?: SelectionAlgorithm;
   /** Default 1; requests are spread round-robin over instances, each with its own balancer and breakers. */
   gatewayInstances?: number;
-  /** Default the lab's: 2 retries, interval 0, first fast retry, on 429 and 503; null = no retry. */
+  /**
+   * The retry of the default API policy; default the lab's: 2 retries, interval 0, first fast retry, on 429
+   * and 503; null = no retry. `intervalInMs` is written to the policy in whole seconds, as APIM's attribute.
+   */
   retryPolicy?: RetryPolicy | null;
   /** Makes selection and latency reproducible. */
   seed?: number;
@@ -137,6 +144,14 @@ function checkOptions(options: EmbeddedEnvironmentOptions): void {
   if (options.retryPolicy) {
     positiveInteger('retryPolicy.count', options.retryPolicy.count, 0);
     positiveInteger('retryPolicy.intervalInMs', options.retryPolicy.intervalInMs, 0);
+    options.retryPolicy.statusCodes.forEach((code, index) => {
+      if (!Number.isInteger(code) || code < 100 || code > 599) {
+        throw new EmbeddedEnvironmentOptionsError(`retryPolicy.statusCodes[${index}]`, `must be an HTTP status 100–599; got ${String(code)}`);
+      }
+    });
+  }
+  if (options.poolBackendId !== undefined && !/^[^"<>&\s/?#]{1,80}$/.test(options.poolBackendId)) {
+    throw new EmbeddedEnvironmentOptionsError('poolBackendId', `must be a backend id of 1–80 characters; got '${options.poolBackendId}'`);
   }
   const hosts = new Set<string>();
   (options.resources ?? []).forEach((resource, index) => {
@@ -200,22 +215,20 @@ export async function startEmbeddedEnvironment(options: EmbeddedEnvironmentOptio
   );
   const byHost = new Map(simulators.map((simulator) => [simulator.options.host.toLowerCase(), simulator]));
   const accessLog = new AccessLog();
-  const arm = new ArmEndpoint(apim, poolBackendId, now, options.backendHostHeader);
+  const retryPolicy = options.retryPolicy === undefined ? LAB_RETRY : options.retryPolicy;
+  // The options only shape the default API policy; the gateway obeys whatever policy is in force.
+  const arm = new ArmEndpoint(apim, createLabPolicyXml({ poolBackendId, retryPolicy, backendHostHeader: options.backendHostHeader }), now);
   const gateway = new Gateway({
     arm,
     accessLog,
     apiSuffix,
-    poolBackendId,
     subscriptionKey,
     algorithm: options.selection ?? 'weighted-random',
     instances: options.gatewayInstances ?? 1,
-    retryPolicy: options.retryPolicy === undefined ? LAB_RETRY : options.retryPolicy,
     seed: options.seed,
     now,
     listenHost,
     forwardTimeoutInMs: options.forwardTimeoutInMs ?? 300_000,
-    onErrorGeneric503: true,
-    backendHostHeader: options.backendHostHeader,
     resolveHost: (host) => {
       const simulator = byHost.get(host.toLowerCase());
       // A resource that is down keeps its DNS entry; the dial fails with ECONNREFUSED.
@@ -249,15 +262,15 @@ export async function startEmbeddedEnvironment(options: EmbeddedEnvironmentOptio
   };
 
   const state = (): unknown => {
-    const pool = arm.store.getBackend(poolBackendId)?.value;
+    const backendId = gateway.currentPolicy().backendId;
+    const pool = backendId === undefined ? undefined : arm.store.getBackend(backendId)?.value;
     return {
       apim,
       gateway: {
         apiSuffix,
-        poolBackendId,
         instances: options.gatewayInstances ?? 1,
         selection: options.selection ?? 'weighted-random',
-        retryPolicy: options.retryPolicy === undefined ? LAB_RETRY : options.retryPolicy,
+        policy: gateway.currentPolicy(),
       },
       resources: simulators.map((simulator) => ({
         host: simulator.options.host,

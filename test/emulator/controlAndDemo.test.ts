@@ -69,21 +69,16 @@ describe('playDemoScenario', () => {
     try {
       await deployPool(env, LAB_MEMBERS);
       const sentences: string[] = [];
-      let sent = 0;
-      // Traffic while the demo runs, as the verifier's probes would send it; bounded.
-      const demo = playDemoScenario(env, {
-        stepInMs: 20,
+      // Ten probes after each step, as the verifier's timer would send them.
+      await playDemoScenario(env, {
+        stepInMs: 1,
         log: (sentence) => {
           sentences.push(sentence);
         },
+        afterStep: async () => {
+          for (let index = 0; index < 10; index += 1) await chat(env);
+        },
       });
-      let finished = false;
-      void demo.finally(() => (finished = true));
-      while (!finished && sent < 2000) {
-        await chat(env);
-        sent += 1;
-      }
-      await demo;
       expect(sentences).toHaveLength(6);
       expect(sentences[1]).toContain('East US now answers 429 with Retry-After 60');
       expect(sentences[2]).toContain('openai-instance2');
