@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { TableClient, type TableEntityResult } from '@azure/data-tables';
+import { ensureError } from '../util/errors';
 import { AlertStoreError } from './errors';
 import type { AlertStateStore } from './stateStore';
 import type { AlertLogEntry, AlertState } from './types';
@@ -31,22 +32,33 @@ interface LogEntity {
  */
 export class TableAlertStateStore implements AlertStateStore {
   private tableReady: Promise<void> | undefined;
-
-  constructor(private readonly client: TableClient) {}
+  private readonly client: TableClient;
 
   /**
-   * Builds the store from a storage connection string. `allowInsecureConnection` (plain http) is enabled only for
-   * the storage emulator: `UseDevelopmentStorage=true`, account `devstoreaccount1`, or a loopback table endpoint.
-   * The connection string is a secret: it never appears in an error message.
+   * From a storage connection string (`AzureWebJobsStorage`) and a table name, or from a ready `TableClient`.
+   * With a connection string, `allowInsecureConnection` (plain http) is enabled only for the storage emulator:
+   * `UseDevelopmentStorage=true`, account `devstoreaccount1`, or a loopback table endpoint. The connection string is
+   * a secret: it never appears in an error message.
+   * @throws AlertStoreError when the connection string cannot be parsed.
    */
-  static fromConnectionString(connectionString: string, tableName: string = ALERT_TABLE_NAME): TableAlertStateStore {
-    let client: TableClient;
-    try {
-      client = TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection: isEmulatorConnectionString(connectionString) });
-    } catch (cause) {
-      throw new AlertStoreError('AzureWebJobsStorage is not a valid storage connection string', 'table', 'createTable', undefined, { cause });
+  constructor(connection: string | TableClient, tableName: string = ALERT_TABLE_NAME) {
+    if (typeof connection !== 'string') {
+      this.client = connection;
+      return;
     }
-    return new TableAlertStateStore(client);
+    try {
+      this.client = TableClient.fromConnectionString(connection, tableName, { allowInsecureConnection: isEmulatorConnectionString(connection) });
+    } catch (cause) {
+      // The SDK's message may quote the string; keep only its class.
+      throw new AlertStoreError('AzureWebJobsStorage is not a valid storage connection string', 'table', 'createTable', undefined, {
+        cause: new Error(ensureError(cause).name),
+      });
+    }
+  }
+
+  /** Same as `new TableAlertStateStore(connectionString, tableName)`. */
+  static fromConnectionString(connectionString: string, tableName: string = ALERT_TABLE_NAME): TableAlertStateStore {
+    return new TableAlertStateStore(connectionString, tableName);
   }
 
   async read(pool: string): Promise<{ state: AlertState; etag: string } | null> {

@@ -1,6 +1,8 @@
 import { WebhookDeliveryError } from './errors';
 import type { AlertNotification, Notifier } from './types';
 
+export type { Notifier } from './types';
+
 export type WebhookFormat = 'generic' | 'teams' | 'slack';
 
 export interface WebhookNotifierOptions {

@@ -117,6 +117,18 @@ describe('TableAlertStateStore against Azurite', () => {
   });
 });
 
+describe('TableAlertStateStore construction', () => {
+  it('rejects a malformed connection string without quoting it', () => {
+    const attempt = () => new TableAlertStateStore('AccountName=x;AccountKey=SECRET-KEY-XYZ;garbage');
+    expect(attempt).toThrow('AzureWebJobsStorage is not a valid storage connection string');
+    try {
+      attempt();
+    } catch (error) {
+      expect(`${(error as Error).message} ${String((error as Error).cause)} ${JSON.stringify(error)}`).not.toContain('SECRET-KEY');
+    }
+  });
+});
+
 describe('isEmulatorConnectionString', () => {
   it.each([
     ['UseDevelopmentStorage=true', true],
