@@ -11,6 +11,11 @@ export interface DemoScenarioOptions {
   readonly region?: string;
   /** Awaited after each step is applied and logged, before the pause (tests send traffic here). */
   readonly afterStep?: (step: number) => Promise<void>;
+  /**
+   * After healing, how long to wait at most for every circuit breaker to close (a tripped breaker honours
+   * the throttle's Retry-After) before the last step; default 90 s. Checked once a second.
+   */
+  readonly recoveryTimeoutInMs?: number;
 }
 
 interface ControlState {
@@ -31,25 +36,27 @@ export async function playDemoScenario(env: EmbeddedEnvironment, options: DemoSc
   }
   const others = env.resources.filter((resource) => resource.region !== region).map((resource) => resource.region);
   const otherText = others.length > 0 ? others.join(' and ') : 'no other region';
-  let step = 0;
-  const wait = async (ms: number): Promise<boolean> => {
-    step += 1;
-    await afterStep?.(step);
-    return new Promise((resolve) => {
+  const sleep = (ms: number): Promise<boolean> =>
+    new Promise((resolve) => {
       if (signal?.aborted) {
         resolve(false);
         return;
       }
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(true);
-      }, ms);
       const onAbort = (): void => {
         clearTimeout(timer);
         resolve(false);
       };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, ms);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
+  let step = 0;
+  const wait = async (ms: number): Promise<boolean> => {
+    step += 1;
+    await afterStep?.(step);
+    return sleep(ms);
   };
   const trippedBreakers = async (): Promise<string[]> => {
     try {
@@ -78,7 +85,18 @@ export async function playDemoScenario(env: EmbeddedEnvironment, options: DemoSc
     await env.faults.heal(region);
     log(`Step 5: ${region} is healthy again; its breaker closes when its trip time (or Retry-After) ends.`);
     if (!(await wait(stepInMs))) return;
-    log(`Step 6: the pool has recovered and traffic follows the weights again.`);
+    const recoveryTimeoutInMs = options.recoveryTimeoutInMs ?? 90_000;
+    const started = Date.now();
+    let stillTripped = await trippedBreakers();
+    while (stillTripped.length > 0 && Date.now() - started < recoveryTimeoutInMs) {
+      if (!(await sleep(Math.min(1000, recoveryTimeoutInMs)))) return;
+      stillTripped = await trippedBreakers();
+    }
+    log(
+      stillTripped.length === 0
+        ? `Step 6: the pool has recovered and traffic follows the weights again.`
+        : `Step 6: ${region} is healthy, but the breaker of ${stillTripped.join(', ')} stays open until its Retry-After ends; traffic returns then.`,
+    );
   } finally {
     if (signal?.aborted) {
       await env.faults.heal();

@@ -72,6 +72,7 @@ describe('playDemoScenario', () => {
       // Ten probes after each step, as the verifier's timer would send them.
       await playDemoScenario(env, {
         stepInMs: 1,
+        recoveryTimeoutInMs: 0,
         log: (sentence) => {
           sentences.push(sentence);
         },
@@ -83,7 +84,31 @@ describe('playDemoScenario', () => {
       expect(sentences[1]).toContain('East US now answers 429 with Retry-After 60');
       expect(sentences[2]).toContain('openai-instance2');
       expect(sentences[2]).toContain('tripped');
+      // The breaker honours the throttle's Retry-After (60 s), so right after healing it is still open.
+      expect(sentences[5]).toContain('stays open until its Retry-After ends');
       expect(env.faults.list().every((entry) => entry.fault.kind === 'healthy')).toBe(true);
+    } finally {
+      await env.close();
+    }
+  });
+
+  it('reports recovery once every breaker has closed', async () => {
+    let time = Date.UTC(2026, 10, 25);
+    const env = await startEmbeddedEnvironment({ latencyScale: 0, seed: 4, now: () => time });
+    try {
+      await deployPool(env, LAB_MEMBERS);
+      const sentences: string[] = [];
+      await playDemoScenario(env, {
+        stepInMs: 1,
+        recoveryTimeoutInMs: 5_000,
+        log: (sentence) => sentences.push(sentence),
+        afterStep: async (step) => {
+          for (let index = 0; index < 10; index += 1) await chat(env);
+          // After healing (step 5), move the clock past the 60 s Retry-After.
+          if (step === 5) time += 61_000;
+        },
+      });
+      expect(sentences[5]).toBe('Step 6: the pool has recovered and traffic follows the weights again.');
     } finally {
       await env.close();
     }
