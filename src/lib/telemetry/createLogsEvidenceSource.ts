@@ -1,0 +1,482 @@
+import { LogsQueryResultStatus, type LogsQueryClient, type LogsQueryResult, type LogsTable } from '@azure/monitor-query-logs';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { identifyBackend } from '../pool/identifyBackend';
+import type { ResolvedPool } from '../pool/types';
+import type { BackendEvidence, EvidenceBin, EvidenceSource, RunCounts, TimeWindow, WindowEvidence } from '../store/types';
+import { ensureError } from '../util/errors';
+import { KqlValueError } from './kqlString';
+import { LogsQueryError } from './LogsQueryError';
+import {
+  composeProbeQuery,
+  composeTrafficQuery,
+  type LogsSchemaFlavour,
+  type ProbeQueryName,
+  type QueryName,
+  type TrafficQueryName,
+} from './queries';
+import { cellBoolean, cellCount, cellEpochMs, cellNumber, cellText, readLogsTable, type LogsRow } from './readLogsTable';
+
+export { createLogsQueryClient } from './createLogsQueryClient';
+
+/** Where the Application Insights data is queried. */
+export type LogsTarget =
+  /** A Log Analytics workspace (workspace-based App Insights): `AppDependencies`, `AppEvents` … */
+  | { readonly kind: 'workspace'; readonly workspaceId: string }
+  /** An App Insights resource by ARM id (resource-centric query): classic `dependencies`, `customEvents` … */
+  | { readonly kind: 'appinsights'; readonly resourceId: string };
+
+/** Options of {@link createLogsEvidenceSource}. */
+export interface LogsEvidenceSourceOptions {
+  readonly client: LogsQueryClient;
+  readonly target: LogsTarget;
+  readonly pool: ResolvedPool;
+  /** Cloud role name the sink stamped on the probes (TELEMETRY_CLOUD_ROLE_NAME). */
+  readonly cloudRoleName: string;
+  /** Budget for each query (client-side abort and server `wait`), ms. */
+  readonly timeoutInMs: number;
+  /**
+   * `probes` (default): this verifier's probe telemetry. `all-traffic`: APIM's own backend-call dependencies
+   * (real production traffic) identified by `Response-<header>` or by target host.
+   */
+  readonly mode?: 'probes' | 'all-traffic';
+  /** Table schema; default `workspace` for a workspace target, `classic` for an App Insights resource. */
+  readonly schema?: LogsSchemaFlavour;
+  /**
+   * A run that started more than this long before the window end and has no finish event counts as
+   * incomplete (runs are assumed to finish within it). Default 15 minutes.
+   */
+  readonly runGraceInMs?: number;
+}
+
+/** Extra time scanned on both sides of a probe window: item timestamps can be 1 ms early (see queries.ts). */
+const TIMESPAN_MARGIN_IN_MS = 60_000;
+const POOL_NAME = /^[^<>*%&:\\?/+#\s]{1,80}$/;
+const TIMEOUT_STATUSES = new Set([408, 504]);
+const SIGNAL_HEADER = 'x-apim-pool-verifier-call';
+let nextCallId = 0;
+const registries = new WeakMap<LogsQueryClient, Map<string, AbortSignal>>();
+
+/**
+ * Abort signals per in-flight call of one client, applied by a policy added once to the client's pipeline
+ * (before the retry policy, so a retry stops as soon as the signal aborts).
+ */
+function signalRegistry(client: LogsQueryClient): Map<string, AbortSignal> {
+  const existing = registries.get(client);
+  if (existing !== undefined) return existing;
+  const registry = new Map<string, AbortSignal>();
+  const policy: PipelinePolicy = {
+    name: 'apimPoolVerifierAbortSignal',
+    sendRequest(request, next) {
+      const callId = request.headers.get(SIGNAL_HEADER);
+      if (callId !== undefined) {
+        request.headers.delete(SIGNAL_HEADER);
+        const callSignal = registry.get(callId);
+        if (callSignal !== undefined) {
+          const existing = request.abortSignal;
+          request.abortSignal = existing instanceof AbortSignal ? AbortSignal.any([existing, callSignal]) : callSignal;
+        }
+      }
+      return next(request);
+    },
+  };
+  client.pipeline.addPolicy(policy, { phase: 'Serialize' });
+  registries.set(client, registry);
+  return registry;
+}
+const PROBE_QUERY_NAMES: readonly ProbeQueryName[] = ['probeSummary', 'probeLatency', 'probeBins', 'probeRuns', 'runStates'];
+const TRAFFIC_QUERY_NAMES: readonly TrafficQueryName[] = ['trafficSummary', 'trafficLatency', 'trafficBins'];
+
+type QueryOutcome =
+  | { readonly kind: 'ok'; readonly rows: LogsRow[] }
+  | { readonly kind: 'partial'; readonly rows: LogsRow[]; readonly message: string }
+  | { readonly kind: 'timeout'; readonly rows: LogsRow[]; readonly message: string };
+
+/**
+ * Reads window evidence from Azure Monitor Logs (Application Insights data) with the queries of `queries.ts`.
+ * All aggregation runs in Kusto: the rows transferred grow with backends × bins, never with probes.
+ *
+ * - Probes mode: the `PoolProbe` dependencies and run events the App Insights sink wrote (same role name), so
+ *   the counts equal what the local store gives for the same records. Latency percentiles are Kusto's
+ *   (estimates for large sets); the local store computes exact nearest-rank ones.
+ * - All-traffic mode: APIM's backend-call dependencies to the pool's member hosts, i.e. every selection the
+ *   pool made, retries included. A row is attributed to a backend by its target host, else by the logged
+ *   `Response-<identify header>` through `identifyBackend`. Counts are rows, not `itemCount`-weighted:
+ *   APIM telemetry is usually sampled, and the rows are the honest sample size for the statistics (weighting
+ *   would inflate it). `runs` is empty, `incompleteRuns` and `tokensUsed` are 0; 2xx/non-2xx come from the
+ *   result code, and a call without a numeric code counts as a network failure. Where one backend appears under
+ *   several identifier values, its latency percentiles are those of its largest group (approximate).
+ *
+ * Partial query failures and per-query timeouts yield evidence with `degraded` set (what is missing and why),
+ * never a silent zero. A query that fails outright throws.
+ *
+ * @throws LogsQueryError when a query fails as a whole (403, 404, 400, network …), naming the target.
+ * @throws KqlValueError when the pool name or role name cannot be embedded, or the window/bin are invalid.
+ * @throws the abort reason when the caller's `signal` aborts.
+ */
+export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): EvidenceSource {
+  const { client, target, pool, cloudRoleName } = options;
+  const mode = options.mode ?? 'probes';
+  const flavour: LogsSchemaFlavour = options.schema ?? (target.kind === 'workspace' ? 'workspace' : 'classic');
+  const runGraceInMs = options.runGraceInMs ?? 15 * 60_000;
+  if (!Number.isFinite(options.timeoutInMs) || options.timeoutInMs < 1) {
+    throw new KqlValueError('timeoutInMs', 'must be a positive number of milliseconds');
+  }
+  const targetLabel = target.kind === 'workspace' ? `workspace ${target.workspaceId}` : `resource ${target.resourceId}`;
+  const backendNames = pool.backends.map((backend) => backend.name);
+
+  const runQuery = async (
+    name: QueryName,
+    query: string,
+    timespan: { startTime: Date; endTime: Date },
+    signal: AbortSignal | undefined,
+  ): Promise<QueryOutcome> => {
+    const timeout = AbortSignal.timeout(options.timeoutInMs);
+    const abortSignal = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+    const registry = signalRegistry(client);
+    const callId = `${name}-${(nextCallId += 1)}`;
+    registry.set(callId, abortSignal);
+    const queryOptions = {
+      serverTimeoutInSeconds: Math.max(1, Math.ceil(options.timeoutInMs / 1000)),
+      // LogsQueryClient 1.0.0 drops `abortSignal` from its options; the marker header lets a pipeline policy
+      // put the signal on the request (which also stops the SDK's retries). Not `requestOptions.timeout`: the
+      // HTTP client leaves that timer running when a request is aborted.
+      requestOptions: { headers: { [SIGNAL_HEADER]: callId } },
+    };
+    let result: LogsQueryResult;
+    try {
+      result =
+        target.kind === 'workspace'
+          ? await client.queryWorkspace(target.workspaceId, query, timespan, queryOptions)
+          : await client.queryResource(target.resourceId, query, timespan, queryOptions);
+    } catch (thrown) {
+      if (signal?.aborted === true) {
+        throw signal.reason ?? thrown;
+      }
+      const error = ensureError(thrown);
+      const statusCode = numberField(thrown, 'statusCode');
+      if (timeout.aborted || (statusCode !== undefined && TIMEOUT_STATUSES.has(statusCode))) {
+        return { kind: 'timeout', rows: [], message: `${name} timed out after ${options.timeoutInMs} ms` };
+      }
+      const code = stringField(thrown, 'code') ?? serviceErrorCode(thrown);
+      // Not the RestError itself: it holds the request, Authorization header included.
+      const cause = Object.assign(new Error(error.message), { name: error.name, code });
+      throw new LogsQueryError(targetLabel, name, statusCode, code, error.message, { cause });
+    } finally {
+      registry.delete(callId);
+    }
+    if (result.status === LogsQueryResultStatus.PartialFailure) {
+      const error = result.partialError;
+      return {
+        kind: 'partial',
+        rows: readLogsTable(firstTable(result.partialTables)),
+        message: `${name} returned a partial result (${error.code ?? 'error'}: ${error.message ?? 'no message'})`,
+      };
+    }
+    return { kind: 'ok', rows: readLogsTable(firstTable(result.tables)) };
+  };
+
+  const readProbes = async (poolName: string, window: TimeWindow, binInMs: number, signal?: AbortSignal): Promise<WindowEvidence> => {
+    const parameters = { poolName, cloudRoleName, binInMs, windowStartMs: window.fromMs, windowEndMs: window.toMs };
+    // Compose all before sending any, so a bad value throws before a request leaves.
+    const queries = Object.fromEntries(
+      PROBE_QUERY_NAMES.map((name) => [name, composeProbeQuery(name, flavour, parameters)]),
+    ) as Record<ProbeQueryName, string>;
+    const widened = { startTime: new Date(window.fromMs - TIMESPAN_MARGIN_IN_MS), endTime: new Date(window.toMs + TIMESPAN_MARGIN_IN_MS) };
+    const exact = { startTime: new Date(window.fromMs), endTime: new Date(window.toMs) };
+    const run = (name: ProbeQueryName): Promise<QueryOutcome> =>
+      runQuery(name, queries[name], name === 'runStates' ? exact : widened, signal);
+    const [summary, latency, bins, runs, runStates] = await settleAll([
+      run('probeSummary'),
+      run('probeLatency'),
+      run('probeBins'),
+      run('probeRuns'),
+      run('runStates'),
+    ] as const);
+    const known = new Set(backendNames);
+    const isKnown = (backend: string): boolean => known.has(backend);
+
+    const totals = emptyTotals(backendNames);
+    for (const row of summary.rows) {
+      const backend = cellText(row.backend);
+      const n = cellCount(row.probes);
+      totals.total += n;
+      totals.tokensUsed += cellCount(row.tokens);
+      addOutcome(totals, cellText(row.probeKind), isKnown(backend) ? backend : null, cellText(row.errorKey), cellText(row.answerValue), n);
+    }
+
+    const latencyBy = new Map<string, { p50: number | null; p95: number | null }>();
+    for (const row of latency.rows) {
+      const backend = cellText(row.backend);
+      if (isKnown(backend)) latencyBy.set(backend, { p50: cellNumber(row.p50), p95: cellNumber(row.p95) });
+    }
+
+    const binMap = new Map<number, MutableBin>();
+    for (const row of bins.rows) {
+      const startMs = cellEpochMs(row.startTime);
+      if (startMs === null) continue;
+      const backend = cellText(row.backend);
+      const kind = cellText(row.probeKind);
+      addToBin(binMap, startMs, kind === 'ok', isKnown(backend) ? backend : null, cellCount(row.probes));
+    }
+
+    const runStartedAt = new Map<string, number>();
+    let incompleteRuns = 0;
+    for (const row of runStates.rows) {
+      const runId = cellText(row.runId);
+      const startedAtMs = cellNumber(row.startedAtMs) ?? cellEpochMs(row.startedEventAt);
+      if (startedAtMs !== null) runStartedAt.set(runId, startedAtMs);
+      const finished = cellCount(row.finished) > 0;
+      const reportedIncomplete = cellCount(row.incomplete) > 0;
+      const overdue = !finished && startedAtMs !== null && startedAtMs < window.toMs - runGraceInMs;
+      if (reportedIncomplete || overdue) incompleteRuns += 1;
+    }
+    const runMap = new Map<string, { startedAtMs: number; answered: Record<string, number> }>();
+    for (const row of runs.rows) {
+      const runId = cellText(row.runId);
+      const first = cellEpochMs(row.firstProbeAt) ?? window.fromMs;
+      const entry = runMap.get(runId) ?? { startedAtMs: first, answered: Object.fromEntries(backendNames.map((name) => [name, 0])) };
+      entry.startedAtMs = Math.min(entry.startedAtMs, first);
+      const backend = cellText(row.backend);
+      if (cellText(row.probeKind) === 'ok' && isKnown(backend)) entry.answered[backend] = (entry.answered[backend] ?? 0) + cellCount(row.probes);
+      runMap.set(runId, entry);
+    }
+    const runList: RunCounts[] = [...runMap.entries()]
+      .map(([runId, entry]) => ({ runId, startedAtMs: runStartedAt.get(runId) ?? entry.startedAtMs, answered: entry.answered }))
+      .sort((a, b) => a.startedAtMs - b.startedAtMs || a.runId.localeCompare(b.runId));
+
+    return {
+      window,
+      source: 'probes',
+      total: totals.total,
+      answered: totals.answered,
+      unidentified: { count: totals.unidentified, values: totals.unidentifiedValues },
+      backends: toBackendEvidence(backendNames, totals, latencyBy),
+      errors: { byStatus: totals.errorsByStatus, timeout: totals.timeout, network: totals.network },
+      bins: toBins(binMap),
+      binInMs,
+      runs: runList,
+      incompleteRuns,
+      tokensUsed: totals.tokensUsed,
+      degraded: degradedText([summary, latency, bins, runs, runStates]),
+    };
+  };
+
+  const hostToBackend = hostLookup(pool);
+  const attribute = (targetHost: string, identifierValue: string): string | null =>
+    hostToBackend.get(targetHost) ?? identifyBackend(pool, identifierValue === '' ? null : identifierValue);
+
+  const readTraffic = async (window: TimeWindow, binInMs: number, signal?: AbortSignal): Promise<WindowEvidence> => {
+    const parameters = {
+      backendHosts: [...new Set(pool.backends.map((backend) => hostOf(backend.url)).filter((host): host is string => host !== null))],
+      headerName: pool.probe.identify.header,
+      binInMs,
+      windowStartMs: window.fromMs,
+    };
+    const queries = Object.fromEntries(
+      TRAFFIC_QUERY_NAMES.map((name) => [name, composeTrafficQuery(name, flavour, parameters)]),
+    ) as Record<TrafficQueryName, string>;
+    const exact = { startTime: new Date(window.fromMs), endTime: new Date(window.toMs) };
+    const run = (name: TrafficQueryName): Promise<QueryOutcome> => runQuery(name, queries[name], exact, signal);
+    const [summary, latency, bins] = await settleAll([run('trafficSummary'), run('trafficLatency'), run('trafficBins')] as const);
+
+    const totals = emptyTotals(backendNames);
+    for (const row of summary.rows) {
+      const n = cellCount(row.requests);
+      const identifierValue = cellText(row.identifierValue);
+      const backend = attribute(cellText(row.targetHost), identifierValue);
+      const resultCode = cellText(row.resultCode).trim();
+      const kind = /^2\d\d$/.test(resultCode) ? 'ok' : /^[1-5]\d\d$/.test(resultCode) ? 'http' : 'network';
+      totals.total += n;
+      addOutcome(totals, kind, backend, resultCode, identifierValue, n);
+    }
+
+    const latencyBy = new Map<string, { p50: number | null; p95: number | null; requests: number }>();
+    for (const row of latency.rows) {
+      const backend = attribute(cellText(row.targetHost), cellText(row.identifierValue));
+      if (backend === null) continue;
+      const requests = cellCount(row.requests);
+      const current = latencyBy.get(backend);
+      if (current === undefined || requests > current.requests) {
+        latencyBy.set(backend, { p50: cellNumber(row.p50), p95: cellNumber(row.p95), requests });
+      }
+    }
+
+    const binMap = new Map<number, MutableBin>();
+    for (const row of bins.rows) {
+      const startMs = cellEpochMs(row.startTime);
+      if (startMs === null) continue;
+      addToBin(binMap, startMs, cellBoolean(row.isOk), attribute(cellText(row.targetHost), cellText(row.identifierValue)), cellCount(row.requests));
+    }
+
+    return {
+      window,
+      source: 'all-traffic',
+      total: totals.total,
+      answered: totals.answered,
+      unidentified: { count: totals.unidentified, values: totals.unidentifiedValues },
+      backends: toBackendEvidence(backendNames, totals, latencyBy),
+      errors: { byStatus: totals.errorsByStatus, timeout: totals.timeout, network: totals.network },
+      bins: toBins(binMap),
+      binInMs,
+      runs: [],
+      incompleteRuns: 0,
+      tokensUsed: 0,
+      degraded: degradedText([summary, latency, bins]),
+    };
+  };
+
+  return {
+    async readWindow(poolName: string, window: TimeWindow, binInMs: number, signal?: AbortSignal): Promise<WindowEvidence> {
+      if (typeof poolName !== 'string' || !POOL_NAME.test(poolName)) {
+        throw new KqlValueError('pool name', 'must be 1–80 characters of an APIM backend id');
+      }
+      if (!Number.isSafeInteger(window.fromMs) || !Number.isSafeInteger(window.toMs) || window.fromMs >= window.toMs) {
+        throw new KqlValueError('window', 'fromMs and toMs must be whole epoch milliseconds with fromMs < toMs');
+      }
+      if (!Number.isSafeInteger(binInMs) || binInMs <= 0) {
+        throw new KqlValueError('bin size', 'must be a positive whole number of milliseconds');
+      }
+      signal?.throwIfAborted();
+      return mode === 'all-traffic' ? readTraffic(window, binInMs, signal) : readProbes(poolName, window, binInMs, signal);
+    },
+  };
+}
+
+interface Totals {
+  total: number;
+  answered: number;
+  unidentified: number;
+  unidentifiedValues: Record<string, number>;
+  answeredBy: Map<string, number>;
+  errorsBy: Map<string, Record<string, number>>;
+  errorsByStatus: Record<string, number>;
+  timeout: number;
+  network: number;
+  tokensUsed: number;
+}
+
+interface MutableBin {
+  answered: Record<string, number>;
+  unidentified: number;
+  failed: number;
+}
+
+function emptyTotals(backendNames: readonly string[]): Totals {
+  return {
+    total: 0,
+    answered: 0,
+    unidentified: 0,
+    unidentifiedValues: {},
+    answeredBy: new Map(backendNames.map((name) => [name, 0])),
+    errorsBy: new Map(backendNames.map((name) => [name, {}])),
+    errorsByStatus: {},
+    timeout: 0,
+    network: 0,
+    tokensUsed: 0,
+  };
+}
+
+/** Adds `n` outcomes of one kind; `backend` is a pool member or null (unidentified). */
+function addOutcome(totals: Totals, kind: string, backend: string | null, errorKey: string, identifierValue: string, n: number): void {
+  if (kind === 'ok') {
+    totals.answered += n;
+    if (backend !== null) {
+      totals.answeredBy.set(backend, (totals.answeredBy.get(backend) ?? 0) + n);
+    } else {
+      totals.unidentified += n;
+      totals.unidentifiedValues[identifierValue] = (totals.unidentifiedValues[identifierValue] ?? 0) + n;
+    }
+  } else if (kind === 'timeout') {
+    totals.timeout += n;
+  } else if (kind === 'network') {
+    totals.network += n;
+  } else if (kind === 'http') {
+    const key = errorKey === '' ? 'unknown' : errorKey;
+    totals.errorsByStatus[key] = (totals.errorsByStatus[key] ?? 0) + n;
+    if (backend !== null) {
+      const perBackend = totals.errorsBy.get(backend) ?? {};
+      perBackend[key] = (perBackend[key] ?? 0) + n;
+      totals.errorsBy.set(backend, perBackend);
+    }
+  }
+}
+
+function addToBin(bins: Map<number, MutableBin>, startMs: number, isOk: boolean, backend: string | null, n: number): void {
+  const bin = bins.get(startMs) ?? { answered: {}, unidentified: 0, failed: 0 };
+  bins.set(startMs, bin);
+  if (!isOk) bin.failed += n;
+  else if (backend === null) bin.unidentified += n;
+  else bin.answered[backend] = (bin.answered[backend] ?? 0) + n;
+}
+
+function toBins(bins: Map<number, MutableBin>): EvidenceBin[] {
+  return [...bins.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([startMs, bin]) => ({ startMs, answered: bin.answered, unidentified: bin.unidentified, failed: bin.failed }));
+}
+
+function toBackendEvidence(
+  backendNames: readonly string[],
+  totals: Totals,
+  latencyBy: ReadonlyMap<string, { readonly p50: number | null; readonly p95: number | null }>,
+): BackendEvidence[] {
+  return backendNames.map((name) => ({
+    backend: name,
+    answered: totals.answeredBy.get(name) ?? 0,
+    errorsByStatus: totals.errorsBy.get(name) ?? {},
+    latencyP50InMs: latencyBy.get(name)?.p50 ?? null,
+    latencyP95InMs: latencyBy.get(name)?.p95 ?? null,
+  }));
+}
+
+function degradedText(outcomes: readonly QueryOutcome[]): string | undefined {
+  const messages = outcomes.flatMap((outcome) => (outcome.kind === 'ok' ? [] : [outcome.message]));
+  return messages.length === 0 ? undefined : `Log data incomplete: ${messages.join('; ')}`;
+}
+
+/** Waits for every query (no unhandled rejection), then rethrows the first failure. */
+async function settleAll<T extends readonly Promise<QueryOutcome>[]>(promises: T): Promise<{ -readonly [K in keyof T]: QueryOutcome }> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<QueryOutcome>).value) as { -readonly [K in keyof T]: QueryOutcome };
+}
+
+function firstTable(tables: readonly LogsTable[] | undefined): LogsTable | undefined {
+  return tables?.[0];
+}
+
+function hostOf(url: string): string | null {
+  try {
+    return new URL(url).hostname.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+/** Member host → backend name; a host shared by several members maps to nothing (ambiguous). */
+function hostLookup(pool: ResolvedPool): Map<string, string> {
+  const owners = new Map<string, string[]>();
+  for (const backend of pool.backends) {
+    const host = hostOf(backend.url);
+    if (host !== null) owners.set(host, [...(owners.get(host) ?? []), backend.name]);
+  }
+  return new Map([...owners.entries()].filter(([, names]) => names.length === 1).map(([host, names]) => [host, names[0]!]));
+}
+
+function numberField(value: unknown, field: string): number | undefined {
+  const candidate = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[field] : undefined;
+  return typeof candidate === 'number' ? candidate : undefined;
+}
+
+function stringField(value: unknown, field: string): string | undefined {
+  const candidate = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[field] : undefined;
+  return typeof candidate === 'string' && candidate !== '' ? candidate : undefined;
+}
+
+/** The `error.code` of the service's error body, which the SDK attaches as `details`. */
+function serviceErrorCode(value: unknown): string | undefined {
+  const details = typeof value === 'object' && value !== null ? (value as { details?: unknown }).details : undefined;
+  const error = typeof details === 'object' && details !== null ? (details as { error?: unknown }).error : undefined;
+  return stringField(error, 'code');
+}

@@ -1,0 +1,109 @@
+import {
+  composeProbeQuery,
+  composeTrafficQuery,
+  queryNameOf,
+  type LogsSchemaFlavour,
+  type ProbeQueryName,
+  type TrafficQueryName,
+} from '../../../src/lib/telemetry/queries';
+import { KqlValueError, kqlDatetime, kqlString, kqlTimespanMs } from '../../../src/lib/telemetry/kqlString';
+import { decodeStringLiteral, kqlErrors } from './kustoSchema';
+
+const flavours: LogsSchemaFlavour[] = ['classic', 'workspace'];
+const probeQueries: ProbeQueryName[] = ['probeSummary', 'probeLatency', 'probeBins', 'probeRuns', 'runStates'];
+const trafficQueries: TrafficQueryName[] = ['trafficSummary', 'trafficLatency', 'trafficBins'];
+
+const probeParameters = {
+  // A legal APIM backend id may contain a quote: it must still parse.
+  poolName: "pool-o'brien.v2",
+  cloudRoleName: 'apim-pool-verifier',
+  binInMs: 300_000,
+  windowStartMs: Date.UTC(2026, 10, 25, 1, 0, 0),
+  windowEndMs: Date.UTC(2026, 10, 25, 2, 0, 0),
+};
+const trafficParameters = {
+  backendHosts: ['aoai-nov26-instance1.openai.azure.com', 'aoai-nov26-instance2.openai.azure.com'],
+  headerName: 'x-ms-region',
+  binInMs: 300_000,
+  windowStartMs: Date.UTC(2026, 10, 25, 1, 0, 0),
+};
+
+describe('the KQL queries', () => {
+  for (const flavour of flavours) {
+    for (const name of probeQueries) {
+      it(`${name} (${flavour}) parses and binds with zero errors against the App Insights schema`, () => {
+        expect(kqlErrors(composeProbeQuery(name, flavour, probeParameters))).toEqual([]);
+      });
+    }
+    for (const name of trafficQueries) {
+      it(`${name} (${flavour}) parses and binds with zero errors against the App Insights schema`, () => {
+        expect(kqlErrors(composeTrafficQuery(name, flavour, trafficParameters))).toEqual([]);
+      });
+    }
+  }
+
+  it('reports a misspelt column, so the checks above can fail', () => {
+    const good = composeProbeQuery('probeSummary', 'classic', probeParameters);
+    const typo = good.replace('cloud_RoleName == roleName', 'cloud_Rolename == roleName');
+    expect(typo).not.toBe(good);
+    expect(kqlErrors(typo).join('\n')).toMatch(/cloud_Rolename/);
+  });
+
+  it('reports a classic column used against the workspace table', () => {
+    const good = composeProbeQuery('probeBins', 'workspace', probeParameters);
+    const wrong = good.replace('tostring(Properties.pool)', 'tostring(customDimensions.pool)');
+    expect(kqlErrors(wrong).join('\n')).toMatch(/customDimensions/);
+  });
+
+  it('never puts the window into the text except as the datetime literals of the prelude', () => {
+    const query = composeProbeQuery('probeSummary', 'classic', probeParameters);
+    expect(query).toContain('let windowStart = datetime(2026-11-25T01:00:00.000Z);');
+    expect(query).toContain('let windowEnd = datetime(2026-11-25T02:00:00.000Z);');
+    expect(query).toContain("let poolName = 'pool-o\\'brien.v2';");
+    expect(query).toContain('let binSize = 300000ms;');
+  });
+
+  it('names each query in its first line', () => {
+    for (const name of probeQueries) expect(queryNameOf(composeProbeQuery(name, 'workspace', probeParameters))).toBe(name);
+    for (const name of trafficQueries) expect(queryNameOf(composeTrafficQuery(name, 'classic', trafficParameters))).toBe(name);
+    expect(queryNameOf('dependencies | take 1')).toBeNull();
+  });
+
+  it('refuses parameters that cannot be embedded', () => {
+    expect(() => composeProbeQuery('probeBins', 'classic', { ...probeParameters, binInMs: 0.5 })).toThrow(KqlValueError);
+    expect(() => composeProbeQuery('probeBins', 'classic', { ...probeParameters, poolName: 'a\u0000b' })).toThrow(/pool name/);
+    expect(() => composeTrafficQuery('trafficBins', 'classic', { ...trafficParameters, backendHosts: [] })).toThrow(/backend hosts/);
+  });
+});
+
+// The parser round trips of kqlString live here so the slow language service loads in one test file only.
+describe('kqlString through the Kusto parser', () => {
+  const awkward = [
+    'openai-instance-backend-pool',
+    "o'brien",
+    'back\\slash',
+    'quote " double',
+    "'; customEvents | take 1000000 //",
+    'line\nbreak\r\ttab',
+    'ünïcødé ✓',
+    '',
+  ];
+
+  for (const value of awkward) {
+    it(`round-trips ${JSON.stringify(value)} through the Kusto parser unchanged`, () => {
+      const literal = kqlString(value);
+      expect(kqlErrors(`print x = ${literal}`)).toEqual([]);
+      expect(decodeStringLiteral(literal)).toBe(value);
+    });
+  }
+
+  it('keeps an injection attempt inside one literal (the query still has a single statement)', () => {
+    const query = `customEvents | where name == ${kqlString("x' or 1 == 1 or name == '")}`;
+    expect(kqlErrors(query)).toEqual([]);
+    expect(decodeStringLiteral(kqlString("x' or 1 == 1 or name == '"))).toBe("x' or 1 == 1 or name == '");
+  });
+
+  it('formats timespan and datetime literals Kusto accepts', () => {
+    expect(kqlErrors(`print a = ${kqlTimespanMs(60_000)}, b = ${kqlDatetime(0)}`)).toEqual([]);
+  });
+});
