@@ -108,19 +108,13 @@ export class ArmEndpoint {
   /** Handles one ARM request; never throws. */
   async handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
     const method = (request.method ?? 'GET').toUpperCase();
-    const originalWriteHead = response.writeHead.bind(response);
-    let status = 0;
-    // Record every answer in the log, whichever branch wrote it.
-    response.writeHead = ((code: number, ...rest: unknown[]) => {
-      status = code;
-      return (originalWriteHead as (...args: unknown[]) => ServerResponse)(code, ...rest);
-    }) as typeof response.writeHead;
     try {
       await this.route(method, request, response, url);
     } catch (error) {
       sendArmError(response, 500, 'InternalServerError', `Emulator error: ${(error as Error).message}`, this.store.collectionEtag());
     } finally {
-      this.log.push({ at: this.now(), method, path: url.pathname, status: status || response.statusCode });
+      // writeHead sets statusCode, whichever branch answered.
+      this.log.push({ at: this.now(), method, path: url.pathname, status: response.statusCode });
     }
   }
 

@@ -76,7 +76,11 @@ export class CircuitBreaker {
   private trippedUntil: number | null = null;
   private timesTripped = 0;
 
-  constructor(private readonly now: () => number) {}
+  /** @param onChange told when the breaker opens or closes (APIM publishes these as Event Grid events). */
+  constructor(
+    private readonly now: () => number,
+    private readonly onChange: (change: 'opened' | 'closed', at: number) => void = () => undefined,
+  ) {}
 
   /** True while the breaker is open; closes itself (and forgets the window) once the trip is over. */
   isTripped(): boolean {
@@ -84,8 +88,10 @@ export class CircuitBreaker {
       return false;
     }
     if (this.now() >= this.trippedUntil) {
+      const closedAt = this.trippedUntil;
       this.trippedUntil = null;
       this.calls = [];
+      this.onChange('closed', closedAt);
       return false;
     }
     return true;
@@ -110,6 +116,7 @@ export class CircuitBreaker {
       rule.acceptRetryAfter && outcome.retryAfterInMs !== undefined ? outcome.retryAfterInMs : rule.tripDurationInMs;
     this.trippedUntil = at + durationInMs;
     this.timesTripped += 1;
+    this.onChange('opened', at);
     return true;
   }
 

@@ -64,6 +64,7 @@ class GatewayInstance {
     algorithm: SelectionAlgorithm,
     seed: number | undefined,
     private readonly now: () => number,
+    private readonly onBreakerChange: (backendId: string, change: 'opened' | 'closed', at: number) => void,
   ) {
     this.balancer = new Balancer(algorithm, createRandom(seed));
   }
@@ -72,12 +73,23 @@ class GatewayInstance {
     const key = name.toLowerCase();
     let breaker = this.breakers.get(key);
     if (!breaker) {
-      breaker = new CircuitBreaker(this.now);
+      breaker = new CircuitBreaker(this.now, (change, at) => this.onBreakerChange(name, change, at));
       this.breakers.set(key, breaker);
     }
     return breaker;
   }
 }
+
+/** A breaker opening or closing, named like APIM's Event Grid events. */
+export interface BreakerEvent {
+  readonly type: 'Microsoft.ApiManagement.CircuitBreaker.Opened' | 'Microsoft.ApiManagement.CircuitBreaker.Closed';
+  readonly backendId: string;
+  readonly gatewayInstance: number;
+  /** Epoch ms (environment clock); a close is dated when the trip ended, noticed lazily. */
+  readonly at: number;
+}
+
+const MAX_BREAKER_EVENTS = 1000;
 
 /** Breaker state of one backend on one instance, for the control API. */
 export interface InstanceBreakerState extends BreakerSnapshot {
@@ -101,11 +113,21 @@ export class Gateway {
   private nextInstance = 0;
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 128 });
   private cachedPolicy: { readonly etag: string; readonly policy: GatewayPolicy } | undefined;
+  private readonly events: BreakerEvent[] = [];
 
   constructor(private readonly options: GatewayOptions) {
     this.instanceStates = Array.from(
       { length: Math.max(1, options.instances) },
-      (_, index) => new GatewayInstance(options.algorithm, options.seed === undefined ? undefined : options.seed + index * 7919, options.now),
+      (_, index) =>
+        new GatewayInstance(options.algorithm, options.seed === undefined ? undefined : options.seed + index * 7919, options.now, (backendId, change, at) => {
+          this.events.push({
+            type: change === 'opened' ? 'Microsoft.ApiManagement.CircuitBreaker.Opened' : 'Microsoft.ApiManagement.CircuitBreaker.Closed',
+            backendId,
+            gatewayInstance: index,
+            at,
+          });
+          if (this.events.length > MAX_BREAKER_EVENTS) this.events.shift();
+        }),
     );
   }
 
@@ -130,6 +152,11 @@ export class Gateway {
     return this.instanceStates.flatMap((instance, gatewayInstance) =>
       [...instance.breakers.entries()].map(([backendId, breaker]) => ({ gatewayInstance, backendId, ...breaker.snapshot() })),
     );
+  }
+
+  /** Breaker openings and closings, oldest first (the last 1,000). */
+  breakerEvents(): BreakerEvent[] {
+    return [...this.events];
   }
 
   close(): void {

@@ -290,6 +290,7 @@ export async function startEmbeddedEnvironment(options: EmbeddedEnvironmentOptio
           }
         : null,
       breakers: gateway.breakerStates(),
+      breakerEvents: gateway.breakerEvents(),
       accessLogSize: accessLog.entries().length,
     };
   };

@@ -142,6 +142,11 @@ describe('APIM gateway emulator', () => {
       expect((await chat(env)).status).toBe(503);
       clock.advance(1);
       expect((await chat(env)).status).toBe(200);
+      const state = await getJson(`${env.controlUrl}/state`);
+      expect(state.breakerEvents.map((event: { type: string; backendId: string }) => [event.type, event.backendId])).toEqual([
+        ['Microsoft.ApiManagement.CircuitBreaker.Opened', 'only'],
+        ['Microsoft.ApiManagement.CircuitBreaker.Closed', 'only'],
+      ]);
     });
   });
 
