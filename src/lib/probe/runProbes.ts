@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { identifyBackend } from '../pool/identifyBackend';
 import type { ResolvedPool } from '../pool/types';
@@ -33,6 +34,8 @@ export interface RunProbesOptions {
   readonly now?: (() => number) | undefined;
   /** Largest response body read (bytes); default 1 MiB. A larger 2xx is a failure `http`/`body-too-large`. */
   readonly maxBodyInBytes?: number | undefined;
+  /** Host name resolver (node `dns.lookup` signature); default the OS resolver. For tests of unreachable gateways. */
+  readonly lookup?: LookupFunction | undefined;
 }
 
 /** Why a run stopped as a configuration error rather than evidence about the pool. */
@@ -47,7 +50,7 @@ export interface ProbeFatal {
 export interface ProbeRunResult {
   /** One record per completed probe, ordered by `probeIndex`. */
   readonly records: ProbeRecord[];
-  /** Requests sent, including any cancelled by `signal` (which have no record). */
+  /** Requests sent, including any cancelled by `signal` or by a fatal decision (those have no record). */
   readonly probesSent: number;
   /** Sum of `totalTokens` over the records. */
   readonly tokensUsed: number;
@@ -94,7 +97,8 @@ const PROBE_BODY = Buffer.from(JSON.stringify({ messages: [{ role: 'user', conte
  *
  * Stops early when `shouldStop` says so, when `signal` aborts, or — as `fatal` — when the first
  * {@link FATAL_AFTER_PROBES} completed probes all show a configuration error: 401/403/404 without the identifying
- * header (the gateway itself refused: wrong key, product or URL), or no connection to the gateway. A 401 that
+ * header (the gateway itself refused: wrong key, product or URL), or no connection to the gateway (refused, DNS,
+ * TLS trust, or no connection within the timeout). A fatal decision cancels the probes still in flight. A 401 that
  * carries a backend's identifying header is the backend rejecting the gateway's identity: recorded, not fatal.
  *
  * @throws ProbeOptionsError for invalid options (names the field, never the key).
@@ -116,15 +120,28 @@ export async function runProbes(options: RunProbesOptions): Promise<ProbeRunResu
   if (options.subscriptionKey !== '') {
     headers[keyHeader.toLowerCase()] = options.subscriptionKey;
   }
-  const agentOptions = { keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency };
+  const agentOptions: http.AgentOptions = {
+    keepAlive: true,
+    maxSockets: concurrency,
+    maxFreeSockets: concurrency,
+    ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
+  };
   const agent = url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   const startClock = now ?? Date.now;
   const latencyClock = now ?? (() => performance.now());
 
+  // Cancels in-flight probes on a fatal decision or on the caller's abort.
+  const cancel = new AbortController();
+  const onCallerAbort = (): void => cancel.abort();
+  if (signal?.aborted === true) {
+    cancel.abort();
+  } else {
+    signal?.addEventListener('abort', onCallerAbort, { once: true });
+  }
   const records: ProbeRecord[] = [];
   let nextIndex = 0;
   let probesSent = 0;
-  let stopping = signal?.aborted === true;
+  let stopping = false;
   let fatal: ProbeFatal | null = null;
   let sinkError: ProbeSinkError | null = null;
   const leading = { kind: null as ProbeFatal['kind'] | null, count: 0, status: undefined as number | undefined, code: '', broken: false };
@@ -145,17 +162,18 @@ export async function runProbes(options: RunProbesOptions): Promise<ProbeRunResu
     if (leading.count >= Math.min(FATAL_AFTER_PROBES, maxProbes)) {
       fatal = describeFatal(kind, leading.count, url, keyHeader, identifyHeader, leading.status, leading.code);
       stopping = true;
+      cancel.abort();
     }
   };
 
   const worker = async (): Promise<void> => {
-    while (!stopping && signal?.aborted !== true && nextIndex < maxProbes) {
+    while (!stopping && !cancel.signal.aborted && nextIndex < maxProbes) {
       const probeIndex = nextIndex;
       nextIndex += 1;
       probesSent += 1;
       const startedAtMs = startClock();
       const latencyStart = now === undefined ? latencyClock() : startedAtMs;
-      const outcome = await sendProbe({ url, agent, headers, body: PROBE_BODY, timeoutInMs, maxBodyInBytes, identifyHeader, signal });
+      const outcome = await sendProbe({ url, agent, headers, body: PROBE_BODY, timeoutInMs, maxBodyInBytes, identifyHeader, signal: cancel.signal });
       if (outcome.aborted) {
         stopping = true;
         continue;
@@ -181,6 +199,7 @@ export async function runProbes(options: RunProbesOptions): Promise<ProbeRunResu
     const workerCount = Math.min(concurrency, maxProbes);
     await Promise.all(Array.from({ length: workerCount }, () => worker()));
   } finally {
+    signal?.removeEventListener('abort', onCallerAbort);
     agent.destroy();
   }
   if (sinkError !== null) {
@@ -257,6 +276,10 @@ function toRecord(
 function fatalKindOf(record: ProbeRecord): ProbeFatal['kind'] | null {
   if (record.kind === 'network') {
     return record.errorCode !== null && UNREACHABLE_CODES.has(record.errorCode) ? 'unreachable' : null;
+  }
+  if (record.kind === 'timeout') {
+    // Never connected within the timeout (black-holed address, DNS that never answers): as unreachable as a refusal.
+    return record.errorCode === 'connect-timeout' ? 'unreachable' : null;
   }
   if (record.kind !== 'http' || record.identifierValue !== null) {
     return null;

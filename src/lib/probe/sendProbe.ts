@@ -31,7 +31,8 @@ export interface SendProbeOptions {
 
 /**
  * Sends one chat-completion probe and classifies the answer. Never throws and never retries: every way an
- * exchange can go wrong is an outcome (`timeout`, `network` with the socket error code, `http` with the status,
+ * exchange can go wrong is an outcome (`timeout` — errorCode `connect-timeout` when no connection was ever
+ * established, else `timeout` —, `network` with the socket error code, `http` with the status,
  * or `http` with `body-too-large` / `empty-body` / `invalid-json` / `invalid-body` for a 2xx that is not a chat
  * completion). Redirects are not followed; cookies are neither stored nor sent.
  */
@@ -40,6 +41,8 @@ export function sendProbe(options: SendProbeOptions): Promise<ProbeOutcome> {
   return new Promise<ProbeOutcome>((resolve) => {
     let settled = false;
     let timedOut = false;
+    // False until the socket is connected: a timeout before that means the gateway never accepted the connection.
+    let connected = false;
     let aborted = false;
     let status: number | null = null;
     let headerValue: string | null = null;
@@ -57,7 +60,7 @@ export function sendProbe(options: SendProbeOptions): Promise<ProbeOutcome> {
       if (aborted) {
         finish({ kind: 'network', status: null, totalTokens: null, errorCode: 'aborted' });
       } else if (timedOut) {
-        finish({ kind: 'timeout', status: null, totalTokens: null, errorCode: 'timeout' });
+        finish({ kind: 'timeout', status: null, totalTokens: null, errorCode: connected ? 'timeout' : 'connect-timeout' });
       } else {
         finish({ kind: 'network', status: null, totalTokens: null, errorCode: errorCodeOf(error) });
       }
@@ -88,6 +91,15 @@ export function sendProbe(options: SendProbeOptions): Promise<ProbeOutcome> {
       }
     }
 
+    request.on('socket', (socket) => {
+      if (socket.connecting) {
+        socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+          connected = true;
+        });
+      } else {
+        connected = true;
+      }
+    });
     request.on('error', (error: NodeJS.ErrnoException) => finishFailure(error));
     request.on('response', (response) => {
       status = response.statusCode ?? 0;

@@ -1,4 +1,7 @@
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
+import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ProbeOptionsError, ProbeSinkError } from '../../../src/lib/probe/errors';
 import { runProbes, type RunProbesOptions } from '../../../src/lib/probe/runProbes';
@@ -243,6 +246,46 @@ describe('runProbes', () => {
     // Three leading refusals decide; the other three workers may each have finished one more probe meanwhile.
     expect(result.records.length).toBeLessThanOrEqual(6);
     expect(result.records.every((record) => record.kind === 'network' && record.errorCode === 'ECONNREFUSED' && record.status === null)).toBe(true);
+  });
+
+  test('reports a gateway that never accepts a connection as fatal unreachable after three connect timeouts', async () => {
+    // A resolver that never answers: the socket never connects, like a black-holed address.
+    const lookup = (() => undefined) as unknown as NonNullable<RunProbesOptions['lookup']>;
+
+    const result = await runProbes(options({ gatewayUrl: 'http://gateway.test/openai', lookup, maxProbes: 60, concurrency: 3, timeoutInMs: 100 }));
+
+    expect(result.fatal).toMatchObject({ kind: 'unreachable' });
+    expect(result.fatal?.message).toContain('http://gateway.test');
+    // The fatal decision cancels the probes still waiting, so exactly the three deciding ones are recorded.
+    expect(result.records).toHaveLength(3);
+    expect(result.probesSent).toBe(5);
+    expect(result.records.every((record) => record.kind === 'timeout' && record.errorCode === 'connect-timeout')).toBe(true);
+  });
+
+  test('reaches an https gateway through the keep-alive agent', async () => {
+    const certificates = path.join(__dirname, '..', '..', 'fixtures', 'tls');
+    const server = https.createServer({ cert: fs.readFileSync(path.join(certificates, 'cert.pem')), key: fs.readFileSync(path.join(certificates, 'key.pem')) }, (request, response) => {
+      request.resume();
+      request.on('end', () => {
+        response.writeHead(200, { 'content-type': 'application/json', 'x-ms-region': 'East US' });
+        response.end(JSON.stringify(chatCompletion()));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+
+    // Trusted through NODE_EXTRA_CA_CERTS (set by npm test); a missing trust shows up as a TLS error code.
+    const result = await runProbes(options({ gatewayUrl: `https://127.0.0.1:${port}/openai`, maxProbes: 3 }));
+    server.close();
+
+    const trusted = path.resolve(process.env.NODE_EXTRA_CA_CERTS ?? '') === path.join(certificates, 'cert.pem');
+    if (trusted) {
+      expect(result.records.map((record) => record.backend)).toEqual(['openai-instance2', 'openai-instance2', 'openai-instance2']);
+    } else {
+      // An untrusted certificate is a configuration error too: fatal unreachable, naming the TLS error code.
+      expect(result.fatal?.kind).toBe('unreachable');
+      expect(result.fatal?.message).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY/);
+    }
   });
 
   test.each<[string, GatewayAnswer, Partial<ProbeRecord>]>([
