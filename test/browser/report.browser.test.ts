@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { buildReport } from '../../src/lib/report/buildReport';
 import { renderReport } from '../../src/lib/report/renderReportHtml';
-import { richReportInput } from '../lib/report/fixtures';
+import { HOSTILE, hostileReportInput, richReportInput } from '../lib/report/fixtures';
 
 /**
  * Loads the rendered report in a real Chromium under its Content-Security-Policy header and writes the
@@ -35,6 +35,7 @@ const CHROMIUM_ARGS = [
 describeWithChromium('the HTML report in Chromium', () => {
   const report = buildReport(richReportInput());
   const { html, contentSecurityPolicy } = renderReport(report);
+  const hostile = renderReport(buildReport(hostileReportInput()));
   const served: string[] = [];
   let server: Server;
   let baseUrl: string;
@@ -44,9 +45,10 @@ describeWithChromium('the HTML report in Chromium', () => {
   beforeAll(async () => {
     server = createServer((req, res) => {
       served.push(req.url ?? '');
-      if (req.url === '/report') {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': contentSecurityPolicy });
-        res.end(html);
+      if (req.url === '/report' || req.url === '/hostile') {
+        const page = req.url === '/report' ? { html, contentSecurityPolicy } : hostile;
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': page.contentSecurityPolicy });
+        res.end(page.html);
       } else {
         res.writeHead(404).end();
       }
@@ -68,7 +70,7 @@ describeWithChromium('the HTML report in Chromium', () => {
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
-  async function open(viewport: { width: number; height: number }) {
+  async function open(viewport: { width: number; height: number }, path = '/report') {
     const page = await context.newPage();
     await page.setViewportSize(viewport);
     const consoleErrors: string[] = [];
@@ -84,9 +86,14 @@ describeWithChromium('the HTML report in Chromium', () => {
       content:
         'window.__violations = []; document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(e.violatedDirective + " " + e.blockedURI));',
     });
-    const response = await page.goto(`${baseUrl}/report`, { waitUntil: 'load' });
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    const response = await page.goto(`${baseUrl}${path}`, { waitUntil: 'load' });
     const violations = (await page.evaluate('window.__violations')) as string[];
-    return { page, response, consoleErrors, requests, violations };
+    return { page, response, consoleErrors, requests, violations, dialogs };
   }
 
   it('loads under its CSP with no console error, no violation and no request but the page itself', async () => {
@@ -95,7 +102,7 @@ describeWithChromium('the HTML report in Chromium', () => {
     expect(consoleErrors).toEqual([]);
     expect(violations).toEqual([]);
     expect(requests).toEqual([`${baseUrl}/report`]);
-    expect(served.filter((u) => u !== '/report')).toEqual([]);
+    expect(served.filter((u) => u !== '/report' && u !== '/hostile')).toEqual([]);
 
     // The stylesheet applied (allowed by its hash): the banner has the drift colour, not the default transparent.
     const bannerBackground = await page.evaluate('getComputedStyle(document.querySelector("header.banner")).backgroundColor');
@@ -114,6 +121,17 @@ describeWithChromium('the HTML report in Chromium', () => {
     }
     mkdirSync('docs', { recursive: true });
     writeFileSync('docs/report.png', await page.screenshot({ fullPage: true }));
+    await page.close();
+  });
+
+  it('shows hostile backend names as text: nothing runs, nothing loads', async () => {
+    const { page, consoleErrors, requests, violations, dialogs } = await open({ width: 1000, height: 800 }, '/hostile');
+    expect(dialogs).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+    expect(violations).toEqual([]);
+    expect(requests).toEqual([`${baseUrl}/hostile`]);
+    expect((await page.evaluate('document.querySelectorAll("script, img, iframe").length')) as number).toBe(0);
+    expect(await page.locator('main').innerText()).toContain(HOSTILE);
     await page.close();
   });
 

@@ -109,7 +109,7 @@ export function renderReportHtml(report: Report): string {
   const title = `${banner.label}${banner.label.toLowerCase() !== report.status ? ` (${report.status})` : ''} · ${report.pool} · APIM pool verifier`;
   const sections = [
     renderFindings(report),
-    section('shares', 'Expected vs observed share', `<p class="small muted">Share of identified answers ${escapeHtml(describeWindow(report.window.name))} (${escapeHtml(formatCount(report.backends.reduce((s, b) => s + b.observedCount, 0)))} answers of ${escapeHtml(formatCount(report.total))} probes).</p>${renderShareBars(report.backends, labels)}${renderShareTable(report, labels)}`),
+    section('shares', 'Expected vs observed share', `<p class="small muted">Share of identified answers ${escapeHtml(describeWindow(report.window.name))} (${escapeHtml(formatCount(report.backends.reduce((s, b) => s + b.observedCount, 0)))} answers of ${escapeHtml(formatCount(report.total))} probes).</p>${renderShareBars(report.backends, labels, new Set(report.failover?.backends.filter((b) => b.count > 0).map((b) => b.backend) ?? []))}${renderShareTable(report, labels)}`),
     section('timeline', 'Share over time', renderTimelineChart(report, labels)),
     section('errors', 'Errors and latency per backend', renderErrors(report, labels)),
     section('failover', 'Failover', renderFailover(report, labels)),

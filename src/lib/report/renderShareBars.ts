@@ -9,16 +9,20 @@ import type { ReportBackend } from './types';
  * the bars stretch to any width without distorting markers or patterns. A flagged backend's bar is hatched and
  * labelled "FLAGGED" in text; the numbers are printed beside every bar and in the table that follows.
  */
-export function renderShareBars(backends: readonly ReportBackend[], labels: ReadonlyMap<string, string>): string {
+export function renderShareBars(
+  backends: readonly ReportBackend[],
+  labels: ReadonlyMap<string, string>,
+  failoverBackends: ReadonlySet<string> = new Set(),
+): string {
   if (backends.length === 0) return '<p>No backends in the pool definition.</p>';
-  const rows = backends.map((b, i) => renderRow(b, i, labels.get(b.name) ?? b.name)).join('\n');
+  const rows = backends.map((b, i) => renderRow(b, i, labels.get(b.name) ?? b.name, failoverBackends.has(b.name))).join('\n');
   const confidence = backends.find((b) => b.interval)?.interval?.confidence;
   const ciText = confidence !== undefined ? `${Math.round(confidence * 100)}% interval` : 'confidence interval';
   const legend = `<ul class="legend" aria-hidden="true">
 <li><svg viewBox="0 0 28 14"><rect x="0" y="2" width="28" height="10" fill="#57606a"/></svg>observed share</li>
 <li><svg viewBox="0 0 28 14"><path d="M2,7H26M2,2V12M26,2V12" stroke="#1b1f24" stroke-width="2" fill="none"/></svg>${escapeHtml(ciText)}</li>
 <li><svg viewBox="0 0 28 14"><path d="M14,4V14" stroke="#000" stroke-width="3" stroke-dasharray="3 2"/><polygon points="9,0 19,0 14,5" fill="#000"/></svg>expected share</li>
-<li><svg viewBox="0 0 28 14"><rect x="0" y="2" width="28" height="10" fill="#57606a"/><path d="M4,12L12,2M12,12L20,2M20,12L28,2" stroke="#fff" stroke-width="2.5"/></svg>flagged (hatched)</li>
+<li><svg viewBox="0 0 28 14"><rect x="0" y="2" width="28" height="10" fill="#57606a"/><path d="M4,12L12,2M12,12L20,2M20,12L28,2" stroke="#fff" stroke-width="2.5"/></svg>flagged or failover (hatched)</li>
 </ul>`;
   const ticks = [
     ['0%', 'start'],
@@ -37,7 +41,7 @@ function pct(share: number): string {
   return `${(Math.min(1, Math.max(0, share)) * 100).toFixed(2)}%`;
 }
 
-function renderRow(b: ReportBackend, index: number, label: string): string {
+function renderRow(b: ReportBackend, index: number, label: string, failedOver: boolean): string {
   const style = seriesStyle(index);
   const patternId = `hatch-${index}`;
   const observed = b.observedShare;
@@ -47,7 +51,7 @@ function renderRow(b: ReportBackend, index: number, label: string): string {
     parts.push(`<line x1="${pct(g)}" x2="${pct(g)}" y1="0" y2="26" stroke="#d0d7de" stroke-width="1"/>`);
   }
   if (observed !== null) {
-    const fill = b.flagged ? `url(#${patternId})` : style.colour;
+    const fill = b.flagged || failedOver ? `url(#${patternId})` : style.colour;
     parts.push(`<rect x="0" y="5" width="${pct(observed)}" height="16" fill="${fill}"/>`);
   }
   if (b.interval) {
@@ -62,7 +66,7 @@ function renderRow(b: ReportBackend, index: number, label: string): string {
   }
   parts.push(`<line x1="${pct(b.expectedShare)}" x2="${pct(b.expectedShare)}" y1="4" y2="26" stroke="#000" stroke-width="3" stroke-dasharray="4 3"/>`);
   parts.push(`<svg x="${pct(b.expectedShare)}" y="0" overflow="visible"><polygon points="-6,0 6,0 0,7" fill="#000"/></svg>`);
-  const defs = b.flagged
+  const defs = b.flagged || failedOver
     ? `<defs><pattern id="${patternId}" patternUnits="userSpaceOnUse" width="8" height="8" patternTransform="rotate(45)"><rect width="8" height="8" fill="${style.colour}"/><line x1="0" y1="0" x2="0" y2="8" stroke="#ffffff" stroke-width="4"/></pattern></defs>`
     : '';
 
@@ -72,13 +76,15 @@ function renderRow(b: ReportBackend, index: number, label: string): string {
       : `observed <strong>${escapeHtml(formatPercent(observed))}</strong>` +
         (b.interval ? ` (${escapeHtml(formatPercent(b.interval.low))}–${escapeHtml(formatPercent(b.interval.high))})` : '');
   const deviation = b.deviationInPoints === null ? '' : ` · ${escapeHtml(formatPoints(b.deviationInPoints))}`;
-  const flag = b.flagged ? ' <span class="tag st-bad">FLAGGED</span>' : '';
+  const flag =
+    (b.flagged ? ' <span class="tag st-bad">FLAGGED</span>' : '') + (failedOver ? ' <span class="tag st-bad">FAILOVER</span>' : '');
   const aria =
     `${label}: ` +
     (observed === null ? 'no answers' : `observed ${formatPercent(observed)}`) +
     (b.interval ? `, interval ${formatPercent(b.interval.low)} to ${formatPercent(b.interval.high)}` : '') +
     `, expected ${formatPercent(b.expectedShare)}` +
-    (b.flagged ? ', flagged' : '');
+    (b.flagged ? ', flagged' : '') +
+    (failedOver ? ', answered as a failover backend' : '');
   const who = label === b.name ? escapeHtml(b.name) : `${escapeHtml(label)} <span class="muted small">${escapeHtml(b.name)}</span>`;
   const declared = `priority ${b.priority}${b.weight !== null ? ` · weight ${b.weight}` : ''} · ${formatCount(b.observedCount)} answers`;
   const pValue = b.pValue !== null ? ` · ${escapeHtml(formatPValue(b.pValue))}` : '';

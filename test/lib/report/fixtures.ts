@@ -239,3 +239,36 @@ export function richReportInput(): BuildReportInput {
     },
   });
 }
+
+export const HOSTILE = '<script>alert(1)</script>';
+export const HOSTILE_REGION = '<img src=x onerror=alert(2)>';
+
+/** A report whose every name and message tries to inject markup. */
+export function hostileReportInput(): BuildReportInput {
+  const base = labPool({ names: [HOSTILE, 'east"&\'backend'] });
+  const pool = {
+    ...base,
+    name: 'pool-<b>bold</b>',
+    backends: base.backends.map((b, i) => (i === 0 ? { ...b, region: HOSTILE_REGION } : b)),
+  };
+  const bins = labBins().map((bin) => ({ ...bin, answered: { [HOSTILE]: bin.answered['openai-instance1'] ?? 0, 'east"&\'backend': bin.answered['openai-instance2'] ?? 0 } }));
+  return inputOf({
+    pool,
+    windows: [
+      windowOf({
+        pool,
+        name: 'hour',
+        status: 'drift',
+        answered: { [HOSTILE]: 590, 'east"&\'backend': 130 },
+        flagged: [HOSTILE],
+        errorsByBackend: { [HOSTILE]: { '429': 3 } },
+        unidentified: { '</td><script>x</script>': 4 },
+        bins,
+      }),
+    ],
+    policy: [{ code: '<script>', message: 'policy <script>alert(3)</script>' }],
+    configDrift: { checkedAt: '2026-11-25T01:00:00.000Z', differences: [{ resource: HOSTILE, field: 'url', declared: 'https://a.example/<x>', deployed: 'javascript:alert(4)' }] },
+    errorsNote: '<iframe src="https://evil.example">',
+  });
+}
+

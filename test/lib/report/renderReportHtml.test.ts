@@ -2,39 +2,10 @@ import { createHash } from 'node:crypto';
 import { buildReport } from '../../../src/lib/report/buildReport';
 import { REPORT_CONTENT_SECURITY_POLICY, renderReport, renderReportHtml } from '../../../src/lib/report/renderReportHtml';
 import type { Report } from '../../../src/lib/report/types';
-import { inputOf, labBins, labPool, richReportInput, windowOf } from './fixtures';
-
-const HOSTILE = '<script>alert(1)</script>';
-const HOSTILE_REGION = '<img src=x onerror=alert(2)>';
+import { hostileReportInput, inputOf, labPool, richReportInput, windowOf } from './fixtures';
 
 function hostileReport(): Report {
-  const base = labPool({ names: [HOSTILE, 'east"&\'backend'] });
-  const pool = {
-    ...base,
-    name: 'pool-<b>bold</b>',
-    backends: base.backends.map((b, i) => (i === 0 ? { ...b, region: HOSTILE_REGION } : b)),
-  };
-  const bins = labBins().map((bin) => ({ ...bin, answered: { [HOSTILE]: bin.answered['openai-instance1'] ?? 0, 'east"&\'backend': bin.answered['openai-instance2'] ?? 0 } }));
-  return buildReport(
-    inputOf({
-      pool,
-      windows: [
-        windowOf({
-          pool,
-          name: 'hour',
-          status: 'drift',
-          answered: { [HOSTILE]: 590, 'east"&\'backend': 130 },
-          flagged: [HOSTILE],
-          errorsByBackend: { [HOSTILE]: { '429': 3 } },
-          unidentified: { '</td><script>x</script>': 4 },
-          bins,
-        }),
-      ],
-      policy: [{ code: '<script>', message: 'policy <script>alert(3)</script>' }],
-      configDrift: { checkedAt: '2026-11-25T01:00:00.000Z', differences: [{ resource: HOSTILE, field: 'url', declared: 'https://a.example/<x>', deployed: 'javascript:alert(4)' }] },
-      errorsNote: '<iframe src="https://evil.example">',
-    }),
-  );
+  return buildReport(hostileReportInput());
 }
 
 function styleOf(html: string): string {
@@ -162,5 +133,20 @@ describe('renderReportHtml', () => {
     );
     const html = renderReportHtml(legacy);
     expect(html).toContain('<title>DRIFT · ');
+  });
+});
+
+describe('renderReportHtml for a failover', () => {
+  it('marks the backup that answered with a FAILOVER tag and a hatched bar', () => {
+    const report = buildReport(
+      inputOf({
+        pool: labPool({ withBackup: true }),
+        windows: [windowOf({ name: 'hour', status: 'drift', answered: { 'openai-instance1': 450, 'openai-instance2': 229, 'openai-backup': 41 } })],
+      }),
+    );
+    const html = renderReportHtml(report);
+    expect(html).toContain('<span class="tag st-bad">FAILOVER</span>');
+    expect(html).toContain('fill="url(#hatch-2)"');
+    expect(html).not.toContain('fill="url(#hatch-0)"');
   });
 });
