@@ -6,7 +6,7 @@ import {
   type ArmCircuitBreakerRule,
   type ArmPoolMember,
 } from './armBackendStore';
-import { headerValue, isRecord, readBody, sendJson, tryParseJson } from './httpUtil';
+import { BodyTooLargeError, headerValue, isRecord, readBody, sendJson, tryParseJson } from './httpUtil';
 import { XMLValidator } from 'fast-xml-parser';
 import { tryParseIsoDurationInMs } from './parseIsoDuration';
 
@@ -111,7 +111,11 @@ export class ArmEndpoint {
     try {
       await this.route(method, request, response, url);
     } catch (error) {
-      sendArmError(response, 500, 'InternalServerError', `Emulator error: ${(error as Error).message}`, this.store.collectionEtag());
+      if (error instanceof BodyTooLargeError) {
+        sendArmError(response, 413, 'RequestEntityTooLarge', error.message, this.store.collectionEtag());
+      } else {
+        sendArmError(response, 500, 'InternalServerError', `Emulator error: ${(error as Error).message}`, this.store.collectionEtag());
+      }
     } finally {
       // writeHead sets statusCode, whichever branch answered.
       this.log.push({ at: this.now(), method, path: url.pathname, status: response.statusCode });

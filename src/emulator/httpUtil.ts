@@ -16,11 +16,17 @@ export function readBody(request: IncomingMessage, limitInBytes = MAX_BODY_IN_BY
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let tooLarge = false;
     request.on('data', (chunk: Buffer) => {
+      if (tooLarge) {
+        return;
+      }
       size += chunk.length;
       if (size > limitInBytes) {
+        // Stop buffering but keep draining, so that the 413 can still be written.
+        tooLarge = true;
+        chunks.length = 0;
         reject(new BodyTooLargeError(limitInBytes));
-        request.resume();
         return;
       }
       chunks.push(chunk);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Fault } from './fault';
-import { headerValue, isRecord, readBody, sendJson, tryParseJson } from './httpUtil';
+import { BodyTooLargeError, headerValue, isRecord, readBody, sendJson, tryParseJson } from './httpUtil';
 import { sampleLognormal, type RandomSource } from './random';
 
 /** How one simulated Azure OpenAI resource behaves. */
@@ -120,6 +120,10 @@ export class OpenAiSimulator {
   private listen(port: number): Promise<void> {
     const server = createServer((request, response) => {
       this.handle(request, response).catch((error: unknown) => {
+        if (error instanceof BodyTooLargeError) {
+          sendJson(response, 413, openAiError('RequestEntityTooLarge', error.message), { connection: 'close' });
+          return;
+        }
         sendJson(response, 500, openAiError('InternalServerError', `Simulator error: ${String(error)}`, 'server_error'));
       });
     });

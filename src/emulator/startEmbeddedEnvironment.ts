@@ -6,7 +6,7 @@ import { ArmEndpoint, type ArmLogEntry } from './armEndpoint';
 import type { SelectionAlgorithm } from './balancer';
 import { UnknownFaultTargetError, type Fault, type FaultController, type FaultState } from './fault';
 import { Gateway, type RetryPolicy } from './gateway';
-import { isRecord, readBody, sendJson, tryParseJson } from './httpUtil';
+import { BodyTooLargeError, isRecord, readBody, sendJson, tryParseJson } from './httpUtil';
 import { createLabPolicyXml } from './labPolicy';
 import { OpenAiSimulator } from './openAiSimulator';
 import { FaultSpecError, toFault } from './parseFaultSpec';
@@ -366,6 +366,10 @@ export async function startEmbeddedEnvironment(options: EmbeddedEnvironmentOptio
       work = Promise.resolve();
     }
     work.catch((error: unknown) => {
+      if (error instanceof BodyTooLargeError) {
+        sendJson(response, 413, { statusCode: 413, message: error.message }, { connection: 'close' });
+        return;
+      }
       sendJson(response, 500, { statusCode: 500, message: `Emulator error: ${error instanceof Error ? error.message : String(error)}` });
     });
   });

@@ -318,3 +318,45 @@ describe('APIM gateway emulator', () => {
     await expect(startEmbeddedEnvironment({ apiSuffix: '/openai' })).rejects.toThrow("'apiSuffix'");
   });
 });
+
+describe('gateway robustness', () => {
+  it('answers 413 to a body over 1 MiB instead of crashing', async () => {
+    await withEnvironment({}, async (env) => {
+      await deployPool(env, LAB_MEMBERS);
+      const response = await fetch(`${env.gatewayUrl}/deployments/gpt-4o/chat/completions?api-version=2024-02-01`, {
+        method: 'POST',
+        headers: { 'api-key': env.subscriptionKey, 'content-type': 'application/json' },
+        body: 'x'.repeat(1024 * 1024 + 1),
+      });
+      expect(response.status).toBe(413);
+      expect((await chat(env)).status).toBe(200);
+    });
+  });
+
+  it('answers 504 with a Timeout attempt when a backend is slower than the forward-request timeout', async () => {
+    await withEnvironment({ forwardTimeoutInMs: 50, retryPolicy: null }, async (env) => {
+      await deployPool(env, [{ name: 'only', host: 'aoai-nov26-instance1.openai.azure.com', breaker: null }]);
+      await env.faults.setFault('West US', { kind: 'slow', delayInMs: 5_000 });
+      const answer = await chat(env);
+      expect(answer.status).toBe(504);
+      expect(env.accessLog.entries()[0]?.attempts[0]).toMatchObject({ status: null, error: 'Timeout' });
+    });
+  });
+
+  it('closes promptly while a slow request is in flight', async () => {
+    const env = await startEmbeddedEnvironment({ latencyScale: 0 });
+    await deployPool(env, LAB_MEMBERS);
+    await env.faults.setFault('West US', { kind: 'slow', delayInMs: 60_000 });
+    await env.faults.setFault('East US', { kind: 'slow', delayInMs: 60_000 });
+    const pending = chat(env).catch((error: unknown) => error);
+    // Until the request has reached a simulator (bounded: 200 looks at the control state).
+    for (let look = 0; look < 200; look += 1) {
+      const state = await getJson(`${env.controlUrl}/state`);
+      if (state.resources.some((resource: { stats: { requests: number } }) => resource.stats.requests > 0)) break;
+    }
+    const started = Date.now();
+    await env.close();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await pending;
+  });
+});
