@@ -70,6 +70,7 @@ export const DEFAULT_MAX_BODY_IN_BYTES = 1024 * 1024;
 const FATAL_AFTER_PROBES = 3;
 
 const MAX_CONCURRENCY = 256;
+const MAX_TIMER_IN_MS = 2 ** 31 - 1;
 
 /** Socket errors that mean the gateway cannot be reached at all (not a backend's failure). */
 const UNREACHABLE_CODES = new Set([
@@ -229,8 +230,9 @@ function validateOptions(options: RunProbesOptions): URL {
   }
   requireInteger('maxProbes', options.maxProbes, 0, Number.MAX_SAFE_INTEGER);
   requireInteger('concurrency', options.concurrency, 1, MAX_CONCURRENCY);
-  if (typeof options.timeoutInMs !== 'number' || !Number.isFinite(options.timeoutInMs) || options.timeoutInMs <= 0) {
-    throw new ProbeOptionsError('timeoutInMs', `must be a positive number of milliseconds, got ${String(options.timeoutInMs)}`);
+  // Node fires timers longer than 2^31 − 1 ms at once, which would time every probe out immediately.
+  if (typeof options.timeoutInMs !== 'number' || !(options.timeoutInMs > 0 && options.timeoutInMs <= MAX_TIMER_IN_MS)) {
+    throw new ProbeOptionsError('timeoutInMs', `must be a number of milliseconds from 1 to ${MAX_TIMER_IN_MS}, got ${String(options.timeoutInMs)}`);
   }
   if (options.maxBodyInBytes !== undefined) {
     requireInteger('maxBodyInBytes', options.maxBodyInBytes, 1, Number.MAX_SAFE_INTEGER);

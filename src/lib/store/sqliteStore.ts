@@ -289,8 +289,10 @@ function createStore(db: Database.Database): SqliteStore {
         errorCode: record.errorCode,
       });
     } catch (error) {
+      // Read `code` from the raw value: a native-addon error may come from another realm (jest), where
+      // `instanceof Error` fails and ensureError would re-wrap it.
+      const duplicate = (error as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
       const cause = ensureError(error);
-      const duplicate = (cause as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
       throw new StoreError(
         'recordProbe',
         duplicate ? `probe ${record.probeIndex} of run ${record.runId} is already recorded` : cause.message,

@@ -384,6 +384,7 @@ describe('runProbes', () => {
     ['maxProbes', { maxProbes: 1.5 }],
     ['concurrency', { concurrency: 0 }],
     ['timeoutInMs', { timeoutInMs: 0 }],
+    ['timeoutInMs', { timeoutInMs: 2 ** 31 }],
     ['runId', { runId: '' }],
     ['subscriptionKey', { subscriptionKey: `${KEY}\r\nx-injected: 1` }],
   ])('rejects a bad %s with an error naming it, before sending anything', async (field, overrides) => {
