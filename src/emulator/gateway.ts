@@ -163,7 +163,7 @@ export class Gateway {
     this.agent.destroy();
   }
 
-  /** Handles one client request on the API; never throws. */
+  /** Handles one client request on the API; rejects only when the request body cannot be read (e.g. too large). */
   async handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
     const requestId = randomUUID();
     const instanceIndex = this.nextInstance;
@@ -216,6 +216,10 @@ export class Gateway {
       return;
     }
     const members = this.membersOf(target.value);
+    // The subscription key never travels to the backend, not even in the query string.
+    const forwardedQuery = new URLSearchParams(url.search);
+    forwardedQuery.delete('subscription-key');
+    const query = forwardedQuery.toString();
     const retry = policy.retry;
     const maxAttempts = 1 + (retry ? Math.max(0, retry.count) : 0);
     for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
@@ -234,7 +238,7 @@ export class Gateway {
         }
         return;
       }
-      const result = await this.forward(member.backend, operationPath + url.search, body, request);
+      const result = await this.forward(member.backend, `${operationPath}${query ? `?${query}` : ''}`, body, request);
       const backendUrl = member.backend.properties.url ?? '';
       const host = safeHost(backendUrl);
       const region = this.options.resolveHost(host)?.region ?? null;

@@ -29,6 +29,8 @@ export interface SimulatorStats {
   readonly byStatus: Record<string, number>;
   /** Requests per credential kind seen (never the credential): `bearer`, `api-key`, `none`. */
   readonly byAuthScheme: Record<string, number>;
+  /** Requests per query parameter name seen (names only, never values). */
+  readonly byQueryParameter: Record<string, number>;
 }
 
 const WINDOW_IN_MS = 60_000;
@@ -83,6 +85,7 @@ export class OpenAiSimulator {
   private requests = 0;
   private readonly byStatus: Record<string, number> = {};
   private readonly byAuthScheme: Record<string, number> = {};
+  private readonly byQueryParameter: Record<string, number> = {};
 
   constructor(readonly options: OpenAiSimulatorOptions) {}
 
@@ -96,7 +99,7 @@ export class OpenAiSimulator {
   }
 
   get stats(): SimulatorStats {
-    return { requests: this.requests, byStatus: { ...this.byStatus }, byAuthScheme: { ...this.byAuthScheme } };
+    return { requests: this.requests, byStatus: { ...this.byStatus }, byAuthScheme: { ...this.byAuthScheme }, byQueryParameter: { ...this.byQueryParameter } };
   }
 
   async start(): Promise<void> {
@@ -205,6 +208,9 @@ export class OpenAiSimulator {
       return;
     }
     const url = new URL(`http://simulator${(request.url ?? '/').startsWith('/') ? '' : '/'}${request.url ?? ''}`);
+    for (const name of new Set(url.searchParams.keys())) {
+      this.byQueryParameter[name] = (this.byQueryParameter[name] ?? 0) + 1;
+    }
     const match = /^\/openai\/deployments\/([^/]+)\/chat\/completions\/?$/i.exec(url.pathname);
     if (!match || request.method !== 'POST') {
       this.answer(response, 404, { error: { code: '404', message: 'Resource not found' } });

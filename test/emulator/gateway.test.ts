@@ -272,6 +272,18 @@ describe('APIM gateway emulator', () => {
       const state = await getJson(`${env.controlUrl}/state`);
       const schemes = state.resources.map((resource: { stats: { byAuthScheme: Record<string, number> } }) => resource.stats.byAuthScheme);
       const total = (scheme: string) => schemes.reduce((sum: number, counts: Record<string, number>) => sum + (counts[scheme] ?? 0), 0);
+      const byQuery = await fetch(`${env.gatewayUrl}/deployments/gpt-4o/chat/completions?api-version=2024-02-01&subscription-key=${env.subscriptionKey}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'x' }] }),
+      });
+      expect(byQuery.status).toBe(200);
+      const stateAfter = await getJson(`${env.controlUrl}/state`);
+      const forwardedParameters = stateAfter.resources.flatMap((resource: { stats: { byQueryParameter: Record<string, number> } }) =>
+        Object.keys(resource.stats.byQueryParameter),
+      );
+      expect(new Set(forwardedParameters)).toEqual(new Set(['api-version']));
+      expect(JSON.stringify(stateAfter)).not.toContain(env.subscriptionKey);
       expect(total('bearer')).toBe(2);
       expect(total('api-key')).toBe(0);
       expect(JSON.stringify(state)).not.toContain(env.subscriptionKey);
