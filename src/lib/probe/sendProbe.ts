@@ -39,6 +39,10 @@ export interface SendProbeOptions {
 export function sendProbe(options: SendProbeOptions): Promise<ProbeOutcome> {
   const { url, agent, headers, body, timeoutInMs, maxBodyInBytes, identifyHeader, signal } = options;
   return new Promise<ProbeOutcome>((resolve) => {
+    if (signal?.aborted === true) {
+      resolve({ kind: 'network', status: null, headerValue: null, totalTokens: null, errorCode: 'aborted', aborted: true });
+      return;
+    }
     let settled = false;
     let timedOut = false;
     // False until the socket is connected: a timeout before that means the gateway never accepted the connection.
@@ -83,13 +87,7 @@ export function sendProbe(options: SendProbeOptions): Promise<ProbeOutcome> {
       aborted = true;
       request.destroy();
     };
-    if (signal !== undefined) {
-      if (signal.aborted) {
-        aborted = true;
-      } else {
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
-    }
+    signal?.addEventListener('abort', onAbort, { once: true });
 
     request.on('socket', (socket) => {
       if (socket.connecting) {
@@ -101,6 +99,12 @@ export function sendProbe(options: SendProbeOptions): Promise<ProbeOutcome> {
       }
     });
     request.on('error', (error: NodeJS.ErrnoException) => finishFailure(error));
+    // Safety net: whatever ends the request without an outcome (destroy without an error) still settles it.
+    request.on('close', () => {
+      if (status === null) {
+        finishFailure(undefined);
+      }
+    });
     request.on('response', (response) => {
       status = response.statusCode ?? 0;
       headerValue = headerValueOf(response.headers[identifyHeader]);
@@ -139,10 +143,6 @@ export function sendProbe(options: SendProbeOptions): Promise<ProbeOutcome> {
         }
       });
     });
-    if (aborted) {
-      request.destroy();
-      return;
-    }
     request.end(body);
   });
 }
