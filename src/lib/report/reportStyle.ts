@@ -38,6 +38,8 @@ figcaption{font-size:.85rem;color:var(--muted);margin:6px 0}
 .bar-svg{display:block;width:100%;height:26px}
 .scale{display:block;width:100%;height:16px;overflow:visible}
 .chart{display:block;width:100%;max-width:640px;height:auto}
+.multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:14px 24px;margin:8px 0}
+.chart-small{display:block;width:100%;height:auto}
 .table-wrap{overflow-x:auto;-webkit-overflow-scrolling:touch}
 table{border-collapse:collapse;width:100%;font-size:.9rem;margin:6px 0}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}

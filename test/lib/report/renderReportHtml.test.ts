@@ -150,3 +150,51 @@ describe('renderReportHtml for a failover', () => {
     expect(html).not.toContain('fill="url(#hatch-0)"');
   });
 });
+
+describe('renderReportHtml share-over-time chart', () => {
+  function dayOf(backendCount: number) {
+    const from = Date.UTC(2026, 10, 24, 2);
+    const names = Array.from({ length: backendCount }, (_, i) => `backend-${i}`);
+    const base = labPool();
+    const pool = {
+      ...base,
+      backends: names.map((name, i) => ({ ...base.backends[0]!, name, region: `Region ${i}`, weight: 1, expectedShare: 1 / backendCount })),
+    };
+    const bins = Array.from({ length: 288 }, (_, k) => ({
+      startMs: from + k * 300_000,
+      answered: Object.fromEntries(names.map((n, i) => [n, (k + i) % 2 === 0 ? 3 : 1])),
+      unidentified: 0,
+      failed: 0,
+    }));
+    const window = windowOf({ pool, name: 'day', status: 'ok', answered: Object.fromEntries(names.map((n) => [n, 576])), bins, fromMs: from, toMs: from + 86_400_000 });
+    return buildReport(inputOf({ pool, primaryWindow: 'day', windows: [window] }));
+  }
+
+  it('draws one small chart per backend beyond four backends', () => {
+    const html = renderReportHtml(dayOf(6));
+    expect(html.match(/<svg class="chart-small"/g)).toHaveLength(6);
+    expect(html).not.toContain('<svg class="chart"');
+  });
+
+  it('keeps up to four backends in one chart', () => {
+    const html = renderReportHtml(dayOf(4));
+    expect(html.match(/<svg class="chart"/g)).toHaveLength(1);
+  });
+
+  it('merges 288 five-minute bins into 48 half-hour points, shares recomputed from counts', () => {
+    const report = dayOf(2);
+    const html = renderReportHtml(report);
+    expect(html).toContain('48 bins of 30 min, 1,152 identified answers.');
+    // Six 5-minute bins alternate 3:1 and 1:3 between the two backends → exactly 50% each once merged.
+    expect(html).toMatch(/<th scope="row">02:00<\/th><td class="num">24<\/td><td class="num">50\.0%<\/td><td class="num">50\.0%<\/td>/);
+  });
+
+  it('stops the y axis just above the largest share so small shares are not flat on the floor', () => {
+    const html = renderReportHtml(dayOf(30));
+    const timeline = html.slice(html.indexOf('<section id="timeline"'), html.indexOf('</section>', html.indexOf('<section id="timeline"')));
+    // Merged half-hour shares are all 1/30: the axis tops at 5% (labels 0%, 2.5%, 5%), not 100%.
+    expect(timeline).toContain('>2.5%</text>');
+    expect(timeline).toContain('>5%</text>');
+    expect(timeline).not.toContain('>100%</text>');
+  });
+});
