@@ -53,13 +53,17 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  * (`useGlobalProviders: false`): its own tracer provider whose sampler is `ParentBased(TraceIdRatio(1))`
  * — `samplingPercentage` 100, i.e. `samplingRatio: 1`; `tracesPerSecond: 0` is set as well so the rate
  * limiter stays off should the SDK ever route through the distro config — and every span is started in the
- * root context so no unsampled parent (e.g. a host's trace) can veto it. Runs/verdicts are custom events
- * (log pipeline, no sampler); verdict numbers are metrics. The isolated client also registers no
+ * root context so no unsampled parent (e.g. a host's trace) can veto it. The verdict is a custom event (log
+ * pipeline, no sampler); verdict numbers are metrics. The isolated client also registers no
  * instrumentation: the host's HTTP requests, dependencies, console and performance counters are not collected
  * by it, only the items below. Because it is not the process-wide singleton, tests can create and close it
  * repeatedly.
  *
- * Items: `PoolRunStarted`/`PoolRunFinished` events (runId, state …), the `PoolVerification` event per run and
+ * **Run markers** `PoolRunStarted`/`PoolRunFinished` are zero-duration dependencies too, for the same reason:
+ * a custom event cannot carry its own time, and the queries decide which runs are in a window (and which
+ * never finished) by the run's start, so both markers carry `startedAtMs` (remembered from `beginRun`).
+ *
+ * Items: the run markers (runId, state …), the `PoolVerification` event per run and
  * the metrics `PoolBackendShare` (dimension `backend`, value in [0, 1]), `PoolWorstDeviationInPoints`,
  * `PoolProbesUsed`, `PoolTokensUsed`, `PoolHealth` (0 ok / 1 otherwise, dimension `health`), all with a
  * `pool` dimension, so Azure Monitor metric alerts work without KQL (alerting on custom metric dimensions must
@@ -105,6 +109,8 @@ export function createAppInsightsSink(options: AppInsightsSinkOptions): AppInsig
 
   const regionOf = new Map(pool.backends.map((backend) => [backend.name, backend.region]));
   const common = { pool: pool.name, schemaVersion: SCHEMA_VERSION };
+  /** Start of each run begun by this sink and not yet finished, so the finish marker can carry it. */
+  const runStarts = new Map<string, number>();
   let queued = 0;
   let flushing: Promise<void> | null = null;
   let closed = false;
@@ -124,6 +130,20 @@ export function createAppInsightsSink(options: AppInsightsSinkOptions): AppInsig
       await flush();
     }
   };
+  const trackMarker = (name: string, atMs: number, properties: Record<string, string>): void => {
+    context.with(ROOT_CONTEXT, () =>
+      client.trackDependency({
+        name,
+        dependencyTypeName: name,
+        data: name,
+        time: new Date(atMs),
+        duration: 0,
+        resultCode: '',
+        success: true,
+        properties: { ...common, ...properties },
+      }),
+    );
+  };
   const assertOpen = (): void => {
     if (closed) {
       throw new Error('The App Insights sink is closed');
@@ -133,9 +153,11 @@ export function createAppInsightsSink(options: AppInsightsSinkOptions): AppInsig
   return {
     async beginRun(run: ProbeRunInfo): Promise<void> {
       assertOpen();
-      client.trackEvent({
-        name: telemetryNames.runStarted,
-        properties: { ...common, runId: run.runId, trigger: run.trigger, startedAtMs: String(run.startedAtMs) },
+      runStarts.set(run.runId, run.startedAtMs);
+      trackMarker(telemetryNames.runStarted, run.startedAtMs, {
+        runId: run.runId,
+        trigger: run.trigger,
+        startedAtMs: String(run.startedAtMs),
       });
       await afterTrack();
     },
@@ -177,18 +199,19 @@ export function createAppInsightsSink(options: AppInsightsSinkOptions): AppInsig
 
     async finishRun(summary: ProbeRunSummary): Promise<void> {
       assertOpen();
-      client.trackEvent({
-        name: telemetryNames.runFinished,
-        properties: {
-          ...common,
-          runId: summary.runId,
-          state: summary.state,
-          verdict: summary.verdict,
-          stoppedEarly: String(summary.stoppedEarly),
-          finishedAtMs: String(summary.finishedAtMs),
-        },
-        measurements: { probesSent: summary.probesSent, tokensUsed: summary.tokensUsed },
-      });
+      const startedAtMs = runStarts.get(summary.runId);
+      runStarts.delete(summary.runId);
+      const properties: Record<string, string> = {
+        runId: summary.runId,
+        state: summary.state,
+        verdict: summary.verdict,
+        stoppedEarly: String(summary.stoppedEarly),
+        finishedAtMs: String(summary.finishedAtMs),
+        probesSent: String(summary.probesSent),
+        tokensUsed: String(summary.tokensUsed),
+      };
+      if (startedAtMs !== undefined) properties.startedAtMs = String(startedAtMs);
+      trackMarker(telemetryNames.runFinished, summary.finishedAtMs, properties);
       await afterTrack();
     },
 

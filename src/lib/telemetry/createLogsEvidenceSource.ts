@@ -182,9 +182,10 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
       PROBE_QUERY_NAMES.map((name) => [name, composeProbeQuery(name, flavour, parameters)]),
     ) as Record<ProbeQueryName, string>;
     const widened = { startTime: new Date(window.fromMs - TIMESPAN_MARGIN_IN_MS), endTime: new Date(window.toMs + TIMESPAN_MARGIN_IN_MS) };
-    const exact = { startTime: new Date(window.fromMs), endTime: new Date(window.toMs) };
+    // Run markers: a run that started in the window may finish up to the grace period after its end.
+    const runSpan = { startTime: widened.startTime, endTime: new Date(window.toMs + runGraceInMs + TIMESPAN_MARGIN_IN_MS) };
     const run = (name: ProbeQueryName): Promise<QueryOutcome> =>
-      runQuery(name, queries[name], name === 'runStates' ? exact : widened, signal);
+      runQuery(name, queries[name], name === 'runStates' ? runSpan : widened, signal);
     const [summary, latency, bins, runs, runStates] = await settleAll([
       run('probeSummary'),
       run('probeLatency'),
@@ -223,7 +224,7 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
     let incompleteRuns = 0;
     for (const row of runStates.rows) {
       const runId = cellText(row.runId);
-      const startedAtMs = cellNumber(row.startedAtMs) ?? cellEpochMs(row.startedEventAt);
+      const startedAtMs = cellNumber(row.startedAtMs);
       if (startedAtMs !== null) runStartedAt.set(runId, startedAtMs);
       const finished = cellCount(row.finished) > 0;
       const reportedIncomplete = cellCount(row.incomplete) > 0;

@@ -84,19 +84,22 @@ export const PROBE_SOURCE: Readonly<Record<LogsSchemaFlavour, string>> = {
     totalTokens = tolong(Properties.totalTokens);`,
 };
 
-/** `let runEvents`: run start/finish events of this pool, normalised. */
+/**
+ * `let runEvents`: run start/finish markers of this pool (dependencies with exact timestamps), normalised.
+ * Both markers carry the run's `startedAtMs`; a run belongs to the window by that start.
+ */
 export const RUN_EVENT_SOURCE: Readonly<Record<LogsSchemaFlavour, string>> = {
-  classic: `let runEvents = customEvents
+  classic: `let runEvents = dependencies
 | where name in (${RUN_STARTED}, ${RUN_FINISHED}) and cloud_RoleName == roleName
 | where tostring(customDimensions.pool) == poolName
-| project timestamp, eventName = name,
+| project eventName = name,
     runId = tostring(customDimensions.runId),
     state = tostring(customDimensions.state),
     startedAtMs = tolong(customDimensions.startedAtMs);`,
-  workspace: `let runEvents = AppEvents
+  workspace: `let runEvents = AppDependencies
 | where Name in (${RUN_STARTED}, ${RUN_FINISHED}) and AppRoleName == roleName
 | where tostring(Properties.pool) == poolName
-| project timestamp = TimeGenerated, eventName = Name,
+| project eventName = Name,
     runId = tostring(Properties.runId),
     state = tostring(Properties.state),
     startedAtMs = tolong(Properties.startedAtMs);`,
@@ -143,12 +146,16 @@ export const PROBE_BINS_QUERY = `probes
 export const PROBE_RUNS_QUERY = `probes
 | summarize probes = count(), firstProbeAt = min(timestamp) by runId, backend, probeKind`;
 
-/** Start/finish state per run. Columns: runId, startedAtMs, startedEventAt, finished, incomplete. */
+/**
+ * Start/finish state of the runs that started in the window (finish markers after the window end count when
+ * the timespan reaches that far). Columns: runId, startedAtMs, started, finished, incomplete.
+ */
 export const RUN_STATES_QUERY = `runEvents
-| summarize startedAtMs = maxif(startedAtMs, eventName == ${RUN_STARTED}),
-    startedEventAt = minif(timestamp, eventName == ${RUN_STARTED}),
+| summarize startedAtMs = max(startedAtMs),
+    started = countif(eventName == ${RUN_STARTED}),
     finished = countif(eventName == ${RUN_FINISHED}),
-    incomplete = countif(state == 'incomplete') by runId`;
+    incomplete = countif(state == 'incomplete') by runId
+| where unixtime_milliseconds_todatetime(startedAtMs) >= windowStart and unixtime_milliseconds_todatetime(startedAtMs) < windowEnd`;
 
 /** Backend calls per host, identifier value and result code. Columns: targetHost, identifierValue, resultCode, requests. */
 export const TRAFFIC_SUMMARY_QUERY = `traffic

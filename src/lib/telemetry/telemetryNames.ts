@@ -6,9 +6,9 @@
 export const telemetryNames = {
   /** One dependency item per probe (`dependencies` / `AppDependencies`). */
   probe: 'PoolProbe',
-  /** Custom event when a run starts (`customEvents` / `AppEvents`). */
+  /** Zero-duration dependency stamped with the run's start (`dependencies` / `AppDependencies`). */
   runStarted: 'PoolRunStarted',
-  /** Custom event when a run ends, with its state (`complete` | `incomplete`). */
+  /** Zero-duration dependency stamped with the run's end, with its state (`complete` | `incomplete`). */
   runFinished: 'PoolRunFinished',
   /** Custom event once per run with the verdict. */
   verification: 'PoolVerification',

@@ -2,6 +2,7 @@ import { channel } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import { createAppInsightsSink } from '../../../src/lib/telemetry/createAppInsightsSink';
 import { TelemetrySetupError } from '../../../src/lib/telemetry/TelemetrySetupError';
+import { stopAppInsightsBackgroundWork } from '../../fakes/stopAppInsightsBackgroundWork';
 import { startFakeIngestion, type FakeIngestion, type TelemetryEnvelope } from '../../fakes/fakeIngestion';
 import { labPool } from './labPool';
 import { makeRun } from './probeRecords';
@@ -30,6 +31,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  stopAppInsightsBackgroundWork();
   requestStart.unsubscribe(onRequest);
   await ingestion.close();
   if (savedStatsbeat === undefined) delete process.env.APPLICATION_INSIGHTS_NO_STATSBEAT;
@@ -93,10 +95,25 @@ describe('createAppInsightsSink against a fake ingestion endpoint', () => {
     expect(probes.every((e) => e.sampleRate === undefined || e.sampleRate === 100)).toBe(true);
   });
 
-  it('sends one verification event, one start and one finish event for the run', () => {
+  it('marks the run start and finish with exact timestamps, both carrying the run start', () => {
+    const markers = envelopes.filter((e) => e.data.baseType === 'RemoteDependencyData' && e.data.baseData.name !== 'PoolProbe');
+    expect(markers.map((e) => e.data.baseData.name).sort()).toEqual(['PoolRunFinished', 'PoolRunStarted']);
+    const started = markers.find((e) => e.data.baseData.name === 'PoolRunStarted')!;
+    const finished = markers.find((e) => e.data.baseData.name === 'PoolRunFinished')!;
+    expect(Math.abs(Date.parse(started.time) - records[0]!.startedAtMs)).toBeLessThanOrEqual(1);
+    expect(Math.abs(Date.parse(finished.time) - (records[599]!.startedAtMs + 1000))).toBeLessThanOrEqual(1);
+    expect(started.data.baseData.properties).toMatchObject({ pool: pool.name, runId: 'run-burst', trigger: 'timer', startedAtMs: String(records[0]!.startedAtMs) });
+    expect(finished.data.baseData.properties).toMatchObject({
+      pool: pool.name,
+      runId: 'run-burst',
+      state: 'complete',
+      startedAtMs: String(records[0]!.startedAtMs),
+      probesSent: '600',
+    });
+  });
+
+  it('sends one verification event for the run', () => {
     expect(eventsNamed(envelopes, 'PoolVerification')).toHaveLength(1);
-    expect(eventsNamed(envelopes, 'PoolRunStarted')).toHaveLength(1);
-    expect(eventsNamed(envelopes, 'PoolRunFinished')).toHaveLength(1);
     const verification = eventsNamed(envelopes, 'PoolVerification')[0]!.data.baseData;
     expect(verification.properties).toMatchObject({ pool: pool.name, runId: 'run-burst', status: 'drift', health: 'drift' });
     expect(verification.measurements).toEqual({ probesSent: 600, tokensUsed: 1234, worstDeviationInPoints: 5.67 });
@@ -148,7 +165,7 @@ describe('createAppInsightsSink against a fake ingestion endpoint', () => {
   it('sends nothing but our own items: no request, exception, trace or performance telemetry', () => {
     const types = new Set(envelopes.map((e) => e.data.baseType));
     expect([...types].sort()).toEqual(['EventData', 'MetricData', 'RemoteDependencyData']);
-    expect(probesOf(envelopes)).toHaveLength(envelopes.filter((e) => e.data.baseType === 'RemoteDependencyData').length);
+    expect(envelopes.filter((e) => e.data.baseType === 'EventData').map((e) => e.data.baseData.name)).toEqual(['PoolVerification']);
   });
 
   it('leaks no key or token: the instrumentation key appears only in the iKey field, nothing else secret at all', () => {

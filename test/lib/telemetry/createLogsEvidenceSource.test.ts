@@ -102,16 +102,16 @@ function probeTables(name: QueryName | null): object {
       return {
         tables: [
           logsTable(
-            [['runId', 'string'], ['startedAtMs', 'long'], ['startedEventAt', 'datetime'], ['finished', 'long'], ['incomplete', 'long']],
+            [['runId', 'string'], ['startedAtMs', 'long'], ['started', 'long'], ['finished', 'long'], ['incomplete', 'long']],
             [
-              ['run-a', String(FROM + 500), iso(FROM + 510), '1', '0'],
-              ['run-b', FROM + BIN + 500, iso(FROM + BIN + 510), 1, 0],
+              ['run-a', String(FROM + 500), '1', '1', '0'],
+              ['run-b', FROM + BIN + 500, 1, 1, 0],
               // Started early in the window, never finished: incomplete.
-              ['run-killed', String(FROM + 600), iso(FROM + 610), '0', '0'],
-              // Reported incomplete by its own finish event.
-              ['run-cut', String(FROM + 700), iso(FROM + 710), '1', '1'],
+              ['run-killed', String(FROM + 600), '1', '0', '0'],
+              // Reported incomplete by its own finish marker.
+              ['run-cut', String(FROM + 700), '1', '1', '1'],
               // Started 2 minutes before the window end: may still be running, not counted.
-              ['run-live', String(TO - 120_000), iso(TO - 119_990), '0', '0'],
+              ['run-live', String(TO - 120_000), '1', '0', '0'],
             ],
           ),
         ],
@@ -177,10 +177,11 @@ describe('createLogsEvidenceSource in probes mode', () => {
       expect(query.target).toEqual({ kind: 'workspace', workspaceId: WORKSPACE_ID });
       expect(query.authorization).toBe(`Bearer ${credential.token}`);
       expect(query.prefer).toContain('wait=13');
-      expect(query.query).toMatch(/\bApp(Dependencies|Events)\b/);
-      // Probe queries scan a minute either side (timestamps may be 1 ms early) and filter on the exact start.
-      const margin = queryNameOf(query.query) === 'runStates' ? 0 : 60_000;
-      expect(query.timespan).toEqual({ startMs: FROM - margin, endMs: TO + margin });
+      expect(query.query).toMatch(/\bAppDependencies\b/);
+      // Probe queries scan a minute either side (timestamps may be 1 ms early) and filter on the exact start;
+      // the run markers also reach the grace period (15 min) past the end, where late finish markers lie.
+      const extraEnd = queryNameOf(query.query) === 'runStates' ? 15 * 60_000 : 0;
+      expect(query.timespan).toEqual({ startMs: FROM - 60_000, endMs: TO + 60_000 + extraEnd });
     }
   });
 
@@ -289,8 +290,8 @@ describe('createLogsEvidenceSource in probes mode', () => {
     for (const query of logs.queries) {
       expect(query.path).toBe(`/v1/${RESOURCE_ID}/query`);
       expect(query.target).toEqual({ kind: 'resource', resourceId: RESOURCE_ID });
-      expect(query.query).toMatch(/\b(dependencies|customEvents)\b/);
-      expect(query.query).not.toMatch(/\bApp(Dependencies|Events)\b/);
+      expect(query.query).toMatch(/\bdependencies\b/);
+      expect(query.query).not.toMatch(/\bAppDependencies\b/);
     }
   });
 

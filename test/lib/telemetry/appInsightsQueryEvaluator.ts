@@ -1,0 +1,182 @@
+import { queryNameOf } from '../../../src/lib/telemetry/queries';
+import type { TelemetryEnvelope } from '../../fakes/fakeIngestion';
+import type { FakeResponse } from '../../fakes/httpsFakeServer';
+import { logsTable, type ReceivedLogsQuery } from '../../fakes/fakeLogAnalytics';
+
+/**
+ * Answers the verifier's probe queries the way Kusto would, by evaluating their semantics in plain code over the
+ * envelopes a fake ingestion endpoint captured (the stand-in for the App Insights tables). Written from the
+ * query text's meaning, independently of the reader's mapping code. Counts are sent as strings and datetimes
+ * as ISO text, as the service may send them.
+ */
+export function answerFromEnvelopes(envelopes: readonly TelemetryEnvelope[], query: ReceivedLogsQuery): FakeResponse {
+  const name = queryNameOf(query.query);
+  const expectsWorkspace = query.target.kind === 'workspace';
+  const usesWorkspaceTables = /\bApp(Dependencies|Events)\b/.test(query.query);
+  if (name === null || expectsWorkspace !== usesWorkspaceTables || query.timespan === null) {
+    return { status: 400, body: { error: { code: 'BadArgumentError', message: `unexpected query ${name ?? '?'}` } } };
+  }
+  const poolName = letString(query.query, 'poolName');
+  const roleName = letString(query.query, 'roleName');
+  const binInMs = Number(/let binSize = (\d+)ms;/.exec(query.query)?.[1]);
+  const windowStart = Date.parse(/let windowStart = datetime\(([^)]+)\);/.exec(query.query)?.[1] ?? '');
+  const windowEnd = Date.parse(/let windowEnd = datetime\(([^)]+)\);/.exec(query.query)?.[1] ?? '');
+  const { startMs, endMs } = query.timespan;
+  const inTimespan = (e: TelemetryEnvelope): boolean => Date.parse(e.time) >= startMs && Date.parse(e.time) < endMs;
+  const ours = (e: TelemetryEnvelope): boolean =>
+    e.tags['ai.cloud.role'] === roleName && e.data.baseData.properties?.pool === poolName && inTimespan(e);
+
+  if (name === 'runStates') {
+    const markers = envelopes.filter(
+      (e) => e.data.baseType === 'RemoteDependencyData' && ['PoolRunStarted', 'PoolRunFinished'].includes(e.data.baseData.name ?? '') && ours(e),
+    );
+    const byRun = group(markers, (e) => [e.data.baseData.properties?.runId ?? '']);
+    const rows = [...byRun.values()]
+      .map((list) => {
+        const starts = list.map((e) => Number(e.data.baseData.properties?.startedAtMs)).filter(Number.isFinite);
+        return {
+          runId: list[0]!.data.baseData.properties?.runId ?? '',
+          startedAtMs: starts.length === 0 ? null : Math.max(...starts),
+          started: list.filter((e) => e.data.baseData.name === 'PoolRunStarted').length,
+          finished: list.filter((e) => e.data.baseData.name === 'PoolRunFinished').length,
+          incomplete: list.filter((e) => e.data.baseData.properties?.state === 'incomplete').length,
+        };
+      })
+      .filter((r) => r.startedAtMs !== null && r.startedAtMs >= windowStart && r.startedAtMs < windowEnd)
+      .map((r) => [r.runId, String(r.startedAtMs), String(r.started), String(r.finished), String(r.incomplete)]);
+    return ok(
+      [
+        ['runId', 'string'],
+        ['startedAtMs', 'long'],
+        ['started', 'long'],
+        ['finished', 'long'],
+        ['incomplete', 'long'],
+      ],
+      rows,
+    );
+  }
+
+  const probes = envelopes
+    .filter((e) => e.data.baseType === 'RemoteDependencyData' && e.data.baseData.name === 'PoolProbe' && ours(e))
+    .map((e) => {
+      const p = e.data.baseData.properties ?? {};
+      return {
+        timestamp: p.startedAtMs !== undefined ? Number(p.startedAtMs) : Date.parse(e.time),
+        runId: p.runId ?? '',
+        backend: p.backend ?? '',
+        probeKind: p.kind ?? '',
+        status: p.status ?? '',
+        errorCode: p.errorCode ?? '',
+        identifierValue: p.identifierValue ?? '',
+        latencyInMs: Number(p.latencyInMs),
+        totalTokens: p.totalTokens === undefined ? null : Number(p.totalTokens),
+      };
+    })
+    .filter((p) => p.timestamp >= windowStart && p.timestamp < windowEnd);
+
+  switch (name) {
+    case 'probeSummary': {
+      const keyed = probes.map((p) => ({
+        ...p,
+        errorKey: p.probeKind !== 'http' ? '' : p.status !== '' ? p.status : p.errorCode !== '' ? p.errorCode : 'unknown',
+        answerValue: p.probeKind === 'ok' ? p.identifierValue : '',
+      }));
+      const groups = group(keyed, (p) => [p.backend, p.probeKind, p.errorKey, p.answerValue]);
+      return ok(
+        [
+          ['backend', 'string'],
+          ['probeKind', 'string'],
+          ['errorKey', 'string'],
+          ['answerValue', 'string'],
+          ['probes', 'long'],
+          ['tokens', 'long'],
+        ],
+        [...groups.values()].map((list) => [
+          list[0]!.backend,
+          list[0]!.probeKind,
+          list[0]!.errorKey,
+          list[0]!.answerValue,
+          String(list.length),
+          String(list.reduce((sum, p) => sum + (p.totalTokens ?? 0), 0)),
+        ]),
+      );
+    }
+    case 'probeLatency': {
+      const groups = group(
+        probes.filter((p) => p.backend !== ''),
+        (p) => [p.backend],
+      );
+      return ok(
+        [
+          ['backend', 'string'],
+          ['p50', 'real'],
+          ['p95', 'real'],
+        ],
+        [...groups.values()].map((list) => {
+          const sorted = list.map((p) => p.latencyInMs).sort((a, b) => a - b);
+          return [list[0]!.backend, nearestRank(sorted, 0.5), nearestRank(sorted, 0.95)];
+        }),
+      );
+    }
+    case 'probeBins': {
+      const binned = probes.map((p) => ({ ...p, startTime: windowStart + Math.floor((p.timestamp - windowStart) / binInMs) * binInMs }));
+      const groups = group(binned, (p) => [String(p.startTime), p.backend, p.probeKind]);
+      return ok(
+        [
+          ['startTime', 'datetime'],
+          ['backend', 'string'],
+          ['probeKind', 'string'],
+          ['probes', 'long'],
+        ],
+        [...groups.values()].map((list) => [new Date(list[0]!.startTime).toISOString(), list[0]!.backend, list[0]!.probeKind, String(list.length)]),
+      );
+    }
+    case 'probeRuns': {
+      const groups = group(probes, (p) => [p.runId, p.backend, p.probeKind]);
+      return ok(
+        [
+          ['runId', 'string'],
+          ['backend', 'string'],
+          ['probeKind', 'string'],
+          ['probes', 'long'],
+          ['firstProbeAt', 'datetime'],
+        ],
+        [...groups.values()].map((list) => [
+          list[0]!.runId,
+          list[0]!.backend,
+          list[0]!.probeKind,
+          String(list.length),
+          new Date(Math.min(...list.map((p) => p.timestamp))).toISOString(),
+        ]),
+      );
+    }
+    default:
+      return { status: 400, body: { error: { code: 'BadArgumentError', message: `no evaluator for ${name}` } } };
+  }
+}
+
+function ok(columns: Parameters<typeof logsTable>[0], rows: unknown[][]): FakeResponse {
+  return { status: 200, body: { tables: [logsTable(columns, rows)] } };
+}
+
+function group<T>(items: readonly T[], key: (item: T) => string[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = JSON.stringify(key(item));
+    groups.set(k, [...(groups.get(k) ?? []), item]);
+  }
+  return groups;
+}
+
+function nearestRank(sorted: readonly number[], quantile: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(quantile * sorted.length) - 1))] ?? null;
+}
+
+/** Reads `let <name> = '<literal>';` from the prelude and decodes the KQL string escapes. */
+function letString(query: string, name: string): string {
+  const match = new RegExp(`let ${name} = '((?:[^'\\\\]|\\\\.)*)';`).exec(query);
+  if (match === null) throw new Error(`query has no ${name}`);
+  const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t' };
+  return match[1]!.replace(/\\(.)/g, (_, c: string) => escapes[c] ?? c);
+}

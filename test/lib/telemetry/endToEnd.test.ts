@@ -1,0 +1,206 @@
+import type { ProbeRecord, ProbeRunInfo } from '../../../src/lib/probe/types';
+import type { TimeWindow, WindowEvidence } from '../../../src/lib/store/types';
+import { createAppInsightsSink } from '../../../src/lib/telemetry/createAppInsightsSink';
+import { createLogsEvidenceSource, createLogsQueryClient } from '../../../src/lib/telemetry/createLogsEvidenceSource';
+import { fakeCredential } from '../../fakes/fakeCredential';
+import { stopAppInsightsBackgroundWork } from '../../fakes/stopAppInsightsBackgroundWork';
+import { startFakeIngestion, type FakeIngestion } from '../../fakes/fakeIngestion';
+import { startFakeLogAnalytics, type FakeLogAnalytics } from '../../fakes/fakeLogAnalytics';
+import { answerFromEnvelopes } from './appInsightsQueryEvaluator';
+import { labPool } from './labPool';
+import { makeRun } from './probeRecords';
+
+// The SDK's statsbeat would probe the instance-metadata address: off for this file (jest copies process.env per file).
+const savedStatsbeat = process.env.APPLICATION_INSIGHTS_NO_STATSBEAT;
+process.env.APPLICATION_INSIGHTS_NO_STATSBEAT = 'true';
+
+const ROLE = 'e2e-verifier';
+const T0 = Date.UTC(2026, 10, 25, 1, 0, 0);
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const BIN = 5 * MINUTE;
+const WINDOW: TimeWindow = { fromMs: T0, toMs: T0 + HOUR };
+const pool = labPool();
+
+interface RunPlan {
+  readonly info: ProbeRunInfo;
+  readonly records: ProbeRecord[];
+  readonly finish: 'complete' | 'incomplete' | null;
+}
+
+const plan: RunPlan[] = [
+  // Started 30 s before the window: its probes from exactly T0 on count, the earlier ones do not.
+  run('run-0', T0 - 30_000, 60, 'complete'),
+  run('run-1', T0 + MINUTE, 60, 'complete'),
+  run('run-2', T0 + 20 * MINUTE, 60, 'incomplete'),
+  // Killed mid-run: never finished, 20 minutes before the window end → incomplete.
+  run('run-3', T0 + 40 * MINUTE, 30, null),
+  // Still running at the window end: 5 probes inside, the one at exactly T0 + 1 h and later outside.
+  run('run-4', T0 + HOUR - 5_000, 10, null),
+];
+
+function run(runId: string, startMs: number, count: number, finish: RunPlan['finish']): RunPlan {
+  return {
+    info: { runId, pool: pool.name, startedAtMs: startMs, trigger: 'timer' },
+    records: makeRun(runId, count, startMs, runId.length * 97 + startMs / 1000, 1000),
+    finish,
+  };
+}
+
+/** What the local store gives for the same records, computed by hand from the records and the run plan. */
+function expectedEvidence(): WindowEvidence {
+  const names = pool.backends.map((b) => b.name);
+  const inWindow = plan.flatMap((p) => p.records).filter((r) => r.startedAtMs >= WINDOW.fromMs && r.startedAtMs < WINDOW.toMs);
+  const ok = inWindow.filter((r) => r.kind === 'ok');
+  const identified = (r: ProbeRecord): boolean => r.backend !== null && names.includes(r.backend);
+  const count = <T>(items: readonly T[], key: (item: T) => string): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const item of items) out[key(item)] = (out[key(item)] ?? 0) + 1;
+    return out;
+  };
+  const nearestRank = (values: number[], q: number): number | null => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted.length === 0 ? null : sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
+  };
+  const http = inWindow.filter((r) => r.kind === 'http');
+  const bins = new Map<number, ProbeRecord[]>();
+  for (const r of inWindow) {
+    const start = WINDOW.fromMs + Math.floor((r.startedAtMs - WINDOW.fromMs) / BIN) * BIN;
+    bins.set(start, [...(bins.get(start) ?? []), r]);
+  }
+  const runs = plan
+    .map((p) => ({ p, records: inWindow.filter((r) => r.runId === p.info.runId) }))
+    .filter(({ records }) => records.length > 0)
+    .map(({ p, records }) => ({
+      runId: p.info.runId,
+      // The run's own start when it lies in the window, else its first probe in the window.
+      startedAtMs: p.info.startedAtMs >= WINDOW.fromMs ? p.info.startedAtMs : Math.min(...records.map((r) => r.startedAtMs)),
+      answered: Object.fromEntries(names.map((n) => [n, records.filter((r) => r.kind === 'ok' && r.backend === n).length])),
+    }));
+  return {
+    window: WINDOW,
+    source: 'probes',
+    total: inWindow.length,
+    answered: ok.length,
+    unidentified: { count: ok.filter((r) => !identified(r)).length, values: count(ok.filter((r) => !identified(r)), (r) => r.identifierValue ?? '') },
+    backends: names.map((name) => ({
+      backend: name,
+      answered: ok.filter((r) => r.backend === name).length,
+      errorsByStatus: count(
+        http.filter((r) => r.backend === name),
+        (r) => String(r.status),
+      ),
+      latencyP50InMs: nearestRank(inWindow.filter((r) => r.backend === name).map((r) => r.latencyInMs), 0.5),
+      latencyP95InMs: nearestRank(inWindow.filter((r) => r.backend === name).map((r) => r.latencyInMs), 0.95),
+    })),
+    errors: {
+      byStatus: count(http, (r) => String(r.status)),
+      timeout: inWindow.filter((r) => r.kind === 'timeout').length,
+      network: inWindow.filter((r) => r.kind === 'network').length,
+    },
+    bins: [...bins.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([startMs, records]) => ({
+        startMs,
+        answered: count(
+          records.filter((r) => r.kind === 'ok' && identified(r)),
+          (r) => r.backend ?? '',
+        ),
+        unidentified: records.filter((r) => r.kind === 'ok' && !identified(r)).length,
+        failed: records.filter((r) => r.kind !== 'ok').length,
+      })),
+    binInMs: BIN,
+    runs,
+    // run-2 reported itself incomplete; run-3 never finished and started long before the window end.
+    incompleteRuns: 2,
+    tokensUsed: inWindow.reduce((sum, r) => sum + (r.totalTokens ?? 0), 0),
+    degraded: undefined,
+  };
+}
+
+let ingestion: FakeIngestion;
+let logs: FakeLogAnalytics;
+
+beforeAll(async () => {
+  ingestion = await startFakeIngestion();
+  logs = await startFakeLogAnalytics((query) => answerFromEnvelopes(ingestion.envelopes(), query));
+
+  const sink = createAppInsightsSink({ connectionString: ingestion.connectionString, cloudRoleName: ROLE, pool, offlineStorage: false });
+  for (const p of plan) {
+    await sink.beginRun(p.info);
+    await Promise.all(p.records.map((record) => sink.recordProbe(record)));
+    if (p.finish !== null) {
+      const last = p.records[p.records.length - 1]!;
+      await sink.finishRun({
+        runId: p.info.runId,
+        finishedAtMs: last.startedAtMs + last.latencyInMs,
+        state: p.finish,
+        probesSent: p.records.length,
+        tokensUsed: p.records.reduce((sum, r) => sum + (r.totalTokens ?? 0), 0),
+        verdict: 'ok',
+        stoppedEarly: false,
+      });
+    }
+  }
+  await sink.close();
+
+  // Noise the queries must exclude: another verifier (role) on the same pool, and another pool under our role.
+  const otherRole = createAppInsightsSink({ connectionString: ingestion.connectionString, cloudRoleName: 'someone-else', pool, offlineStorage: false });
+  const otherPool = createAppInsightsSink({ connectionString: ingestion.connectionString, cloudRoleName: ROLE, pool: labPool('other-pool'), offlineStorage: false });
+  for (const record of makeRun('noise', 10, T0 + 10 * MINUTE, 5)) {
+    await otherRole.recordProbe(record);
+    await otherPool.recordProbe(record);
+  }
+  await otherRole.close();
+  await otherPool.close();
+});
+
+afterAll(async () => {
+  stopAppInsightsBackgroundWork();
+  await logs.close();
+  await ingestion.close();
+  if (savedStatsbeat === undefined) delete process.env.APPLICATION_INSIGHTS_NO_STATSBEAT;
+  else process.env.APPLICATION_INSIGHTS_NO_STATSBEAT = savedStatsbeat;
+});
+
+describe('probe records → App Insights sink → ingestion → Logs queries → window evidence', () => {
+  it('captured every probe of every run plus the noise', () => {
+    const probes = ingestion.envelopes().filter((e) => e.data.baseType === 'RemoteDependencyData' && e.data.baseData.name === 'PoolProbe');
+    expect(probes).toHaveLength(plan.reduce((sum, p) => sum + p.records.length, 0) + 20);
+  });
+
+  it('reads from a workspace exactly the counts the local store gives for the same records', async () => {
+    const source = createLogsEvidenceSource({
+      client: createLogsQueryClient({ credential: fakeCredential(), endpoint: logs.endpoint }),
+      target: { kind: 'workspace', workspaceId: '5e2b8a56-9f0e-4c1e-8f3a-0d2b7c6e4a11' },
+      pool,
+      cloudRoleName: ROLE,
+      timeoutInMs: 10_000,
+    });
+    const evidence = await source.readWindow(pool.name, WINDOW, BIN);
+    const expected = expectedEvidence();
+    // Sanity of the scenario itself: boundaries and noise matter.
+    expect(expected.total).toBe(30 + 60 + 60 + 30 + 5);
+    expect(expected.unidentified.count).toBeGreaterThan(0);
+    expect(Object.keys(expected.errors.byStatus).sort()).toEqual(['429', '503']);
+    expect(evidence).toEqual(expected);
+  });
+
+  it('reads the same from the App Insights resource with the classic schema', async () => {
+    const source = createLogsEvidenceSource({
+      client: createLogsQueryClient({ credential: fakeCredential(), endpoint: logs.endpoint }),
+      target: { kind: 'appinsights', resourceId: '/subscriptions/0000/resourceGroups/rg/providers/microsoft.insights/components/appi' },
+      pool,
+      cloudRoleName: ROLE,
+      timeoutInMs: 10_000,
+    });
+    expect(await source.readWindow(pool.name, WINDOW, BIN)).toEqual(expectedEvidence());
+  });
+
+  it('transfers rows that grow with backends × bins, not with probes', () => {
+    const sizes = logs.queries.map((q) => q.query.length);
+    expect(Math.max(...sizes)).toBeLessThan(2000);
+    const answered = logs.server.requests.length;
+    expect(answered).toBe(10);
+  });
+});
