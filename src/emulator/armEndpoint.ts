@@ -1,11 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  ArmBackendStore,
-  type ArmBackendProperties,
-  type ArmBackendResource,
-  type ArmCircuitBreakerRule,
-  type ArmPoolMember,
-} from './armBackendStore';
+import { ArmBackendStore, type ArmBackendProperties, type ArmBackendResource, type ArmPoolMember } from './armBackendStore';
 import { BodyTooLargeError, headerValue, isRecord, readBody, sendJson, tryParseJson } from './httpUtil';
 import { XMLValidator } from 'fast-xml-parser';
 import { tryParseIsoDurationInMs } from './parseIsoDuration';
@@ -499,9 +493,4 @@ function validateRule(rule: unknown, target: string): FieldIssue[] {
     issues.push({ target: `${target}.acceptRetryAfter`, message: "'acceptRetryAfter' must be true or false." });
   }
   return issues;
-}
-
-/** Reads the first circuit-breaker rule of a stored single backend. */
-export function firstRule(properties: ArmBackendProperties): ArmCircuitBreakerRule | undefined {
-  return properties.circuitBreaker?.rules[0];
 }

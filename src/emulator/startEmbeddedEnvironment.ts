@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { AccessLog } from './accessLog';
 import { ArmEndpoint, type ArmLogEntry } from './armEndpoint';
 import type { SelectionAlgorithm } from './balancer';
 import { UnknownFaultTargetError, type Fault, type FaultController, type FaultState } from './fault';
 import { Gateway, type RetryPolicy } from './gateway';
-import { BodyTooLargeError, isRecord, readBody, sendJson, tryParseJson } from './httpUtil';
+import { ControlApi } from './controlApi';
+import { BodyTooLargeError, sendJson } from './httpUtil';
 import { createLabPolicyXml } from './labPolicy';
 import { OpenAiSimulator } from './openAiSimulator';
-import { FaultSpecError, toFault } from './parseFaultSpec';
+import { toFault } from './parseFaultSpec';
 import { createRandom } from './random';
 
 export type { Fault, FaultController, FaultState } from './fault';
@@ -295,56 +296,7 @@ export async function startEmbeddedEnvironment(options: EmbeddedEnvironmentOptio
     };
   };
 
-  const handleControl = async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> => {
-    const path = url.pathname.replace(/\/+$/, '').toLowerCase();
-    if (request.method === 'GET' && path === '/_emulator/state') {
-      sendJson(response, 200, state());
-      return;
-    }
-    if (request.method === 'GET' && path === '/_emulator/access-log') {
-      const limitText = url.searchParams.get('limit');
-      const limit = limitText === null ? 1000 : Number(limitText);
-      if (!Number.isInteger(limit) || limit < 0) {
-        sendJson(response, 400, { error: `'limit' must be a non-negative integer; got '${limitText ?? ''}'` });
-        return;
-      }
-      const entries = accessLog.entries();
-      sendJson(response, 200, { entries: limit === 0 ? [] : entries.slice(-limit) });
-      return;
-    }
-    if (request.method === 'POST' && (path === '/_emulator/faults' || path === '/_emulator/heal')) {
-      const parsed = tryParseJson((await readBody(request)).toString('utf8') || '{}');
-      if (!parsed.ok || !isRecord(parsed.value)) {
-        sendJson(response, 400, { error: 'Body must be a JSON object.' });
-        return;
-      }
-      const target = parsed.value['target'];
-      try {
-        if (path === '/_emulator/faults') {
-          if (typeof target !== 'string' || target === '') {
-            sendJson(response, 400, { error: "'target' (a region or host) is required." });
-            return;
-          }
-          await faults.setFault(target, toFault(parsed.value['fault']));
-        } else {
-          if (target !== undefined && typeof target !== 'string') {
-            sendJson(response, 400, { error: "'target' must be a region or host." });
-            return;
-          }
-          await faults.heal(target);
-        }
-      } catch (error) {
-        if (error instanceof FaultSpecError || error instanceof UnknownFaultTargetError) {
-          sendJson(response, 400, { error: error.message });
-          return;
-        }
-        throw error;
-      }
-      sendJson(response, 200, { faults: faults.list() });
-      return;
-    }
-    sendJson(response, 404, { error: `No control route ${request.method ?? ''} ${url.pathname}` });
-  };
+  const control = new ControlApi({ faults, accessLog, state });
 
   const sockets = new Set<Socket>();
   const server = createServer((request, response) => {
@@ -357,7 +309,7 @@ export async function startEmbeddedEnvironment(options: EmbeddedEnvironmentOptio
     if (ArmEndpoint.isArmPath(pathname)) {
       work = arm.handle(request, response, normalized);
     } else if (pathname.toLowerCase().startsWith('/_emulator')) {
-      work = handleControl(request, response, normalized);
+      work = control.handle(request, response, normalized);
     } else if (gateway.ownsPath(pathname)) {
       work = gateway.handle(request, response, normalized);
     } else {
