@@ -16,3 +16,13 @@ export { planSampleSize, type PlanSampleSizeOptions, type SampleSizePlan } from 
 export { createRandom, type RandomSource } from './random';
 export { StatsInputError } from './StatsInputError';
 export { weightedBackendTestCount } from './testCount';
+export { createSequentialTest, type SequentialDecision, type SequentialTest, type SequentialTestOptions } from './sequentialTest';
+export { dispersionIndex, type DispersionResult } from './dispersion';
+export {
+  DEFAULT_WINDOWS,
+  EVALUATIONS_PER_DAY,
+  expectedFalsePagesPerDay,
+  windowBounds,
+  type VerdictWindow,
+  type WindowName,
+} from './windows';

@@ -1,5 +1,5 @@
 import { binomialAcceptanceRegion, logBinomialCdf, logBinomialSurvival } from './binomial';
-import { logMixtureBayesFactor } from './mixtureBayesFactor';
+import { sequentialLogBayesFactor } from './sequentialTest';
 import { requireNumberInRange, StatsInputError } from './StatsInputError';
 import { weightedBackendTestCount } from './testCount';
 
@@ -141,7 +141,7 @@ function sequentialMeanFor(expected: readonly number[], alternative: readonly nu
   const primary = expected.map((share, i) => ({ share, p1: alternative[i] ?? 0 })).filter((x) => x.share > 0);
   const failoverShare = 1 - primary.reduce((sum, x) => sum + x.p1, 0);
   const logBfAt = (n: number): number =>
-    logMixtureBayesFactor(
+    sequentialLogBayesFactor(
       primary.map((x) => x.p1 * n),
       primary.map((x) => x.share),
     );
