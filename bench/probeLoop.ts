@@ -1,6 +1,5 @@
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import type { ResolvedPool } from '../src/lib/pool/types';
 import { runProbes } from '../src/lib/probe/runProbes';
 
@@ -27,27 +26,38 @@ const BODY = JSON.stringify({
   usage: { prompt_tokens: 8, completion_tokens: 1, total_tokens: 9 },
 });
 
+/** A minimal gateway: answers every chat completion at once, 2:1 West US / East US. */
+const SERVER_SOURCE = `
+const http = require('node:http');
+const { parentPort, workerData } = require('node:worker_threads');
+let answered = 0;
+const server = http.createServer((request, response) => {
+  request.resume();
+  request.on('end', () => {
+    answered += 1;
+    response.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(workerData.body),
+      'x-ms-region': answered % 3 === 0 ? 'East US' : 'West US',
+    });
+    response.end(workerData.body);
+  });
+});
+server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
+`;
+
 /**
- * Probe throughput of `runProbes` against a minimal in-process http server that answers every chat completion at
- * once (2:1 regions), at concurrency 1, 4 and 16. Measures the client's own overhead (and the server sharing its
- * event loop), not a gateway: real probes are bound by gateway and model latency.
+ * Probe throughput of `runProbes` against a minimal http server (in a worker thread) that answers every chat
+ * completion at once, at concurrency 1, 4 and 16. Measures the client's own overhead, not a gateway: real probes
+ * are bound by gateway and model latency.
  */
 export async function run(): Promise<string> {
-  let answered = 0;
-  const server = http.createServer((request, response) => {
-    request.resume();
-    request.on('end', () => {
-      answered += 1;
-      response.writeHead(200, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(BODY),
-        'x-ms-region': answered % 3 === 0 ? 'East US' : 'West US',
-      });
-      response.end(BODY);
-    });
+  // The server runs in a worker thread so it does not share the probe loop's event loop.
+  const worker = new Worker(SERVER_SOURCE, { eval: true, workerData: { body: BODY } });
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('message', (message: { port: number }) => resolve(message.port));
+    worker.once('error', reject);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   const rows: string[] = [];
   try {
     for (const concurrency of LEVELS) {
@@ -71,12 +81,12 @@ export async function run(): Promise<string> {
       );
     }
   } finally {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await worker.terminate();
   }
   return [
     '## probeLoop — runProbes throughput against a local server (`bench/probeLoop.ts`)',
     '',
-    `${PROBES_PER_LEVEL.toLocaleString('en-US')} probes per level; server in the same process answers immediately (keep-alive).`,
+    `${PROBES_PER_LEVEL.toLocaleString('en-US')} probes per level; the server (a worker thread) answers immediately; keep-alive connections.`,
     '',
     '| concurrency | probes | ok | seconds | probes/s | latency p50 ms | latency p95 ms |',
     '|---|---|---|---|---|---|---|',

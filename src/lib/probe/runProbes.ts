@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { LookupFunction } from 'node:net';
@@ -133,6 +134,8 @@ export async function runProbes(options: RunProbesOptions): Promise<ProbeRunResu
 
   // Cancels in-flight probes on a fatal decision or on the caller's abort.
   const cancel = new AbortController();
+  // Every probe in flight listens on it: avoid Node's "possible leak" warning above 10 listeners.
+  setMaxListeners(concurrency + 10, cancel.signal);
   const onCallerAbort = (): void => cancel.abort();
   if (signal?.aborted === true) {
     cancel.abort();
