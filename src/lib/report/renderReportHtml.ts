@@ -346,7 +346,8 @@ function renderBudget(report: Report): string {
           budget.plan.map((p) => [
             escapeHtml(`${p.driftInPoints} points`),
             escapeHtml(p.window),
-            escapeHtml(formatCount(p.probesNeeded)),
+            // The planner answers Infinity (null once in JSON) when no sample size within its reach detects the drift.
+            typeof p.probesNeeded === 'number' && Number.isFinite(p.probesNeeded) ? escapeHtml(formatCount(p.probesNeeded)) : 'out of reach',
             p.detectable ? tag('YES', 'ok') : tag('NO', 'warn'),
           ]),
           new Set([2]),

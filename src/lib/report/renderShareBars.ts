@@ -17,7 +17,7 @@ export function renderShareBars(
   if (backends.length === 0) return '<p>No backends in the pool definition.</p>';
   const rows = backends.map((b, i) => renderRow(b, i, labels.get(b.name) ?? b.name, failoverBackends.has(b.name))).join('\n');
   const confidence = backends.find((b) => b.interval)?.interval?.confidence;
-  const ciText = confidence !== undefined ? `${Math.round(confidence * 100)}% interval` : 'confidence interval';
+  const ciText = confidence !== undefined ? `${formatConfidence(confidence)} interval` : 'confidence interval';
   const legend = `<ul class="legend" aria-hidden="true">
 <li><svg viewBox="0 0 28 14"><rect x="0" y="2" width="28" height="10" fill="#57606a"/></svg>observed share</li>
 <li><svg viewBox="0 0 28 14"><path d="M2,7H26M2,2V12M26,2V12" stroke="#1b1f24" stroke-width="2" fill="none"/></svg>${escapeHtml(ciText)}</li>
@@ -93,4 +93,14 @@ function renderRow(b: ReportBackend, index: number, label: string, failedOver: b
 <svg class="bar-svg" role="img" aria-label="${escapeHtml(aria)}">${defs}${parts.join('')}</svg>
 <div class="muted small">${escapeHtml(declared)}${pValue}</div>
 </div>`;
+}
+
+/** 0.99 → `99%`, 0.9999 → `99.99%` (never rounded up to a misleading `100%`). */
+function formatConfidence(confidence: number): string {
+  const pct = confidence * 100;
+  for (let digits = 0; digits <= 4; digits++) {
+    const text = pct.toFixed(digits);
+    if (Math.abs(Number(text) - pct) < 1e-9 || (Number(text) < 100 && digits >= 2)) return `${text.replace(/\.?0+$/, '') || '0'}%`;
+  }
+  return `${pct.toFixed(4)}%`;
 }

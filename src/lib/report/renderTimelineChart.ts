@@ -74,12 +74,12 @@ export function renderTimelineChart(report: Pick<Report, 'timeline' | 'backends'
     })
     .join('; ');
   const answered = bins.reduce((sum, bin) => sum + bin.answered, 0);
-  const binMinutes = Math.round(binInMs / 60_000);
+  const binText = binInMs >= 60_000 ? `${Math.round(binInMs / 60_000)} min` : `${Math.max(1, Math.round(binInMs / 1000))} s`;
   const head = styled.map((s) => `<th class="num" scope="col">${escapeHtml(s.label)}</th>`).join('');
   const rows = bins
     .map(
       (bin) =>
-        `<tr><th scope="row">${escapeHtml(clockUtc(bin.startMs))}</th><td class="num">${formatCount(bin.answered)}</td>` +
+        `<tr><th scope="row">${escapeHtml(clockUtc(bin.startMs, binInMs < 60_000))}</th><td class="num">${formatCount(bin.answered)}</td>` +
         styled.map((s) => `<td class="num">${escapeHtml(formatPercent(bin.shares[s.backend.name] ?? null))}</td>`).join('') +
         '</tr>',
     )
@@ -87,7 +87,7 @@ export function renderTimelineChart(report: Pick<Report, 'timeline' | 'backends'
 
   return `<figure>
 ${charts}
-<figcaption>${escapeHtml(`${bins.length} bins of ${binMinutes} min, ${formatCount(answered)} identified answers. ${summary}.`)}</figcaption>
+<figcaption>${escapeHtml(`${bins.length} bins of ${binText}, ${formatCount(answered)} identified answers. ${summary}.`)}</figcaption>
 <details><summary>Shares per bin (table)</summary>
 <div class="table-wrap"><table><thead><tr><th scope="col">Bin start (UTC)</th><th class="num" scope="col">Answers</th>${head}</tr></thead>
 <tbody>${rows}</tbody></table></div></details>
@@ -122,9 +122,11 @@ function chartSvg(
     parts.push(`<line x1="${pad.left}" x2="${width - pad.right}" y1="${f(y(share))}" y2="${f(y(share))}" stroke="${g === 0 ? '#8c959f' : '#d0d7de'}" stroke-width="1"/>`);
     parts.push(`<text x="${pad.left - 6}" y="${f(y(share) + 4)}" text-anchor="end" font-size="${fontSize}" fill="#57606a">${escapeHtml(axisPercent(share, c.yMax))}</text>`);
   }
-  for (const t of timeTicks(c.fromMs, c.toMs, layout.maxTicks)) {
+  const ticks = timeTicks(c.fromMs, c.toMs, layout.maxTicks);
+  const withSeconds = ticks.length > 1 && ticks[1]! - ticks[0]! < 60_000;
+  for (const t of ticks) {
     parts.push(`<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${f(y(0))}" y2="${f(y(0) + 4)}" stroke="#8c959f"/>`);
-    parts.push(`<text x="${f(x(t))}" y="${f(y(0) + fontSize + 4)}" text-anchor="middle" font-size="${fontSize}" fill="#57606a">${escapeHtml(clockUtc(t))}</text>`);
+    parts.push(`<text x="${f(x(t))}" y="${f(y(0) + fontSize + 4)}" text-anchor="middle" font-size="${fontSize}" fill="#57606a">${escapeHtml(clockUtc(t, withSeconds))}</text>`);
   }
   if (layout === MAIN) parts.push(`<text x="${width - pad.right}" y="${height - 1}" text-anchor="end" font-size="11" fill="#57606a">UTC</text>`);
 
@@ -188,15 +190,15 @@ function axisPercent(share: number, yMax: number): string {
   return `${yMax <= 0.1 && pct % 1 !== 0 ? pct.toFixed(1) : Math.round(pct)}%`;
 }
 
-function clockUtc(ms: number): string {
-  const d = new Date(ms);
-  return `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
+function clockUtc(ms: number, withSeconds = false): string {
+  const iso = new Date(ms).toISOString();
+  return withSeconds ? iso.slice(11, 19) : iso.slice(11, 16);
 }
 
 /** Up to `maxTicks` round tick times across the window. */
 function timeTicks(fromMs: number, toMs: number, maxTicks: number): number[] {
   const span = toMs - fromMs;
-  const steps = [60_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000];
+  const steps = [1_000, 5_000, 10_000, 30_000, 60_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000];
   const step = steps.find((s) => span / s <= maxTicks) ?? 86_400_000 * Math.ceil(span / 86_400_000 / maxTicks);
   const ticks: number[] = [];
   for (let t = Math.ceil(fromMs / step) * step; t <= toMs && ticks.length <= maxTicks; t += step) ticks.push(t);

@@ -61,6 +61,7 @@ export interface ReportBudget {
 export interface ReportBudgetPlanRow {
   readonly driftInPoints: number;
   readonly window: string;
+  /** `Infinity` (serialised as `null` in JSON) when no sample size within the planner's reach detects the drift. */
   readonly probesNeeded: number;
   readonly detectable: boolean;
 }

@@ -198,3 +198,39 @@ describe('renderReportHtml share-over-time chart', () => {
     expect(timeline).not.toContain('>100%</text>');
   });
 });
+
+describe('renderReportHtml with values as the pipeline produces them', () => {
+  it('labels a 0.9999 interval as 99.99%, never rounded up to 100%', () => {
+    const report = buildReport(inputOf({ windows: [windowOf({ name: 'hour', status: 'ok', answered: { 'openai-instance1': 476, 'openai-instance2': 244 } })] }));
+    const strict = { ...report, backends: report.backends.map((b) => ({ ...b, interval: b.interval && { ...b.interval, confidence: 0.9999 } })) };
+    const html = renderReportHtml(strict);
+    expect(html).toContain('99.99% interval');
+    expect(html).not.toContain('100% interval');
+  });
+
+  it('says "out of reach" for a drift the planner cannot detect (Infinity, null in JSON)', () => {
+    const input = richReportInput();
+    const report = buildReport({
+      ...input,
+      budget: { probesPerRun: 60, runsPerHour: 12, plan: [{ driftInPoints: 5, window: 'run', probesNeeded: Number.POSITIVE_INFINITY, detectable: false }] },
+    });
+    expect(renderReportHtml(report)).toContain('<td data-label="Probes needed" class="num">out of reach</td>');
+    const fromJson = JSON.parse(JSON.stringify(report)) as Report;
+    expect(fromJson.budget?.plan[0]?.probesNeeded).toBeNull();
+    expect(renderReportHtml(fromJson)).toContain('out of reach');
+  });
+
+  it('labels sub-minute bins of a short run in seconds', () => {
+    const from = Date.UTC(2026, 10, 25, 2, 19, 21);
+    const bins = [0, 1].map((i) => ({ startMs: from + i * 1000, answered: { 'openai-instance1': 18, 'openai-instance2': 0 }, unidentified: 0, failed: 0 }));
+    const report = buildReport(
+      inputOf({
+        primaryWindow: 'run',
+        windows: [windowOf({ name: 'run', status: 'drift', answered: { 'openai-instance1': 36 }, flagged: ['openai-instance1'], bins, fromMs: from, toMs: from + 2300 })],
+      }),
+    );
+    const html = renderReportHtml(report);
+    expect(html).toContain('2 bins of 1 s, 36 identified answers.');
+    expect(html).toContain('<th scope="row">02:19:22</th>');
+  });
+});
