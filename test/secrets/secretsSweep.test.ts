@@ -69,7 +69,8 @@ beforeAll(async () => {
   await env.faults.setFault('East US', { kind: 'down' });
   await runTimer();
   await env.faults.heal();
-  for (const query of [{}, { window: 'hour' }, { format: 'html' }, { window: 'week' }]) {
+  const queries: Record<string, string>[] = [{}, { window: 'hour' }, { format: 'html' }, { window: 'week' }];
+  for (const query of queries) {
     const { body } = await getReport(query);
     capture(`report ${JSON.stringify(query)}`, body);
   }
