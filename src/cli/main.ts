@@ -166,7 +166,7 @@ async function emulateCommand(args: readonly string[], io: CliIo): Promise<numbe
     ...(io.env.EMULATOR_SUBSCRIPTION_KEY ? { subscriptionKey: io.env.EMULATOR_SUBSCRIPTION_KEY } : {}),
   });
   try {
-    for (const fault of faults) env.faults.setFault(fault.target, fault.fault);
+    for (const fault of faults) await env.faults.setFault(fault.target, fault.fault);
     const info = {
       gatewayUrl: env.gatewayUrl,
       armEndpoint: env.armEndpoint,

@@ -12,3 +12,11 @@ describe('ensureError', () => {
     expect(ensureError(undefined).message).toBe('undefined');
   });
 });
+
+describe('ensureError with errors from another realm', () => {
+  it('keeps the message of an error created in a vm context', () => {
+    const foreign = require('node:vm').runInNewContext('new TypeError("from elsewhere")') as unknown;
+    expect(foreign instanceof Error).toBe(false);
+    expect(ensureError(foreign).message).toBe('from elsewhere');
+  });
+});
