@@ -42,11 +42,14 @@ export interface SqliteStore extends ProbeSink, EvidenceSource {
   /** The open database; other modules may create their own tables on it. */
   readonly db: Database.Database;
   /**
-   * Takes or renews the named lock for `owner` until `nowMs + ttlInMs`, atomically (BEGIN IMMEDIATE), so two
-   * overlapping timer runs never both probe. An expired lock is taken over. Returns false when another owner
-   * holds an unexpired lock.
+   * Takes the named lock for `owner` until `nowMs + ttlInMs`, atomically (BEGIN IMMEDIATE, so it also holds across
+   * processes sharing the file): two overlapping timer runs never both probe. An expired lock is taken over.
+   * Returns false while any unexpired holder exists — including `owner` itself: the lock is not re-entrant, so two
+   * invocations that happen to share an owner id still exclude each other. Use `renewLock` to extend a held lock.
    */
   tryAcquireLock(name: string, owner: string, ttlInMs: number, nowMs: number): boolean;
+  /** Extends the lock to `nowMs + ttlInMs` if `owner` still holds it (expired but not taken over counts); else false. */
+  renewLock(name: string, owner: string, ttlInMs: number, nowMs: number): boolean;
   /** Releases the lock if `owner` holds it (no-op otherwise). */
   releaseLock(name: string, owner: string): void;
   /**
@@ -319,12 +322,29 @@ function createStore(db: Database.Database): SqliteStore {
 
   const lockTransaction = db.transaction((name: string, owner: string, expiresAtMs: number, nowMs: number): boolean => {
     const row = statements.selectLock.get(name) as { owner: string; expires_at_ms: number } | undefined;
-    if (row !== undefined && row.owner !== owner && row.expires_at_ms > nowMs) {
+    if (row !== undefined && row.expires_at_ms > nowMs) {
       return false;
     }
     statements.upsertLock.run(name, owner, expiresAtMs);
     return true;
   });
+  const renewTransaction = db.transaction((name: string, owner: string, expiresAtMs: number): boolean => {
+    const row = statements.selectLock.get(name) as { owner: string; expires_at_ms: number } | undefined;
+    if (row === undefined || row.owner !== owner) {
+      return false;
+    }
+    statements.upsertLock.run(name, owner, expiresAtMs);
+    return true;
+  });
+  const validateLockArguments = (name: string, owner: string, ttlInMs: number, nowMs: number): void => {
+    requireString('name', name);
+    requireString('owner', owner);
+    requireFinite('ttlInMs', ttlInMs);
+    requireFinite('nowMs', nowMs);
+    if (ttlInMs <= 0) {
+      throw new StoreInputError('ttlInMs', `must be positive, got ${ttlInMs}`);
+    }
+  };
 
   const prunedBeforeMs = (): number => {
     const value = statements.selectMeta.get(PRUNED_BEFORE_KEY) as string | undefined;
@@ -606,14 +626,14 @@ function createStore(db: Database.Database): SqliteStore {
 
     tryAcquireLock(name: string, owner: string, ttlInMs: number, nowMs: number): boolean {
       guard('tryAcquireLock');
-      requireString('name', name);
-      requireString('owner', owner);
-      requireFinite('ttlInMs', ttlInMs);
-      requireFinite('nowMs', nowMs);
-      if (ttlInMs <= 0) {
-        throw new StoreInputError('ttlInMs', `must be positive, got ${ttlInMs}`);
-      }
+      validateLockArguments(name, owner, ttlInMs, nowMs);
       return lockTransaction.immediate(name, owner, nowMs + ttlInMs, nowMs);
+    },
+
+    renewLock(name: string, owner: string, ttlInMs: number, nowMs: number): boolean {
+      guard('renewLock');
+      validateLockArguments(name, owner, ttlInMs, nowMs);
+      return renewTransaction.immediate(name, owner, nowMs + ttlInMs);
     },
 
     releaseLock(name: string, owner: string): void {

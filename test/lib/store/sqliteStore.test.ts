@@ -413,18 +413,27 @@ describe('openSqliteStore runs, probes and locks', () => {
     expect(evidence.incompleteRuns).toBe(1);
   });
 
-  test('lets one owner hold a lock until it expires or is released', () => {
+  test('lets one holder keep a lock until it expires or is released', () => {
     expect(store.tryAcquireLock('probe-run:p', 'host-a', 60_000, T0)).toBe(true);
     expect(store.tryAcquireLock('probe-run:p', 'host-b', 60_000, T0 + 1_000)).toBe(false);
-    expect(store.tryAcquireLock('probe-run:p', 'host-a', 60_000, T0 + 2_000)).toBe(true);
     expect(store.tryAcquireLock('other-lock', 'host-b', 60_000, T0 + 2_000)).toBe(true);
+    expect(store.renewLock('probe-run:p', 'host-b', 60_000, T0 + 2_000)).toBe(false);
+    expect(store.renewLock('probe-run:p', 'host-a', 60_000, T0 + 2_000)).toBe(true);
     expect(store.tryAcquireLock('probe-run:p', 'host-b', 60_000, T0 + 61_999)).toBe(false);
     expect(store.tryAcquireLock('probe-run:p', 'host-b', 60_000, T0 + 62_000)).toBe(true);
+    expect(store.renewLock('probe-run:p', 'host-a', 60_000, T0 + 62_000)).toBe(false);
 
     store.releaseLock('probe-run:p', 'host-a');
     expect(store.tryAcquireLock('probe-run:p', 'host-a', 60_000, T0 + 63_000)).toBe(false);
     store.releaseLock('probe-run:p', 'host-b');
     expect(store.tryAcquireLock('probe-run:p', 'host-a', 60_000, T0 + 63_000)).toBe(true);
+  });
+
+  test('does not let the same owner take a lock twice: two invocations sharing an owner id still exclude each other', () => {
+    expect(store.tryAcquireLock('probe-run:p', 'instance-42', 60_000, T0)).toBe(true);
+    expect(store.tryAcquireLock('probe-run:p', 'instance-42', 60_000, T0 + 1)).toBe(false);
+    store.releaseLock('probe-run:p', 'instance-42');
+    expect(store.tryAcquireLock('probe-run:p', 'instance-42', 60_000, T0 + 2)).toBe(true);
   });
 
   test('gives a lock to exactly one of two connections to the same file', () => {
