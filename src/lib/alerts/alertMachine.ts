@@ -16,6 +16,12 @@ export interface AlertObservation {
   readonly pool: string;
   readonly health: PoolHealth;
   readonly message: string;
+  /**
+   * False when an `ok` health only means "too little data" (the report was `inconclusive` or `no-data`, e.g. every
+   * probe failed in a total outage). Such a run neither counts toward recovery nor resets a recovery streak; an open
+   * incident stays open and keeps its reminders. Default true. See `isConclusive(report)`.
+   */
+  readonly conclusive?: boolean;
 }
 
 /** Severity order: a worse health escalates at once, a milder one must persist (damping). */
@@ -33,6 +39,7 @@ export const DEFAULT_RECOVERY_OBSERVATIONS = 2;
  *   then a `recovery` (to `ok`) or an `alert` naming the milder state (step-down to the worst health seen in the
  *   streak). One bad observation resets the streak. This is the flapping damper.
  * - still bad, no streak in progress, `reminderAfterMs` since the last notification: a `reminder`.
+ * - an inconclusive run (`conclusive: false`, health `ok` for lack of data) changes nothing: it is not a recovery.
  * - Never more than one notification per call.
  *
  * `pending`/`pendingChannels`/`pendingAttemptedAt` are carried over untouched; `processAlerts` owns delivery.
@@ -72,16 +79,19 @@ export function nextAlertState(
     return { state: { ...current, improving: null }, notification: null };
   }
 
-  // Same bad state: reset any recovery streak, remind when due.
-  if (observed.health === current.health) {
+  // Same bad state: reset any recovery streak, remind when due. A run without enough data to say "ok" is no
+  // evidence of recovery: it keeps the incident (and any streak) as it is, reminders included.
+  const inconclusive = observed.conclusive === false && observed.health === 'ok';
+  if (observed.health === current.health || inconclusive) {
+    const improving = inconclusive ? (current.improving ?? null) : null;
     const lastMs = current.lastNotifiedAt ? Date.parse(current.lastNotifiedAt) : Number.NEGATIVE_INFINITY;
-    if (nowMs - lastMs >= options.reminderAfterMs) {
+    if (nowMs - lastMs >= options.reminderAfterMs && !improving) {
       return {
-        state: { ...current, lastNotifiedAt: now, improving: null },
+        state: { ...current, lastNotifiedAt: now, improving },
         notification: notify('reminder', current.health, `Still ${current.health} since ${current.since}: ${observed.message}`),
       };
     }
-    return { state: { ...current, improving: null }, notification: null };
+    return { state: { ...current, improving }, notification: null };
   }
 
   // Milder than the open incident: count the streak, keeping the worst health seen in it.

@@ -10,6 +10,8 @@ export interface ProcessAlertsOptions {
   readonly health: PoolHealth;
   /** One sentence with numbers (the report headline). Must not contain secrets. */
   readonly message: string;
+  /** False when `health` is `ok` only for lack of data (see `AlertObservation.conclusive`); default true. */
+  readonly conclusive?: boolean;
   readonly nowMs: number;
   readonly store: AlertStateStore;
   readonly notifiers: readonly Notifier[];
@@ -54,7 +56,7 @@ export async function processAlerts(options: ProcessAlertsOptions): Promise<Proc
     const current = await store.read(pool);
     const { state: next, notification } = nextAlertState(
       current?.state ?? null,
-      { pool, health: options.health, message: options.message },
+      { pool, health: options.health, message: options.message, ...(options.conclusive !== undefined ? { conclusive: options.conclusive } : {}) },
       nowMs,
       { reminderAfterMs: options.reminderAfterMs, ...(options.recoveryObservations !== undefined ? { recoveryObservations: options.recoveryObservations } : {}) },
     );

@@ -16,6 +16,7 @@ import type {
 } from './types';
 
 export { healthOf } from './healthOf';
+export { isConclusive } from './isConclusive';
 export { toRunVerdictTelemetry } from './toRunVerdictTelemetry';
 
 /** One evaluated window: its evidence and the verdict the statistics produced from it. */
@@ -222,6 +223,20 @@ function deriveFindings(input: BuildReportInput, primary: ReportWindowInput | nu
         message: `The deployed definition could not be read (${input.configDrift.error.message}); no difference is claimed.`,
       });
     }
+  }
+
+  if (primary && primary.evidence.total > 0 && primary.evidence.answered === 0) {
+    const { errors } = primary.evidence;
+    const parts = Object.entries(errors.byStatus)
+      .sort((x, y) => y[1] - x[1])
+      .map(([status, count]) => `${formatCount(count)} × ${status}`);
+    if (errors.timeout > 0) parts.push(`${formatCount(errors.timeout)} timeout(s)`);
+    if (errors.network > 0) parts.push(`${formatCount(errors.network)} network failure(s)`);
+    findings.push({
+      kind: 'outage',
+      severity: 'alert',
+      message: `Every one of the ${formatCount(primary.evidence.total)} probes ${describeWindow(primary.name)} failed (${parts.join(', ') || 'no answer'}): the pool answered nothing, so its split cannot be judged.`,
+    });
   }
 
   if (primary) {

@@ -124,6 +124,8 @@ export interface ReportFinding {
     | 'deploy-failed'
     | 'policy'
     | 'degraded-data'
+    /** Every probe of the primary window failed (no 2xx at all). */
+    | 'outage'
     | string;
   readonly severity: 'alert' | 'warning' | 'info';
   readonly backend?: string;

@@ -120,3 +120,36 @@ describe('nextAlertState', () => {
     expect(() => nextAlertState(null, { pool: POOL, health: 'ok', message: '' }, T0, { reminderAfterMs: 1, recoveryObservations: 0 })).toThrow(/recoveryObservations/);
   });
 });
+
+describe('nextAlertState with inconclusive runs', () => {
+  function runWith(observations: readonly (PoolHealth | 'inconclusive')[], reminderAfterMs = REMINDER_MS) {
+    let state: AlertState | null = null;
+    const notes: string[] = [];
+    observations.forEach((o, i) => {
+      const observed = o === 'inconclusive' ? { pool: POOL, health: 'ok' as const, message: 'no data', conclusive: false } : { pool: POOL, health: o, message: o };
+      const step = nextAlertState(state, observed, T0 + i * RUN_MS, { reminderAfterMs });
+      state = step.state;
+      if (step.notification) notes.push(`${i}:${step.notification.kind}:${step.notification.health}`);
+    });
+    return { notes, state: state as AlertState | null };
+  }
+
+  it('never recovers an open incident on runs without data (a total outage)', () => {
+    const { notes, state } = runWith(['drift', 'inconclusive', 'inconclusive', 'inconclusive', 'inconclusive']);
+    expect(notes).toEqual(['0:alert:drift']);
+    expect(state?.health).toBe('drift');
+  });
+
+  it('keeps reminding during an outage', () => {
+    const { notes } = runWith(['drift', 'inconclusive', 'inconclusive', 'inconclusive'], 10 * 60_000);
+    expect(notes).toEqual(['0:alert:drift', '2:reminder:drift']);
+  });
+
+  it('neither counts nor breaks a recovery streak', () => {
+    expect(runWith(['drift', 'ok', 'inconclusive', 'ok']).notes).toEqual(['0:alert:drift', '3:recovery:ok']);
+  });
+
+  it('opens nothing while the pool is ok', () => {
+    expect(runWith(['ok', 'inconclusive', 'inconclusive']).notes).toEqual([]);
+  });
+});

@@ -99,6 +99,16 @@ describe('processAlerts (SQLite store)', () => {
     expect(lines.some((l) => l.includes('superseded'))).toBe(true);
   });
 
+  it('does not send a recovery while runs only lack data (conclusive: false)', async () => {
+    const { step } = setup();
+    const webhook = new FakeNotifier('webhook (generic)');
+    await step('drift', T0, { notifiers: [webhook] });
+    for (let i = 1; i <= 4; i++) {
+      expect((await step('ok', T0 + i * RUN_MS, { notifiers: [webhook], conclusive: false })).state.health).toBe('drift');
+    }
+    expect(webhook.received.map((n) => n.kind)).toEqual(['alert']);
+  });
+
   it('never throws when a notifier throws', async () => {
     const { step } = setup();
     const broken = { name: 'broken', send: async () => Promise.reject(new TypeError('boom')) };

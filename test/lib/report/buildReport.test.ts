@@ -1,4 +1,4 @@
-import { buildReport, healthOf, toRunVerdictTelemetry } from '../../../src/lib/report/buildReport';
+import { buildReport, healthOf, isConclusive, toRunVerdictTelemetry } from '../../../src/lib/report/buildReport';
 import type { Report } from '../../../src/lib/report/types';
 import { HOUR_FROM_MS, inputOf, labBins, labPool, windowOf } from './fixtures';
 
@@ -345,5 +345,36 @@ describe('toRunVerdictTelemetry', () => {
     expect(t.worstDeviationInPoints).toBe(0);
     expect(t.shares).toEqual({ 'openai-instance1': null, 'openai-instance2': null });
     expect(t.health).toBe('ok');
+  });
+});
+
+describe('a total outage', () => {
+  const report = buildReport(
+    inputOf({ windows: [windowOf({ name: 'run', status: 'no-data', answered: {}, unattributedByStatus: { '503': 50 }, timeout: 4 })], primaryWindow: 'run' }),
+  );
+
+  it('is an outage finding with the failures counted', () => {
+    expect(report.findings.find((f) => f.kind === 'outage')).toEqual({
+      kind: 'outage',
+      severity: 'alert',
+      message: 'Every one of the 54 probes in this run failed (50 × 503, 4 timeout(s)): the pool answered nothing, so its split cannot be judged.',
+    });
+  });
+
+  it('is not conclusive evidence that the pool is ok', () => {
+    expect(healthOf(report)).toBe('ok');
+    expect(isConclusive(report)).toBe(false);
+  });
+});
+
+describe('isConclusive', () => {
+  const ok = buildReport(inputOf({ windows: [windowOf({ name: 'hour', status: 'ok', answered: { 'openai-instance1': 476, 'openai-instance2': 244 } })] }));
+  const inconclusive = buildReport(inputOf({ windows: [windowOf({ name: 'hour', status: 'inconclusive', answered: { 'openai-instance1': 7, 'openai-instance2': 5 } })] }));
+  const drift = buildReport(
+    inputOf({ windows: [windowOf({ name: 'hour', status: 'drift', answered: { 'openai-instance1': 590, 'openai-instance2': 130 }, flagged: ['openai-instance2'] })] }),
+  );
+
+  it('holds for an ok verdict and for any bad health, not for an ok that only lacks data', () => {
+    expect([isConclusive(ok), isConclusive(drift), isConclusive(inconclusive)]).toEqual([true, true, false]);
   });
 });
