@@ -143,7 +143,16 @@ export function createSequentialTest(options: SequentialTestOptions): Sequential
     logMarginal: 0,
   }));
 
-  const logBayesFactor = (): number => logSumExp([...logDirichlet, ...logDead]);
+  const logBayesFactor = (): number => {
+    // Log-sum-exp over both kinds of component without allocating (this runs after every probe).
+    let high = -Infinity;
+    for (const l of logDirichlet) high = Math.max(high, l);
+    for (const l of logDead) high = Math.max(high, l);
+    let sum = 0;
+    for (const l of logDirichlet) sum += Math.exp(l - high);
+    for (const l of logDead) sum += Math.exp(l - high);
+    return high + Math.log(sum);
+  };
   const describeShares = (): string =>
     shares
       .map((p0, i) => `${(((counts[i] ?? 0) / Math.max(1, identified)) * 100).toFixed(1)}% (expected ${(p0 * 100).toFixed(1)}%)`)
