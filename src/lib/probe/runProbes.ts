@@ -103,6 +103,11 @@ const PROBE_BODY = Buffer.from(JSON.stringify({ messages: [{ role: 'user', conte
  * TLS trust, or no connection within the timeout). A fatal decision cancels the probes still in flight. A 401 that
  * carries a backend's identifying header is the backend rejecting the gateway's identity: recorded, not fatal.
  *
+ * Record `errorCode`s: `timeout` (no complete answer in time) and `connect-timeout` (never connected), socket codes
+ * for `network` (`ECONNREFUSED`, `ECONNRESET`, `ENOTFOUND`, TLS codes …), the status as a string for non-2xx
+ * (`429`, `503` …), and for a 2xx that is not a chat completion (kind `http`, status kept): `body-too-large`
+ * (over `maxBodyInBytes`), `empty-body`, `invalid-json`, `invalid-body` (JSON without a `choices` array).
+ *
  * @throws ProbeOptionsError for invalid options (names the field, never the key).
  * @throws ProbeSinkError when the sink fails; probes in flight finish first, and nothing more is started.
  */
