@@ -1,6 +1,6 @@
 import { ensureError } from '../util/errors';
 import { nextAlertState } from './alertMachine';
-import { AlertStoreError } from './errors';
+import { AlertStoreError } from './AlertStoreError';
 import type { AlertStateStore } from './stateStore';
 import type { AlertNotification, AlertState, Notifier, PoolHealth } from './types';
 

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { AlertStoreError } from './errors';
+import { AlertStoreError } from './AlertStoreError';
 import type { AlertStateStore } from './stateStore';
 import type { AlertLogEntry, AlertState } from './types';
 

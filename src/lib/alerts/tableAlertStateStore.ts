@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TableClient, type TableEntityResult } from '@azure/data-tables';
 import { ensureError } from '../util/errors';
-import { AlertStoreError } from './errors';
+import { AlertStoreError } from './AlertStoreError';
 import type { AlertStateStore } from './stateStore';
 import type { AlertLogEntry, AlertState } from './types';
 

@@ -1,4 +1,4 @@
-import { WebhookDeliveryError } from './errors';
+import { WebhookDeliveryError } from './WebhookDeliveryError';
 import type { AlertNotification, Notifier } from './types';
 
 export type { Notifier } from './types';

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { WebhookDeliveryError } from '../../../src/lib/alerts/errors';
+import { WebhookDeliveryError } from '../../../src/lib/alerts/WebhookDeliveryError';
 import type { AlertNotification } from '../../../src/lib/alerts/types';
 import { createWebhookNotifier } from '../../../src/lib/alerts/webhookNotifier';
 import { startWebhookReceiver, type WebhookReceiver } from './webhookReceiver';
