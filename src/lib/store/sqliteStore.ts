@@ -267,6 +267,10 @@ function createStore(db: Database.Database): SqliteStore {
     if (pool === undefined) {
       throw new StoreError('recordProbe', `run ${JSON.stringify(runId)} was never begun (call beginRun first)`);
     }
+    if (poolByRun.size >= 1_000) {
+      // A long-lived host begins ~288 runs a day: keep the cache small, the table is the truth.
+      poolByRun.clear();
+    }
     poolByRun.set(runId, pool);
     return pool;
   };
@@ -533,7 +537,6 @@ function createStore(db: Database.Database): SqliteStore {
       } catch (error) {
         throw new StoreError('beginRun', `run ${JSON.stringify(run.runId)}: ${ensureError(error).message}`, { cause: ensureError(error) });
       }
-      poolByRun.set(run.runId, run.pool);
     },
 
     async recordProbe(record: ProbeRecord): Promise<void> {
