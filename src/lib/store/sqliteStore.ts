@@ -28,7 +28,12 @@ export type StoredRun = ProbeRunInfo & Partial<ProbeRunSummary> & { readonly sta
  *
  * `readWindow` semantics (see `WindowEvidence`):
  * - counts are exact for any window: whole minutes come from per-minute rollups, the partial minutes at either
- *   edge from raw probes (at most two minutes of rows, via the (pool, startedAtMs) index);
+ *   edge from raw probes (at most two minutes of rows, via the (pool, startedAtMs) index) — except edges inside
+ *   minutes whose raw rows were pruned (`pruneRawProbes`), which count the whole minute;
+ * - cost grows with minutes × backends (× latency buckets) in the window and with runs started in it, never with
+ *   the stored history (see bench/store.ts);
+ * - `backends` lists backends with a 2xx or non-2xx answer in the window, by name; a pool member that never
+ *   answered is absent (merge with the pool definition);
  * - a probe belongs to the window and bin of its `startedAtMs`;
  * - `backends[].latencyP50InMs/P95` are nearest-rank percentiles of the 2xx answers identified as that backend,
  *   from a log-spaced histogram: within 4.9% of the exact value (0.5 ms below 1 ms), see latencyHistogram.ts;
