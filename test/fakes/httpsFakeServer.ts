@@ -33,6 +33,8 @@ export interface HttpsFakeServer {
   readonly port: number;
   /** Every request received, in order. */
   readonly requests: RecordedRequest[];
+  /** Resolves once no request is being handled (answers written; hanging ones do not count). */
+  whenIdle(): Promise<void>;
   /** Replaces the handler (tests switch behaviour between cases). */
   setHandler(handler: FakeHandler): void;
   close(): Promise<void>;
@@ -49,9 +51,20 @@ export async function startHttpsFakeServer(handler?: FakeHandler): Promise<Https
   let current: FakeHandler = handler ?? (() => ({ status: 404, body: { error: { code: 'NotFound', message: 'no handler' } } }));
   const requests: RecordedRequest[] = [];
   const hanging = new Set<ServerResponse>();
+  let inFlight = 0;
+  let idleWaiters: (() => void)[] = [];
+  const settle = (): void => {
+    inFlight -= 1;
+    if (inFlight === 0) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  };
   const server: Server = createServer(
     { cert: readFileSync(join(TLS_DIR, 'cert.pem')), key: readFileSync(join(TLS_DIR, 'key.pem')) },
     (req: IncomingMessage, res: ServerResponse) => {
+      inFlight += 1;
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
@@ -75,6 +88,7 @@ export async function startHttpsFakeServer(handler?: FakeHandler): Promise<Https
           }
           if (answer.hang === true) {
             hanging.add(res);
+            settle();
             return;
           }
           const isText = typeof answer.body === 'string' || answer.body === undefined;
@@ -83,7 +97,7 @@ export async function startHttpsFakeServer(handler?: FakeHandler): Promise<Https
             'content-type': isText ? 'text/plain' : 'application/json',
             ...answer.headers,
           });
-          res.end(payload);
+          res.end(payload, settle);
         })();
       });
     },
@@ -94,6 +108,9 @@ export async function startHttpsFakeServer(handler?: FakeHandler): Promise<Https
     origin: `https://127.0.0.1:${port}`,
     port,
     requests,
+    whenIdle(): Promise<void> {
+      return inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve));
+    },
     setHandler(next: FakeHandler): void {
       current = next;
     },

@@ -25,6 +25,14 @@ export interface AppInsightsSinkOptions {
    * so a long run must flush on the way.
    */
   readonly flushEveryItems?: number;
+  /**
+   * Longest wait for a flush (and for `close`), ms. Default 10,000. The SDK retries a failing ingestion endpoint
+   * (measured: 6.5 s against HTTP 500) and waits up to 30 s for one that hangs; a probe run must not. After the
+   * timeout the SDK keeps trying in the background and `onFlushTimeout` is told.
+   */
+  readonly flushTimeoutInMs?: number;
+  /** Called when a flush or close gave up waiting (e.g. to log a warning); never receives telemetry content. */
+  readonly onFlushTimeout?: (timeoutInMs: number) => void;
 }
 
 /** A `ProbeSink` writing to Application Insights, plus `close()` to flush and release the SDK's providers. */
@@ -86,6 +94,11 @@ export function createAppInsightsSink(options: AppInsightsSinkOptions): AppInsig
     throw new TelemetrySetupError('flushEveryItems', 'must be an integer 1–2000 (the SDK queue holds 2048)');
   }
 
+  const flushTimeoutInMs = options.flushTimeoutInMs ?? 10_000;
+  if (!Number.isFinite(flushTimeoutInMs) || flushTimeoutInMs < 1) {
+    throw new TelemetrySetupError('flushTimeoutInMs', 'must be a positive number of milliseconds');
+  }
+
   const client = new TelemetryClient(connectionString, { useGlobalProviders: false });
   // An APPLICATIONINSIGHTS_CONFIGURATION_CONTENT/FILE with samplingPercentage would otherwise apply here.
   client.config.samplingPercentage = 100;
@@ -115,10 +128,13 @@ export function createAppInsightsSink(options: AppInsightsSinkOptions): AppInsig
   let flushing: Promise<void> | null = null;
   let closed = false;
 
+  const bounded = async (work: Promise<void>): Promise<void> => {
+    if (!(await settlesWithin(work, flushTimeoutInMs))) options.onFlushTimeout?.(flushTimeoutInMs);
+  };
   const flush = (): Promise<void> => {
     if (flushing === null) {
       queued = 0;
-      flushing = client.flush().finally(() => {
+      flushing = bounded(client.flush()).finally(() => {
         flushing = null;
       });
     }
@@ -254,11 +270,24 @@ export function createAppInsightsSink(options: AppInsightsSinkOptions): AppInsig
 
     async close(): Promise<void> {
       if (closed) return;
-      await flush();
       closed = true;
-      await client.shutdown();
+      await flush();
+      await bounded(client.shutdown());
     },
   };
+}
+
+/** Waits for `work` up to `timeoutInMs`; true when it settled in time. Its rejection is swallowed (best effort). */
+async function settlesWithin(work: Promise<void>, timeoutInMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutInMs);
+  });
+  try {
+    return await Promise.race([work.then(() => true, () => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function assertConnectionString(connectionString: string): void {

@@ -3,6 +3,7 @@ import type { ClientRequest } from 'node:http';
 import { createAppInsightsSink } from '../../../src/lib/telemetry/createAppInsightsSink';
 import { TelemetrySetupError } from '../../../src/lib/telemetry/TelemetrySetupError';
 import { stopAppInsightsBackgroundWork } from '../../fakes/stopAppInsightsBackgroundWork';
+import { startHttpsFakeServer } from '../../fakes/httpsFakeServer';
 import { startFakeIngestion, type FakeIngestion, type TelemetryEnvelope } from '../../fakes/fakeIngestion';
 import { labPool } from './labPool';
 import { makeRun } from './probeRecords';
@@ -165,6 +166,9 @@ describe('createAppInsightsSink against a fake ingestion endpoint', () => {
   it('sends nothing but our own items: no request, exception, trace or performance telemetry', () => {
     const types = new Set(envelopes.map((e) => e.data.baseType));
     expect([...types].sort()).toEqual(['EventData', 'MetricData', 'RemoteDependencyData']);
+    // Besides ours, only the SDK's resource descriptor metric (APPLICATIONINSIGHTS_OPENTELEMETRY_RESOURCE_METRIC_DISABLED).
+    const metricNames = new Set(envelopes.flatMap((e) => (e.data.baseData.metrics ?? []).map((m) => m.name)));
+    expect([...metricNames].filter((name) => !name.startsWith('Pool'))).toEqual(['_OTELRESOURCE_']);
     expect(envelopes.filter((e) => e.data.baseType === 'EventData').map((e) => e.data.baseData.name)).toEqual(['PoolVerification']);
   });
 
@@ -215,6 +219,58 @@ describe('createAppInsightsSink set-up', () => {
     expect(caught).toBeInstanceOf(TelemetrySetupError);
     expect((caught as TelemetrySetupError).option).toBe('connectionString');
     expect((caught as Error).message).not.toContain(SUBSCRIPTION_KEY);
+  });
+
+  it('gives up waiting for an ingestion endpoint that hangs, tells the caller, and never throws', async () => {
+    // Holds every answer until released; then rejects with 400, which the SDK does not retry (a dropped
+    // connection or a 5xx would be retried for seconds in the background, outliving the test).
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const hanging = await startHttpsFakeServer(async () => {
+      await released;
+      return { status: 400, body: { itemsReceived: 0, itemsAccepted: 0, errors: [] } };
+    });
+    const timeouts: number[] = [];
+    const sink = createAppInsightsSink({
+      connectionString: `InstrumentationKey=${ingestion.instrumentationKey};IngestionEndpoint=${hanging.origin}/`,
+      cloudRoleName: 'hang',
+      pool: labPool(),
+      offlineStorage: false,
+      flushTimeoutInMs: 300,
+      onFlushTimeout: (timeoutInMs) => timeouts.push(timeoutInMs),
+    });
+    for (const record of makeRun('run-hang', 3, Date.UTC(2026, 10, 25, 3, 0, 0), 9)) await sink.recordProbe(record);
+    const started = Date.now();
+    await sink.flush();
+    await sink.close();
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(timeouts[0]).toBe(300);
+    expect(hanging.requests.length).toBeGreaterThan(0);
+    release();
+    await hanging.whenIdle();
+    await hanging.close();
+  });
+
+  it('does not throw when ingestion rejects the items', async () => {
+    // 400, not 5xx: the SDK retries a 5xx for seconds in the background, which would outlive the test.
+    const failing = await startHttpsFakeServer(() => ({
+      status: 400,
+      body: { itemsReceived: 1, itemsAccepted: 0, errors: [{ index: 0, statusCode: 400, message: 'Invalid telemetry' }] },
+    }));
+    const sink = createAppInsightsSink({
+      connectionString: `InstrumentationKey=${ingestion.instrumentationKey};IngestionEndpoint=${failing.origin}/`,
+      cloudRoleName: 'failing',
+      pool: labPool(),
+      offlineStorage: false,
+      flushTimeoutInMs: 300,
+    });
+    await sink.recordProbe(makeRun('run-400', 1, Date.UTC(2026, 10, 25, 3, 0, 0), 3)[0]!);
+    await expect(sink.close()).resolves.toBeUndefined();
+    expect(failing.requests.length).toBeGreaterThan(0);
+    await failing.whenIdle();
+    await failing.close();
   });
 
   it('rejects an empty cloud role name', () => {
