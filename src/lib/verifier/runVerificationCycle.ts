@@ -6,7 +6,7 @@ import type { ConfigDriftReport, DeployOutcome } from '../deploy/types';
 import type { ResolvedPool } from '../pool/types';
 import { runProbes, type ProbeFatal } from '../probe/runProbes';
 import type { ProbeRecord } from '../probe/types';
-import { healthOf, toRunVerdictTelemetry } from '../report/buildReport';
+import { healthOf, isConclusive, toRunVerdictTelemetry } from '../report/buildReport';
 import type { Report } from '../report/types';
 import { createSequentialTest, type SequentialDecision } from '../stats/sequentialTest';
 import type { EvidenceSource, ProbeSink, TimeWindow } from '../store/types';
@@ -156,6 +156,8 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
       const outcome = await processAlerts({
         pool: pool.name,
         health,
+        // A run without data neither counts toward recovery nor resets it: an outage must not "recover".
+        conclusive: isConclusive(report),
         message: report.headline,
         nowMs: now(),
         store: deps.alerts.store,
