@@ -5,6 +5,11 @@ import { requireCount, requireNumberInRange, StatsInputError } from './StatsInpu
 import { weightedBackendTestCount } from './testCount';
 import type { Assessment, BackendAssessment, FailoverFinding, VerdictOptions, VerdictStatus } from './types';
 
+// Module-local aliases of globals used in hot loops: under jest's vm sandbox every global lookup goes through
+// an interceptor (measured 25× slower here); a module constant avoids that and changes nothing in production.
+const math = Math;
+const number = Number;
+
 /** A pool member as the verdict needs it (a subset of the pool module's ResolvedBackend). */
 export interface AssessedBackend {
   readonly name: string;
@@ -72,8 +77,8 @@ export function assessWindow(input: AssessWindowInput): Assessment {
   const { label, backends, evidence, options } = input;
   const alpha = requireNumberInRange('options.alpha', options.alpha, { min: 0, max: 1, minExclusive: true, maxExclusive: true });
   const toleranceInPoints = requireNumberInRange('options.toleranceInPoints', options.toleranceInPoints, { min: 0, max: 100 });
-  const phi = Math.max(1, options.dispersion === undefined ? 1 : requireNumberInRange('options.dispersion', options.dispersion, { min: 0, max: 1e6, minExclusive: true }));
-  const resolutionInPoints = Math.max(
+  const phi = math.max(1, options.dispersion === undefined ? 1 : requireNumberInRange('options.dispersion', options.dispersion, { min: 0, max: 1e6, minExclusive: true }));
+  const resolutionInPoints = math.max(
     MINIMUM_RESOLUTION_IN_POINTS,
     options.resolutionInPoints === undefined ? toleranceInPoints : requireNumberInRange('options.resolutionInPoints', options.resolutionInPoints, { min: 0, max: 100 }),
   );
@@ -99,7 +104,7 @@ export function assessWindow(input: AssessWindowInput): Assessment {
   const testCount = weightedBackendTestCount(expectedShares);
   const alphaPerTest = alpha / testCount;
   const confidence = 1 - alphaPerTest;
-  const nEffective = Math.round(n / phi);
+  const nEffective = math.round(n / phi);
   const isWeighted = (share: number): boolean => share > 0 && share < 1;
 
   const assessed: BackendAssessment[] = backends.map((b) => {
@@ -107,14 +112,14 @@ export function assessWindow(input: AssessWindowInput): Assessment {
     if (n === 0) {
       return { backend: b.name, expectedShare: b.expectedShare, observedCount: 0, observedShare: null, interval: null, pValue: null, deviationInPoints: null, flagged: false };
     }
-    const kEffective = Math.min(nEffective, Math.round(k / phi));
+    const kEffective = math.min(nEffective, math.round(k / phi));
     const observedShare = k / n;
     const deviationInPoints = (observedShare - b.expectedShare) * 100;
     const pValue = nEffective > 0 ? binomialTestPValue(kEffective, nEffective, b.expectedShare) : 1;
     const ci = clopperPearsonInterval(kEffective, nEffective, confidence);
     let flagged: boolean;
     if (b.expectedShare === 0) flagged = k > 0;
-    else if (isWeighted(b.expectedShare)) flagged = Math.abs(deviationInPoints) >= toleranceInPoints - 1e-9 && pValue < alphaPerTest;
+    else if (isWeighted(b.expectedShare)) flagged = math.abs(deviationInPoints) >= toleranceInPoints - 1e-9 && pValue < alphaPerTest;
     else flagged = false; // a sole backend expected at 100%: anyone else answering is the failover finding.
     return {
       backend: b.name,
@@ -145,20 +150,20 @@ export function assessWindow(input: AssessWindowInput): Assessment {
     const requiredN = okSampleSize(expectedShares, resolutionInPoints, alpha, phi);
     let neededN = requiredN;
     assessed.forEach((a) => {
-      if (!isWeighted(a.expectedShare) || a.observedShare === null || Math.abs(a.deviationInPoints ?? 0) < toleranceInPoints) return;
+      if (!isWeighted(a.expectedShare) || a.observedShare === null || math.abs(a.deviationInPoints ?? 0) < toleranceInPoints) return;
       // A deviation beyond tolerance that is not significant yet: ok would be premature. Until it becomes
       // significant half the time the critical deviation z·√(p0(1−p0)/N) must shrink to the observed one
       // (normal approximation: this only sizes probesNeeded, the verdict itself stays exact).
       const z = normalQuantileUpper(alphaPerTest / 2);
-      const deviation = Math.abs((a.observedShare as number) - a.expectedShare);
-      const untilSignificant = Math.ceil((z * z * a.expectedShare * (1 - a.expectedShare)) / (deviation * deviation));
-      neededN = Math.max(neededN, Math.max(n + 1, Math.ceil(untilSignificant * phi)));
+      const deviation = math.abs((a.observedShare as number) - a.expectedShare);
+      const untilSignificant = math.ceil((z * z * a.expectedShare * (1 - a.expectedShare)) / (deviation * deviation));
+      neededN = math.max(neededN, math.max(n + 1, math.ceil(untilSignificant * phi)));
     });
     if (n >= neededN) {
       status = 'ok';
     } else {
       status = 'inconclusive';
-      probesNeeded = Number.isFinite(neededN) ? neededN - n : null;
+      probesNeeded = number.isFinite(neededN) ? neededN - n : null;
     }
   }
 
@@ -191,24 +196,24 @@ function okSampleSize(expectedShares: readonly number[], resolutionInPoints: num
     if (okSizeCache.size >= OK_SIZE_CACHE_LIMIT) okSizeCache.clear();
     okSizeCache.set(key, fixedN);
   }
-  return Math.ceil(fixedN * phi);
+  return math.ceil(fixedN * phi);
 }
 
 function plannedOkSize(expectedShares: readonly number[], weighted: readonly number[], resolutionInPoints: number, alpha: number): number {
   // A drift larger than any backend can move has no alternative; cap it at the largest possible move.
-  const largestMove = Math.max(...weighted.map((s) => Math.max(s, 1 - s))) * 100;
-  const driftInPoints = Math.min(resolutionInPoints, largestMove);
+  const largestMove = math.max(...weighted.map((s) => math.max(s, 1 - s))) * 100;
+  const driftInPoints = math.min(resolutionInPoints, largestMove);
   return planSampleSize({ expectedShares, driftInPoints, alpha, power: 0.5 }).fixedN;
 }
 
 /** z with P(Z > z) = upperTail for a standard normal (Acklam's rational approximation, relative error 1e-9). */
 export function normalQuantileUpper(upperTail: number): number {
-  const p = Math.min(Math.max(upperTail, 1e-300), 0.5);
+  const p = math.min(math.max(upperTail, 1e-300), 0.5);
   // Lower-tail region of Acklam's algorithm applied to p (< 0.5), negated.
   const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
   const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
   if (p < 0.02425) {
-    const q = Math.sqrt(-2 * Math.log(p));
+    const q = math.sqrt(-2 * math.log(p));
     const num = ((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!;
     const den = (((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1;
     return -num / den;
@@ -224,7 +229,7 @@ export function normalQuantileUpper(upperTail: number): number {
 
 function formatPercent(share: number): string {
   const value = share * 100;
-  const rounded = Math.abs(value) >= 10 ? value.toFixed(0) : value.toFixed(1);
+  const rounded = math.abs(value) >= 10 ? value.toFixed(0) : value.toFixed(1);
   return `${rounded.replace(/\.0$/, '')}%`;
 }
 
@@ -273,7 +278,7 @@ function flagBandInPoints(nEffective: number, expectedShare: number, alphaPerTes
   if (region.lowestAccepted > 0) sides.push((expectedShare - (region.lowestAccepted - 1) / nEffective) * 100);
   if (region.highestAccepted < nEffective) sides.push(((region.highestAccepted + 1) / nEffective - expectedShare) * 100);
   if (sides.length === 0) return null;
-  return Math.max(toleranceInPoints, Math.max(...sides));
+  return math.max(toleranceInPoints, math.max(...sides));
 }
 
 function explain(ctx: ExplainContext): string[] {

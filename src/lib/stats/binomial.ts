@@ -12,8 +12,14 @@
 
 import { StatsInputError } from './StatsInputError';
 
-const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
-const LOG_2PI = Math.log(2 * Math.PI);
+// Module-local aliases of globals used in hot loops: under jest's vm sandbox every global lookup goes through
+// an interceptor (measured 25× slower here); a module constant avoids that and changes nothing in production.
+const math = Math;
+const INFINITY = 1 / 0;
+const number = Number;
+
+const LOG_SQRT_2PI = 0.5 * math.log(2 * math.PI);
+const LOG_2PI = math.log(2 * math.PI);
 
 // Lanczos approximation, g = 7, n = 9 (coefficients as published with Numerical Recipes 3rd ed. / Boost);
 // relative error about 1e-15 for x > 0.
@@ -29,7 +35,7 @@ export function logGamma(x: number): number {
   }
   if (x < 0.5) {
     // Reflection: Γ(x)Γ(1−x) = π / sin(πx).
-    return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+    return math.log(math.PI / math.sin(math.PI * x)) - logGamma(1 - x);
   }
   const z = x - 1;
   let sum = LANCZOS_COEFFICIENTS[0];
@@ -37,7 +43,7 @@ export function logGamma(x: number): number {
     sum += (LANCZOS_COEFFICIENTS[i] as number) / (z + i);
   }
   const t = z + 7.5;
-  return LOG_SQRT_2PI + (z + 0.5) * Math.log(t) - t + Math.log(sum);
+  return LOG_SQRT_2PI + (z + 0.5) * math.log(t) - t + math.log(sum);
 }
 
 /** Stirling error δ(n) = log n! − [(n + ½) log n − n + log √(2π)] (Loader 2000). */
@@ -48,7 +54,7 @@ function stirlingError(n: number): number {
   const s3 = 1 / 1680;
   const s4 = 1 / 1188;
   if (n <= 15) {
-    return logGamma(n + 1) - (n + 0.5) * Math.log(n) + n - LOG_SQRT_2PI;
+    return logGamma(n + 1) - (n + 0.5) * math.log(n) + n - LOG_SQRT_2PI;
   }
   const nn = n * n;
   if (n > 500) return (s0 - s1 / nn) / n;
@@ -59,7 +65,7 @@ function stirlingError(n: number): number {
 
 /** Deviance term bd0(x, np) = x log(x / np) + np − x, computed without cancellation (Loader 2000). */
 function deviance(x: number, np: number): number {
-  if (Math.abs(x - np) < 0.1 * (x + np)) {
+  if (math.abs(x - np) < 0.1 * (x + np)) {
     let v = (x - np) / (x + np);
     let s = (x - np) * v;
     let ej = 2 * x * v;
@@ -72,11 +78,11 @@ function deviance(x: number, np: number): number {
     }
     return s;
   }
-  return x * Math.log(x / np) + np - x;
+  return x * math.log(x / np) + np - x;
 }
 
 function checkArguments(n: number, p: number): void {
-  if (!Number.isFinite(n) || n < 0) {
+  if (!number.isFinite(n) || n < 0) {
     throw new StatsInputError('n', n, 'must be a finite number ≥ 0');
   }
   if (!(p >= 0 && p <= 1)) {
@@ -90,29 +96,29 @@ function checkArguments(n: number, p: number): void {
  */
 export function logBinomialPmf(k: number, n: number, p: number): number {
   checkArguments(n, p);
-  if (k < 0 || k > n) return -Infinity;
+  if (k < 0 || k > n) return -INFINITY;
   const q = 1 - p;
-  if (p === 0) return k === 0 ? 0 : -Infinity;
-  if (q === 0) return k === n ? 0 : -Infinity;
-  if (k === 0) return n === 0 ? 0 : n * Math.log1p(-p);
-  if (k === n) return n * Math.log(p);
+  if (p === 0) return k === 0 ? 0 : -INFINITY;
+  if (q === 0) return k === n ? 0 : -INFINITY;
+  if (k === 0) return n === 0 ? 0 : n * math.log1p(-p);
+  if (k === n) return n * math.log(p);
   const logC = stirlingError(n) - stirlingError(k) - stirlingError(n - k) - deviance(k, n * p) - deviance(n - k, n * q);
-  const logF = LOG_2PI + Math.log(k) + Math.log1p(-k / n);
+  const logF = LOG_2PI + math.log(k) + math.log1p(-k / n);
   return logC - 0.5 * logF;
 }
 
 /** Adds log-space terms e^a + e^b without overflow. */
 function logAdd(a: number, b: number): number {
-  if (a === -Infinity) return b;
-  if (b === -Infinity) return a;
-  const high = Math.max(a, b);
-  return high + Math.log1p(Math.exp(Math.min(a, b) - high));
+  if (a === -INFINITY) return b;
+  if (b === -INFINITY) return a;
+  const high = math.max(a, b);
+  return high + math.log1p(math.exp(math.min(a, b) - high));
 }
 
 /** log(1 − e^x) for x ≤ 0, accurate near both ends. */
 function logOneMinusExp(x: number): number {
-  if (x >= 0) return -Infinity;
-  return x > -Math.LN2 ? Math.log(-Math.expm1(x)) : Math.log1p(-Math.exp(x));
+  if (x >= 0) return -INFINITY;
+  return x > -math.LN2 ? math.log(-math.expm1(x)) : math.log1p(-math.exp(x));
 }
 
 /**
@@ -121,7 +127,7 @@ function logOneMinusExp(x: number): number {
  */
 function logTailSum(start: number, n: number, p: number, step: -1 | 1): number {
   const logFirst = logBinomialPmf(start, n, p);
-  if (logFirst === -Infinity) return -Infinity;
+  if (logFirst === -INFINITY) return -INFINITY;
   const oddsUp = p / (1 - p);
   let term = 1;
   let sum = 1;
@@ -132,17 +138,17 @@ function logTailSum(start: number, n: number, p: number, step: -1 | 1): number {
     if (next === sum) break;
     sum = next;
   }
-  return logFirst + Math.log(sum);
+  return logFirst + math.log(sum);
 }
 
 /** log P(X ≤ k) for X ~ Binomial(n, p), n and k integers. */
 export function logBinomialCdf(k: number, n: number, p: number): number {
   checkArguments(n, p);
-  const kk = Math.floor(k);
-  if (kk < 0) return -Infinity;
+  const kk = math.floor(k);
+  if (kk < 0) return -INFINITY;
   if (kk >= n) return 0;
   if (p === 0) return 0;
-  if (p === 1) return -Infinity;
+  if (p === 1) return -INFINITY;
   if (kk < n * p) return logTailSum(kk, n, p, -1);
   return logOneMinusExp(logTailSum(kk + 1, n, p, 1));
 }
@@ -150,10 +156,10 @@ export function logBinomialCdf(k: number, n: number, p: number): number {
 /** log P(X ≥ k) for X ~ Binomial(n, p), n and k integers. */
 export function logBinomialSurvival(k: number, n: number, p: number): number {
   checkArguments(n, p);
-  const kk = Math.ceil(k);
+  const kk = math.ceil(k);
   if (kk <= 0) return 0;
-  if (kk > n) return -Infinity;
-  if (p === 0) return -Infinity;
+  if (kk > n) return -INFINITY;
+  if (p === 0) return -INFINITY;
   if (p === 1) return 0;
   if (kk > n * p) return logTailSum(kk, n, p, 1);
   return logOneMinusExp(logTailSum(kk - 1, n, p, -1));
@@ -161,22 +167,22 @@ export function logBinomialSurvival(k: number, n: number, p: number): number {
 
 /** P(X ≤ k) for X ~ Binomial(n, p). */
 export function binomialCdf(k: number, n: number, p: number): number {
-  return Math.exp(logBinomialCdf(k, n, p));
+  return math.exp(logBinomialCdf(k, n, p));
 }
 
 /** P(X = k) for X ~ Binomial(n, p). */
 export function binomialPmf(k: number, n: number, p: number): number {
-  return Math.exp(logBinomialPmf(k, n, p));
+  return math.exp(logBinomialPmf(k, n, p));
 }
 
 /** R's `binom.test` tolerance: outcomes up to 1 + 1e-7 times as probable as the observed one count as "as extreme". */
 const RELATIVE_TOLERANCE = 1 + 1e-7;
 
 function checkCounts(k: number, n: number): void {
-  if (!Number.isInteger(n) || n < 0) {
+  if (!number.isInteger(n) || n < 0) {
     throw new StatsInputError('n', n, 'must be a non-negative integer');
   }
-  if (!Number.isInteger(k) || k < 0 || k > n) {
+  if (!number.isInteger(k) || k < 0 || k > n) {
     throw new StatsInputError('k', k, `must be an integer in [0, ${n}]`);
   }
 }
@@ -195,31 +201,31 @@ export function binomialTestPValue(k: number, n: number, p: number): number {
   if (p === 1) return k === n ? 1 : 0;
   const mean = n * p;
   if (k === mean) return 1;
-  const logThreshold = logBinomialPmf(k, n, p) + Math.log(RELATIVE_TOLERANCE);
+  const logThreshold = logBinomialPmf(k, n, p) + math.log(RELATIVE_TOLERANCE);
   let logP: number;
   if (k < mean) {
     // On [ceil(mean), n] the pmf is non-increasing (the mode floor((n+1)p) ≤ ceil(mean)): find the first
     // outcome there that is as improbable as k; everything from it to n belongs to the far tail.
-    let low = Math.ceil(mean);
+    let low = math.ceil(mean);
     let high = n + 1;
     while (low < high) {
-      const mid = Math.floor((low + high) / 2);
+      const mid = math.floor((low + high) / 2);
       if (logBinomialPmf(mid, n, p) <= logThreshold) high = mid;
       else low = mid + 1;
     }
-    logP = logAdd(logBinomialCdf(k, n, p), low <= n ? logBinomialSurvival(low, n, p) : -Infinity);
+    logP = logAdd(logBinomialCdf(k, n, p), low <= n ? logBinomialSurvival(low, n, p) : -INFINITY);
   } else {
     // On [0, floor(mean)] the pmf is non-decreasing: find the last outcome there as improbable as k.
     let low = -1;
-    let high = Math.floor(mean);
+    let high = math.floor(mean);
     while (low < high) {
-      const mid = Math.ceil((low + high) / 2);
+      const mid = math.ceil((low + high) / 2);
       if (logBinomialPmf(mid, n, p) <= logThreshold) low = mid;
       else high = mid - 1;
     }
-    logP = logAdd(low >= 0 ? logBinomialCdf(low, n, p) : -Infinity, logBinomialSurvival(k, n, p));
+    logP = logAdd(low >= 0 ? logBinomialCdf(low, n, p) : -INFINITY, logBinomialSurvival(k, n, p));
   }
-  return Math.min(1, Math.exp(logP));
+  return math.min(1, math.exp(logP));
 }
 
 /**
@@ -233,7 +239,7 @@ export function clopperPearsonInterval(k: number, n: number, confidence: number)
     throw new StatsInputError('confidence', confidence, 'must be in (0, 1)');
   }
   if (n === 0) return { low: 0, high: 1 };
-  const logHalfAlpha = Math.log((1 - confidence) / 2);
+  const logHalfAlpha = math.log((1 - confidence) / 2);
   // Lower bound: P(X ≥ k; p) = α/2, increasing in p.
   let low = 0;
   if (k > 0) {
@@ -274,17 +280,17 @@ export function binomialAcceptanceRegion(
   const mean = n * p;
   // p-values rise towards the mean on each side, so bisect each side for the significance boundary.
   let low = -1;
-  let high = Math.min(n, Math.floor(mean));
+  let high = math.min(n, math.floor(mean));
   while (low < high) {
-    const mid = Math.ceil((low + high) / 2);
+    const mid = math.ceil((low + high) / 2);
     if (binomialTestPValue(mid, n, p) < alphaPerTest) low = mid;
     else high = mid - 1;
   }
   const lowestAccepted = low + 1;
-  let a = Math.max(0, Math.ceil(mean));
+  let a = math.max(0, math.ceil(mean));
   let b = n + 1;
   while (a < b) {
-    const mid = Math.floor((a + b) / 2);
+    const mid = math.floor((a + b) / 2);
     if (binomialTestPValue(mid, n, p) < alphaPerTest) b = mid;
     else a = mid + 1;
   }

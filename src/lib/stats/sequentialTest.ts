@@ -2,6 +2,12 @@ import { logGamma } from './binomial';
 import { requireNumberInRange, StatsInputError } from './StatsInputError';
 import { weightedBackendTestCount } from './testCount';
 
+// Module-local aliases of globals used in hot loops: under jest's vm sandbox every global lookup goes through
+// an interceptor (measured 25× slower here); a module constant avoids that and changes nothing in production.
+const math = Math;
+const INFINITY = 1 / 0;
+const number = Number;
+
 /** Where a sequential run stands after the latest probe. */
 export type SequentialDecision =
   | { readonly state: 'continue' }
@@ -107,34 +113,34 @@ export function createSequentialTest(options: SequentialTestOptions): Sequential
   }
   shares.forEach((s, i) => requireNumberInRange(`expectedShares[${i}]`, s, { min: 0, max: 1 }));
   const total = shares.reduce((sum, s) => sum + s, 0);
-  if (Math.abs(total - 1) > 1e-6) {
+  if (math.abs(total - 1) > 1e-6) {
     throw new StatsInputError('expectedShares', total, 'must sum to 1');
   }
   const alpha = requireNumberInRange('alpha', options.alpha, { min: 0, max: 1, minExclusive: true, maxExclusive: true });
   const tolerance = requireNumberInRange('toleranceInPoints', options.toleranceInPoints, { min: 0, max: 100, minExclusive: true }) / 100;
   const maxProbes = options.maxProbes;
-  if (!Number.isInteger(maxProbes) || maxProbes < 1) {
+  if (!number.isInteger(maxProbes) || maxProbes < 1) {
     throw new StatsInputError('maxProbes', maxProbes, 'must be a positive integer');
   }
   const beta = options.missedDriftRate === undefined
     ? alpha
     : requireNumberInRange('missedDriftRate', options.missedDriftRate, { min: 0, max: 1, minExclusive: true, maxExclusive: true });
 
-  const threshold = Math.log(1 / alpha);
+  const threshold = math.log(1 / alpha);
   const counts = shares.map(() => 0);
   const primaryIndexes = shares.map((p0, i) => (p0 > 0 ? i : -1)).filter((i) => i >= 0);
   // "Dead" alternatives need at least two primaries (someone must take over the dead backend's traffic).
   const deadIndexes = primaryIndexes.length >= 2 ? primaryIndexes : [];
   const dirichletWeight = deadIndexes.length > 0 ? 1 : 1 / (1 - MIXTURE.deadBackendWeight);
-  const logDirichlet = MIXTURE.dirichlet.map((m) => Math.log(m.weight * dirichletWeight));
-  const logDead = deadIndexes.map(() => Math.log(MIXTURE.deadBackendWeight / deadIndexes.length));
+  const logDirichlet = MIXTURE.dirichlet.map((m) => math.log(m.weight * dirichletWeight));
+  const logDead = deadIndexes.map(() => math.log(MIXTURE.deadBackendWeight / deadIndexes.length));
   let identified = 0;
   let observed = 0;
   let decision: SequentialDecision = { state: 'continue' };
 
   const weighted = shares.map((s, i) => ({ i, p0: s })).filter((x) => x.p0 > 0 && x.p0 < 1);
-  const okThreshold = Math.log(weightedBackendTestCount(shares) / beta);
-  const minimumForFailover = Math.ceil(Math.log(beta) / Math.log1p(-Math.min(tolerance, 1 - 1e-12)));
+  const okThreshold = math.log(weightedBackendTestCount(shares) / beta);
+  const minimumForFailover = math.ceil(math.log(beta) / math.log1p(-math.min(tolerance, 1 - 1e-12)));
   // Beta prior parameters and the running log marginal likelihood of each weighted share's sequence.
   const sequences = weighted.map((w) => ({
     ...w,
@@ -145,13 +151,13 @@ export function createSequentialTest(options: SequentialTestOptions): Sequential
 
   const logBayesFactor = (): number => {
     // Log-sum-exp over both kinds of component without allocating (this runs after every probe).
-    let high = -Infinity;
-    for (const l of logDirichlet) high = Math.max(high, l);
-    for (const l of logDead) high = Math.max(high, l);
+    let high = -INFINITY;
+    for (const l of logDirichlet) high = math.max(high, l);
+    for (const l of logDead) high = math.max(high, l);
     let sum = 0;
-    for (const l of logDirichlet) sum += Math.exp(l - high);
-    for (const l of logDead) sum += Math.exp(l - high);
-    return high + Math.log(sum);
+    for (const l of logDirichlet) sum += math.exp(l - high);
+    for (const l of logDead) sum += math.exp(l - high);
+    return high + math.log(sum);
   };
   const describeShares = (): string =>
     shares
@@ -167,13 +173,13 @@ export function createSequentialTest(options: SequentialTestOptions): Sequential
     // The interval excludes a boundary p when its Bayes factor is ≥ K/β there (boundaries outside (0, 1) are
     // excluded anyway); with the observed share between them, convexity puts the whole interval inside.
     const excluded = (p: number): boolean =>
-      p <= 0 || p >= 1 || s.logMarginal - k * Math.log(p) - (identified - k) * Math.log1p(-p) >= okThreshold;
+      p <= 0 || p >= 1 || s.logMarginal - k * math.log(p) - (identified - k) * math.log1p(-p) >= okThreshold;
     return excluded(low) && excluded(high);
   };
 
   const observe = (backendIndex: number | null): SequentialDecision => {
     if (decision.state !== 'continue') return decision;
-    if (backendIndex !== null && (!Number.isInteger(backendIndex) || backendIndex < 0 || backendIndex >= shares.length)) {
+    if (backendIndex !== null && (!number.isInteger(backendIndex) || backendIndex < 0 || backendIndex >= shares.length)) {
       throw new StatsInputError('backendIndex', backendIndex, `must be null or an integer in [0, ${shares.length - 1}]`);
     }
     observed++;
@@ -186,19 +192,19 @@ export function createSequentialTest(options: SequentialTestOptions): Sequential
         decision = {
           state: 'drift',
           reason: `failover: backend #${backendIndex} answered although its expected share is 0 (probe ${observed})`,
-          logBayesFactor: Infinity,
+          logBayesFactor: INFINITY,
         };
         return decision;
       }
       MIXTURE.dirichlet.forEach((m, j) => {
-        logDirichlet[j] = (logDirichlet[j] as number) + Math.log((m.concentration * p0 + k) / ((m.concentration + identified) * p0));
+        logDirichlet[j] = (logDirichlet[j] as number) + math.log((m.concentration * p0 + k) / ((m.concentration + identified) * p0));
       });
       deadIndexes.forEach((dead, j) => {
-        logDead[j] = dead === backendIndex ? -Infinity : (logDead[j] as number) - Math.log1p(-(shares[dead] as number));
+        logDead[j] = dead === backendIndex ? -INFINITY : (logDead[j] as number) - math.log1p(-(shares[dead] as number));
       });
       for (const s of sequences) {
         const ks = counts[s.i] as number;
-        s.logMarginal += Math.log((s.i === backendIndex ? s.a + ks : s.b + identified - ks) / (s.a + s.b + identified));
+        s.logMarginal += math.log((s.i === backendIndex ? s.a + ks : s.b + identified - ks) / (s.a + s.b + identified));
       }
       counts[backendIndex] = k + 1;
       identified++;
@@ -249,20 +255,20 @@ export function sequentialLogBayesFactor(counts: readonly number[], expectedShar
   // Same weights as createSequentialTest: without a second primary there is no "dead" alternative.
   const deadWeight = expectedShares.length >= 2 ? MIXTURE.deadBackendWeight : 0;
   const components = MIXTURE.dirichlet.map(
-    (m) => Math.log(m.weight / (1 - MIXTURE.deadBackendWeight + deadWeight)) + dirichletLogBayesFactor(counts, expectedShares, m.concentration),
+    (m) => math.log(m.weight / (1 - MIXTURE.deadBackendWeight + deadWeight)) + dirichletLogBayesFactor(counts, expectedShares, m.concentration),
   );
   if (deadWeight > 0) {
     expectedShares.forEach((p0, i) => {
-      if ((counts[i] ?? 0) === 0) components.push(Math.log(deadWeight / expectedShares.length) - n * Math.log1p(-p0));
+      if ((counts[i] ?? 0) === 0) components.push(math.log(deadWeight / expectedShares.length) - n * math.log1p(-p0));
     });
   }
   return logSumExp(components);
 }
 
 function logSumExp(values: readonly number[]): number {
-  const high = Math.max(...values);
-  if (high === -Infinity) return -Infinity;
-  return high + Math.log(values.reduce((sum, l) => sum + Math.exp(l - high), 0));
+  const high = math.max(...values);
+  if (high === -INFINITY) return -INFINITY;
+  return high + math.log(values.reduce((sum, l) => sum + math.exp(l - high), 0));
 }
 
 /** log Dirichlet-multinomial Bayes factor with prior Dir(c · p0) against p0, for counts over shares p0 > 0. */
@@ -272,7 +278,7 @@ function dirichletLogBayesFactor(counts: readonly number[], expectedShares: read
   counts.forEach((k, i) => {
     const p0 = expectedShares[i] as number;
     n += k;
-    if (k > 0) sum += logGamma(concentration * p0 + k) - logGamma(concentration * p0) - k * Math.log(p0);
+    if (k > 0) sum += logGamma(concentration * p0 + k) - logGamma(concentration * p0) - k * math.log(p0);
   });
   return logGamma(concentration) - logGamma(concentration + n) + sum;
 }
