@@ -1,4 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
+import https from 'node:https';
+import { TelemetryClient } from 'applicationinsights';
 import type { ClientRequest } from 'node:http';
 import { createAppInsightsSink } from '../../../src/lib/telemetry/createAppInsightsSink';
 import { TelemetrySetupError } from '../../../src/lib/telemetry/TelemetrySetupError';
@@ -62,6 +64,10 @@ describe('createAppInsightsSink against a fake ingestion endpoint', () => {
       offlineStorage: false,
     });
     await sink.beginRun({ runId: 'run-burst', pool: pool.name, startedAtMs: records[0]!.startedAtMs, trigger: 'timer' });
+    // Host activity the sink must not collect: an outgoing https call of this process while the sink is live.
+    await new Promise<void>((resolve, reject) => {
+      https.get(`${ingestion.server.origin}/not-telemetry`, (res) => res.resume().on('end', resolve)).on('error', reject);
+    });
     // A burst: every probe recorded at once, the way a concurrent run reports them.
     await Promise.all(records.map((record) => sink.recordProbe(record)));
     await sink.finishRun({
@@ -170,6 +176,8 @@ describe('createAppInsightsSink against a fake ingestion endpoint', () => {
     const metricNames = new Set(envelopes.flatMap((e) => (e.data.baseData.metrics ?? []).map((m) => m.name)));
     expect([...metricNames].filter((name) => !name.startsWith('Pool'))).toEqual(['_OTELRESOURCE_']);
     expect(envelopes.filter((e) => e.data.baseType === 'EventData').map((e) => e.data.baseData.name)).toEqual(['PoolVerification']);
+    const dependencyNames = new Set(envelopes.filter((e) => e.data.baseType === 'RemoteDependencyData').map((e) => e.data.baseData.name));
+    expect([...dependencyNames].sort()).toEqual(['PoolProbe', 'PoolRunFinished', 'PoolRunStarted']);
   });
 
   it('leaks no key or token: the instrumentation key appears only in the iKey field, nothing else secret at all', () => {
@@ -188,9 +196,38 @@ describe('createAppInsightsSink against a fake ingestion endpoint', () => {
   });
 
   it('talks to nothing but the loopback ingestion endpoint', () => {
-    expect(ingestion.otherPaths()).toEqual([]);
+    expect(ingestion.otherPaths()).toEqual(['GET /not-telemetry']);
     expect(outgoing.length).toBeGreaterThan(0);
     expect(outgoing.every((host) => host === '127.0.0.1' || host === `127.0.0.1:${ingestion.server.port}`)).toBe(true);
+  });
+});
+
+describe('createAppInsightsSink on a long run', () => {
+  it('needs its flushing on the way: the SDK alone silently drops what exceeds its 2,048-item queue', async () => {
+    const before = ingestion.envelopes().length;
+    const raw = new TelemetryClient(ingestion.connectionString, { useGlobalProviders: false });
+    raw.config.enableUseDiskRetryCaching = false;
+    for (let i = 0; i < 3000; i += 1) {
+      raw.trackDependency({ name: 'RawBurst', duration: 1, success: true, time: new Date(), properties: { i: String(i) } });
+    }
+    await raw.flush();
+    await raw.shutdown();
+    const arrived = ingestion.envelopes().slice(before).filter((e) => e.data.baseData.name === 'RawBurst').length;
+    expect(arrived).toBeLessThan(3000);
+    expect(arrived).toBeGreaterThanOrEqual(2048);
+  });
+
+  it('loses nothing when a run records more probes than the SDK queue holds (3,000 > 2,048)', async () => {
+    const before = ingestion.envelopes().length;
+    const sink = createAppInsightsSink({ connectionString: ingestion.connectionString, cloudRoleName: 'long-run', pool: labPool(), offlineStorage: false });
+    // Sequential, as a run with concurrency 1 records them: the sink must flush on the way.
+    for (const record of makeRun('run-long', 3000, Date.UTC(2026, 10, 25, 4, 0, 0), 11, 10)) {
+      await sink.recordProbe(record);
+    }
+    await sink.close();
+    const added = probesOf(ingestion.envelopes().slice(before));
+    expect(added).toHaveLength(3000);
+    expect(new Set(added.map((e) => e.data.baseData.properties?.probeIndex)).size).toBe(3000);
   });
 });
 
