@@ -213,8 +213,14 @@ export function planSampleSize(options: PlanSampleSizeOptions): SampleSizePlan {
   }
 
   let worst: { n: number; alternative: number[] } | null = null;
+  // Backends with equal expected shares moved the same way need the same N (large equal-weight pools).
+  const sizeByMove = new Map<string, number>();
   for (const alternative of alternatives) {
-    const n = fixedSampleSizeFor(expected, alternative, alphaPerTest, power, toleranceInPoints);
+    const moved = alternative.findIndex((p1, i) => p1 !== expected[i]);
+    const key = options.trueShares === undefined && moved >= 0 ? `${expected[moved]}→${alternative[moved]}` : null;
+    const known = key === null ? undefined : sizeByMove.get(key);
+    const n = known ?? fixedSampleSizeFor(expected, alternative, alphaPerTest, power, toleranceInPoints);
+    if (key !== null) sizeByMove.set(key, n);
     if (worst === null || n > worst.n) worst = { n, alternative };
   }
   const chosen = worst as { n: number; alternative: number[] };
