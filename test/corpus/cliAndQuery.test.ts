@@ -113,8 +113,8 @@ describe('bad command lines', () => {
 });
 
 /**
- * Flags that `node:util` parseArgs itself refuses. Run in a plain Node child (as the installed binary runs):
- * under jest, parseArgs' TypeError comes from another realm and loses its message (see the failing test below).
+ * Flags that `node:util` parseArgs itself refuses. Run in a plain Node child, as the installed binary runs (under
+ * jest, parseArgs' TypeError comes from another realm; see the realm test below).
  */
 const PARSE_ARGS_CASES: readonly [string, string[], RegExp][] = [
   ['an unknown flag', ['verify', '--frobnicate'], /Unknown option '--frobnicate'/],
@@ -148,12 +148,15 @@ describe('bad command lines refused by the argument parser, in a plain Node proc
     expect(results[index]?.out).not.toContain('SECRET-SUBKEY');
   });
 
-  // BUG (src/lib/util/errors.ts:5, ensureError): an Error from another realm (vm context, jest sandbox) fails
-  // `instanceof Error` and is JSON-stringified, so its message is lost (the CLI prints {"code":"ERR_PARSE_ARGS_…"}).
-  // Fix: also accept `util.types.isNativeError(value)` or any object with a string `message`.
-  it.failing('keeps the message of an error thrown in another realm', () => {
+  it('keeps the message of an error thrown in another realm', () => {
     const foreign: unknown = runInNewContext('new TypeError("Unknown option --frobnicate")');
     expect(ensureError(foreign).message).toBe('Unknown option --frobnicate');
+  });
+
+  it.each(PARSE_ARGS_CASES.map((c) => [c[0], c] as const))('%s: also exit 3 naming the flag under the test runner', async (_name, [, argv, pattern]) => {
+    const { code, out } = await runCli(argv, {});
+    expect(code).toBe(3);
+    expect(out).toMatch(pattern);
   });
 });
 
