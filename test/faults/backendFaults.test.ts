@@ -79,7 +79,7 @@ describe('one backend throttled with Retry-After 86400', () => {
 });
 
 describe('every backend down', () => {
-  it('reports the gateway 503s as errors, never ok', async () => {
+  it('reports the gateway 5xx answers as errors and an outage, never ok', async () => {
     const lab = await freshLab();
     await lab.faults.setFault('East US', { kind: 'down' });
     await lab.faults.setFault('West US', { kind: 'down' });
@@ -93,12 +93,14 @@ describe('every backend down', () => {
     expect(report.total).toBe(60);
     expect(report.backends.every((b) => b.observedCount === 0)).toBe(true);
     expect(findingKinds(report)).toContain('errors');
+    expect(report.findings.find((f) => f.kind === 'outage')).toMatchObject({ severity: 'alert' });
   });
 
-  // BUG (src/lib/report/healthOf.ts:11, healthOf): `no-data`/`inconclusive` map to health `ok`, so a total outage
-  // (every probe a 503, no backend answering) never opens an incident: nobody is paged. Fix: a run window where
-  // probes were sent and none got a 2xx answer should map to an alerting health (e.g. `failover`, or a new
-  // `outage` value of PoolHealth — a contract change in src/lib/alerts/types.ts).
+  // BUG (src/lib/report/healthOf.ts:11, healthOf): the report has an `outage` finding of severity `alert`, but
+  // healthOf only looks at failover / weight-drift / config-drift and maps everything else to `ok`, so a total
+  // outage (every probe a 5xx, no backend answering) never opens an incident: nobody is paged. Fix: map an alert-
+  // severity `outage` finding to an alerting health (a new `outage` value of PoolHealth — a contract change in
+  // src/lib/alerts/types.ts — or `failover` as the nearest existing one).
   it.failing('opens an alert when no backend answers at all', async () => {
     const { report } = await getReport();
     expect(report.alerts.state?.health ?? 'ok').not.toBe('ok');
