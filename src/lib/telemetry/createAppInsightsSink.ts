@@ -125,20 +125,26 @@ export function createAppInsightsSink(options: AppInsightsSinkOptions): AppInsig
   /** Start of each run begun by this sink and not yet finished, so the finish marker can carry it. */
   const runStarts = new Map<string, number>();
   let queued = 0;
-  let flushing: Promise<void> | null = null;
+  let flushChain: Promise<void> = Promise.resolve();
+  let scheduledFlush: Promise<void> | null = null;
   let closed = false;
 
   const bounded = async (work: Promise<void>): Promise<void> => {
     if (!(await settlesWithin(work, flushTimeoutInMs))) options.onFlushTimeout?.(flushTimeoutInMs);
   };
+  // Flushes run one after another. A flush that is scheduled but not started yet covers everything tracked
+  // so far, so concurrent callers share it; a caller arriving while one is running gets the next one (the
+  // running flush may have snapshotted its queue before the caller's items).
   const flush = (): Promise<void> => {
-    if (flushing === null) {
-      queued = 0;
-      flushing = bounded(client.flush()).finally(() => {
-        flushing = null;
-      });
-    }
-    return flushing;
+    queued = 0;
+    if (scheduledFlush !== null) return scheduledFlush;
+    const next = flushChain.then(async () => {
+      scheduledFlush = null;
+      await bounded(client.flush());
+    });
+    scheduledFlush = next;
+    flushChain = next;
+    return next;
   };
   const afterTrack = async (): Promise<void> => {
     queued += 1;

@@ -6,6 +6,7 @@ import type { BackendEvidence, EvidenceBin, EvidenceSource, RunCounts, TimeWindo
 import { ensureError } from '../util/errors';
 import { KqlValueError } from './kqlString';
 import { LogsQueryError } from './LogsQueryError';
+import { TelemetrySetupError } from './TelemetrySetupError';
 import {
   composeProbeQuery,
   composeTrafficQuery,
@@ -56,33 +57,6 @@ const SIGNAL_HEADER = 'x-apim-pool-verifier-call';
 let nextCallId = 0;
 const registries = new WeakMap<LogsQueryClient, Map<string, AbortSignal>>();
 
-/**
- * Abort signals per in-flight call of one client, applied by a policy added once to the client's pipeline
- * (before the retry policy, so a retry stops as soon as the signal aborts).
- */
-function signalRegistry(client: LogsQueryClient): Map<string, AbortSignal> {
-  const existing = registries.get(client);
-  if (existing !== undefined) return existing;
-  const registry = new Map<string, AbortSignal>();
-  const policy: PipelinePolicy = {
-    name: 'apimPoolVerifierAbortSignal',
-    sendRequest(request, next) {
-      const callId = request.headers.get(SIGNAL_HEADER);
-      if (callId !== undefined) {
-        request.headers.delete(SIGNAL_HEADER);
-        const callSignal = registry.get(callId);
-        if (callSignal !== undefined) {
-          const existing = request.abortSignal;
-          request.abortSignal = existing instanceof AbortSignal ? AbortSignal.any([existing, callSignal]) : callSignal;
-        }
-      }
-      return next(request);
-    },
-  };
-  client.pipeline.addPolicy(policy, { phase: 'Serialize' });
-  registries.set(client, registry);
-  return registry;
-}
 const PROBE_QUERY_NAMES: readonly ProbeQueryName[] = ['probeSummary', 'probeLatency', 'probeBins', 'probeRuns', 'runStates'];
 const TRAFFIC_QUERY_NAMES: readonly TrafficQueryName[] = ['trafficSummary', 'trafficLatency', 'trafficBins'];
 
@@ -95,7 +69,7 @@ type QueryOutcome =
  * Reads window evidence from Azure Monitor Logs (Application Insights data) with the queries of `queries.ts`.
  * All aggregation runs in Kusto: the rows transferred grow with backends × bins, never with probes.
  *
- * - Probes mode: the `PoolProbe` dependencies and run events the App Insights sink wrote (same role name), so
+ * - Probes mode: the `PoolProbe` dependencies and run markers the App Insights sink wrote (same role name), so
  *   the counts equal what the local store gives for the same records. Latency percentiles are Kusto's
  *   (estimates for large sets); the local store computes exact nearest-rank ones.
  * - All-traffic mode: APIM's backend-call dependencies to the pool's member hosts, i.e. every selection the
@@ -109,6 +83,10 @@ type QueryOutcome =
  * Partial query failures and per-query timeouts yield evidence with `degraded` set (what is missing and why),
  * never a silent zero. A query that fails outright throws.
  *
+ * `readWindow(poolName, …)` selects the telemetry by `poolName` (probes mode; all-traffic selects by the member
+ * hosts of `options.pool`); backends are always those of `options.pool`.
+ *
+ * @throws TelemetrySetupError (at creation) for a bad timeout, empty role name or negative grace.
  * @throws LogsQueryError when a query fails as a whole (403, 404, 400, network …), naming the target.
  * @throws KqlValueError when the pool name or role name cannot be embedded, or the window/bin are invalid.
  * @throws the abort reason when the caller's `signal` aborts.
@@ -119,7 +97,13 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
   const flavour: LogsSchemaFlavour = options.schema ?? (target.kind === 'workspace' ? 'workspace' : 'classic');
   const runGraceInMs = options.runGraceInMs ?? 15 * 60_000;
   if (!Number.isFinite(options.timeoutInMs) || options.timeoutInMs < 1) {
-    throw new KqlValueError('timeoutInMs', 'must be a positive number of milliseconds');
+    throw new TelemetrySetupError('timeoutInMs', 'must be a positive number of milliseconds');
+  }
+  if (typeof cloudRoleName !== 'string' || cloudRoleName.trim() === '') {
+    throw new TelemetrySetupError('cloudRoleName', 'must not be empty');
+  }
+  if (!Number.isSafeInteger(runGraceInMs) || runGraceInMs < 0) {
+    throw new TelemetrySetupError('runGraceInMs', 'must be a whole number of milliseconds ≥ 0');
   }
   const targetLabel = target.kind === 'workspace' ? `workspace ${target.workspaceId}` : `resource ${target.resourceId}`;
   const backendNames = pool.backends.map((backend) => backend.name);
@@ -480,4 +464,32 @@ function serviceErrorCode(value: unknown): string | undefined {
   const details = typeof value === 'object' && value !== null ? (value as { details?: unknown }).details : undefined;
   const error = typeof details === 'object' && details !== null ? (details as { error?: unknown }).error : undefined;
   return stringField(error, 'code');
+}
+
+/**
+ * Abort signals per in-flight call of one client, applied by a policy added once to the client's pipeline
+ * (before the retry policy, so a retry stops as soon as the signal aborts).
+ */
+function signalRegistry(client: LogsQueryClient): Map<string, AbortSignal> {
+  const existing = registries.get(client);
+  if (existing !== undefined) return existing;
+  const registry = new Map<string, AbortSignal>();
+  const policy: PipelinePolicy = {
+    name: 'apimPoolVerifierAbortSignal',
+    sendRequest(request, next) {
+      const callId = request.headers.get(SIGNAL_HEADER);
+      if (callId !== undefined) {
+        request.headers.delete(SIGNAL_HEADER);
+        const callSignal = registry.get(callId);
+        if (callSignal !== undefined) {
+          const existing = request.abortSignal;
+          request.abortSignal = existing instanceof AbortSignal ? AbortSignal.any([existing, callSignal]) : callSignal;
+        }
+      }
+      return next(request);
+    },
+  };
+  client.pipeline.addPolicy(policy, { phase: 'Serialize' });
+  registries.set(client, registry);
+  return registry;
 }

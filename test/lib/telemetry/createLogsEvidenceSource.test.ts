@@ -183,6 +183,8 @@ describe('createLogsEvidenceSource in probes mode', () => {
       const extraEnd = queryNameOf(query.query) === 'runStates' ? 15 * 60_000 : 0;
       expect(query.timespan).toEqual({ startMs: FROM - 60_000, endMs: TO + 60_000 + extraEnd });
     }
+    // The per-call marker that carries the abort signal into the pipeline never leaves the process.
+    expect(logs.server.requests.filter((r) => 'x-apim-pool-verifier-call' in r.headers)).toEqual([]);
   });
 
   it('gives zero counts, all backends and no degradation for empty tables', async () => {
@@ -293,6 +295,12 @@ describe('createLogsEvidenceSource in probes mode', () => {
       expect(query.query).toMatch(/\bdependencies\b/);
       expect(query.query).not.toMatch(/\bAppDependencies\b/);
     }
+  });
+
+  it('refuses bad options at creation, naming the option', () => {
+    expect(() => workspaceSource({ timeoutInMs: 0 })).toThrow(/timeoutInMs/);
+    expect(() => workspaceSource({ cloudRoleName: ' ' })).toThrow(/cloudRoleName/);
+    expect(() => workspaceSource({ runGraceInMs: -1 })).toThrow(/runGraceInMs/);
   });
 
   it('refuses a pool name or window it cannot query, before sending anything', async () => {
