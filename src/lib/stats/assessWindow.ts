@@ -1,5 +1,6 @@
 import type { WindowEvidence } from '../store/types';
 import { binomialAcceptanceRegion, binomialTestPValue, clopperPearsonInterval } from './binomial';
+import { normalQuantileUpper } from './normalQuantileUpper';
 import { planSampleSize } from './planSampleSize';
 import { requireCount, requireNumberInRange, StatsInputError } from './StatsInputError';
 import { weightedBackendTestCount } from './testCount';
@@ -57,15 +58,16 @@ const MINIMUM_RESOLUTION_IN_POINTS = 1;
  * **Status.**
  * - `no-data`: no identified 2xx answer at all (errors are still explained).
  * - `drift`: any backend flagged, or a failover finding.
- * - `ok`: nothing flagged, no weighted backend off by ≥ tolerance, and n ≥ N_ok, where N_ok is the planner's
+ * - `ok`: nothing flagged, no weighted backend off by ≥ max(tolerance, resolution), and n ≥ N_ok, where N_ok is the planner's
  *   fixed-N size (planSampleSize with power 0.5 at this alpha, times φ) for a drift of the resolution
  *   (`options.resolutionInPoints`, default the tolerance, at least 1 point) of the worst backend: the window
  *   was big enough that a drift of that size would have been flagged at least half the time. "ok" therefore
  *   means "consistent with the weights to within the resolution at this sample size".
  * - `inconclusive`: otherwise — too few answers to have caught a resolution-sized drift, or a deviation of at
- *   least the tolerance that is not (yet) significant. `probesNeeded` = N_ok − n, or, when a deviation beyond
- *   tolerance is pending, the larger of that and the size at which such a deviation becomes significant with
- *   probability 0.5.
+ *   least max(tolerance, resolution) that is not (yet) significant. `probesNeeded` = N_ok − n, or, when such
+ *   a deviation is pending, the larger of that and the size at which it becomes significant with probability
+ *   0.5 (normal approximation). With resolution = tolerance the second case is rare: at N_ok a deviation of
+ *   the resolution is already about significant.
  *
  * Intervals are Clopper–Pearson at confidence 1 − alpha/K. Explanations give one sentence per backend with
  * numbers, then failover, unidentified answers, failed probes, lost probes and degraded data.
@@ -150,8 +152,9 @@ export function assessWindow(input: AssessWindowInput): Assessment {
     const requiredN = okSampleSize(expectedShares, resolutionInPoints, alpha, phi);
     let neededN = requiredN;
     assessed.forEach((a) => {
-      if (!isWeighted(a.expectedShare) || a.observedShare === null || math.abs(a.deviationInPoints ?? 0) < toleranceInPoints) return;
-      // A deviation beyond tolerance that is not significant yet: ok would be premature. Until it becomes
+      if (!isWeighted(a.expectedShare) || a.observedShare === null) return;
+      if (math.abs(a.deviationInPoints ?? 0) < math.max(toleranceInPoints, resolutionInPoints)) return;
+      // A deviation beyond tolerance and resolution that is not significant yet: ok would be premature. Until it becomes
       // significant half the time the critical deviation z·√(p0(1−p0)/N) must shrink to the observed one
       // (normal approximation: this only sizes probesNeeded, the verdict itself stays exact).
       const z = normalQuantileUpper(alphaPerTest / 2);
@@ -204,27 +207,6 @@ function plannedOkSize(expectedShares: readonly number[], weighted: readonly num
   const largestMove = math.max(...weighted.map((s) => math.max(s, 1 - s))) * 100;
   const driftInPoints = math.min(resolutionInPoints, largestMove);
   return planSampleSize({ expectedShares, driftInPoints, alpha, power: 0.5 }).fixedN;
-}
-
-/** z with P(Z > z) = upperTail for a standard normal (Acklam's rational approximation, relative error 1e-9). */
-export function normalQuantileUpper(upperTail: number): number {
-  const p = math.min(math.max(upperTail, 1e-300), 0.5);
-  // Lower-tail region of Acklam's algorithm applied to p (< 0.5), negated.
-  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
-  const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
-  if (p < 0.02425) {
-    const q = math.sqrt(-2 * math.log(p));
-    const num = ((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!;
-    const den = (((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1;
-    return -num / den;
-  }
-  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
-  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
-  const q = p - 0.5;
-  const r = q * q;
-  const num = (((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q;
-  const den = ((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1;
-  return -num / den;
 }
 
 function formatPercent(share: number): string {

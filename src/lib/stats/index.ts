@@ -16,6 +16,7 @@ export { planSampleSize, type PlanSampleSizeOptions, type SampleSizePlan } from 
 export { createRandom, type RandomSource } from './random';
 export { StatsInputError } from './StatsInputError';
 export { weightedBackendTestCount } from './testCount';
+export { normalQuantileUpper } from './normalQuantileUpper';
 export { createSequentialTest, type SequentialDecision, type SequentialTest, type SequentialTestOptions } from './sequentialTest';
 export { dispersionIndex, type DispersionResult } from './dispersion';
 export {

@@ -109,6 +109,19 @@ describe('assessWindow', () => {
     expect(day.probesNeeded).toBeNull();
   });
 
+  it('judges a run at a coarser resolution as ok when no backend is off by that much', () => {
+    const run = (answered: Record<string, number>) =>
+      assessWindow({ label: 'run', backends: twoToOne, evidence: evidenceOf(answered), options: { alpha: 1e-4, toleranceInPoints: 5, resolutionInPoints: 33 } });
+    // 75% vs 67% expected: 8 points off, not significant at 60 answers, inside the 33-point resolution.
+    expect(run({ east: 45, west: 15 }).status).toBe('ok');
+    expect(run({ east: 40, west: 20 }).status).toBe('ok');
+    // Too few answers even for a 33-point drift.
+    const tiny = run({ east: 4, west: 2 });
+    expect(tiny.status).toBe('inconclusive');
+    expect(tiny.probesNeeded).toBeGreaterThan(0);
+    expect(run({ east: 60, west: 0 }).status).toBe('drift');
+  });
+
   it('with over-dispersion φ = 4 no longer flags what is significant only under independence', () => {
     const counts = { east: 430, west: 290 };
     expect(assess(counts).status).toBe('drift');
