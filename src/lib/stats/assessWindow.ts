@@ -302,7 +302,10 @@ function explain(ctx: ExplainContext): string[] {
   if (ctx.failover !== null) {
     sentences.push(
       `Failover: ${plural(ctx.failover.count, 'answer')} came from backends outside the preferred group (${joinList(
-        ctx.failover.backends.map((f) => `${f.backend} ×${formatCount(f.count)}`),
+        ctx.failover.backends.map((f) => {
+          const backend = input.backends.find((b) => b.name === f.backend);
+          return `${backend ? displayName(backend) : f.backend} ×${formatCount(f.count)}`;
+        }),
       )}), which happens only when a preferred backend is unavailable or the pool differs from its definition.`,
     );
   }
