@@ -12,7 +12,8 @@ export async function buildServiceReport(services: Services, primaryWindow: 'run
   const nowMs = Date.now();
   const pool = services.settings.deploy.mode === 'verify-only' ? (await services.expectation.currentExpectation(signal)).pool : services.declaredPool;
   const windows: WindowToAssess[] = [];
-  const [latest] = services.store.recentRuns(pool.name, 1);
+  // The latest finished run: a run still in progress would show a partial count.
+  const latest = services.store.recentRuns(pool.name, 5).find((run) => run.state !== 'running');
   if (latest) {
     const window = { fromMs: latest.startedAtMs, toMs: (latest.finishedAtMs ?? nowMs) + 1 };
     const evidence = await services.store.readWindow(pool.name, window, Math.max(1, window.toMs - window.fromMs));

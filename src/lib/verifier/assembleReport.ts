@@ -7,7 +7,7 @@ import { assessWindow } from '../stats/assessWindow';
 import { dispersionIndex } from '../stats/dispersion';
 import { planSampleSize } from '../stats/planSampleSize';
 import type { Assessment } from '../stats/types';
-import type { WindowEvidence } from '../store/types';
+import type { RunCounts, WindowEvidence } from '../store/types';
 
 /** One window to judge: its evidence and its share of the false-alarm budget. */
 export interface WindowToAssess {
@@ -55,6 +55,11 @@ export interface AssembleReportInput {
   readonly configDrift: ConfigDriftReport | null;
   readonly policy: readonly PolicyFinding[];
   readonly alerts: { readonly state: AlertState | null; readonly recent: readonly AlertLogEntry[] };
+  /**
+   * Each recorded run's own verdict (run id → `ok`, `drift` …). When given, φ is calibrated on runs judged `ok`
+   * only; otherwise on every run of the longest window.
+   */
+  readonly runVerdicts?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -78,9 +83,8 @@ export function assembleReport(input: AssembleReportInput): Report {
     isPrimary: b.isPrimary,
     region: b.region,
   }));
-  const expected = Object.fromEntries(input.pool.backends.map((b) => [b.name, b.expectedShare]));
   const longest = [...input.windows].sort((a, b) => spanOf(b.evidence) - spanOf(a.evidence))[0];
-  const dispersion = longest ? dispersionIndex(longest.evidence.runs, expected) : { phi: null, runs: 0 };
+  const dispersion = calibrate(longest?.evidence.runs ?? [], input.pool, input.runVerdicts);
   const inflate = dispersion.phi !== null && dispersion.phi > input.dispersionWarn ? dispersion.phi : undefined;
 
   const judged = input.windows.map((w) => {
@@ -128,6 +132,22 @@ export function assembleReport(input: AssembleReportInput): Report {
     dispersion: { phi: dispersion.phi, runs: dispersion.runs, warnAbove: input.dispersionWarn },
     budget: { probesPerRun: input.probesPerRun, runsPerHour: input.runsPerHour, plan },
   });
+}
+
+/**
+ * φ from healthy runs, centred on their own pooled shares. Why not all runs against the expected shares: a real
+ * drift (or a window that changes from healthy to broken) would then read as over-dispersion, inflate every
+ * standard error and mask itself. φ is a check of the independence assumption, not of the weights.
+ */
+function calibrate(runs: readonly RunCounts[], pool: ResolvedPool, runVerdicts: ReadonlyMap<string, string> | undefined): { phi: number | null; runs: number } {
+  const healthy = runVerdicts ? runs.filter((run) => runVerdicts.get(run.runId) === 'ok') : runs;
+  const primary = pool.backends.filter((b) => b.isPrimary && b.expectedShare > 0).map((b) => b.name);
+  const totals = primary.map((name) => healthy.reduce((sum, run) => sum + (run.answered[name] ?? 0), 0));
+  const all = totals.reduce((a, b) => a + b, 0);
+  if (all === 0) return { phi: null, runs: healthy.length };
+  const centre = Object.fromEntries(primary.map((name, i) => [name, (totals[i] ?? 0) / all]).filter(([, share]) => (share as number) > 0 && (share as number) < 1));
+  if (Object.keys(centre).length < 2) return { phi: null, runs: healthy.length };
+  return dispersionIndex(healthy, centre);
 }
 
 function spanOf(evidence: WindowEvidence): number {

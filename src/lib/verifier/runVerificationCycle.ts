@@ -24,7 +24,12 @@ export interface RunBookkeeping {
   lastDeployOutcome(pool: string): DeployOutcome | null;
   saveConfigDrift(pool: string, report: ConfigDriftReport): void;
   lastConfigDrift(pool: string): ConfigDriftReport | null;
+  /** Recent runs, newest first, with their own verdicts once finished. */
+  recentRuns(pool: string, limit: number): readonly { readonly runId: string; readonly state: string; readonly verdict?: string | undefined }[];
 }
+
+/** Runs looked at for calibrating φ (a day at the default pace is 288). */
+const CALIBRATION_RUNS = 500;
 
 /** Where the expectation comes from and how deployed-vs-declared is checked. */
 export interface ExpectationSource {
@@ -88,7 +93,8 @@ const DAY_IN_MS = 24 * HOUR_IN_MS;
  */
 export async function runVerificationCycle(deps: CycleDependencies, signal?: AbortSignal): Promise<CycleResult> {
   const now = deps.now ?? Date.now;
-  const owner = deps.instanceId ?? `instance-${process.pid}`;
+  // One owner per invocation: two overlapping invocations in one process must exclude each other too.
+  const owner = `${deps.instanceId ?? `instance-${process.pid}`}/${randomUUID()}`;
   const s = deps.settings;
   const lockTtlInMs = Math.max(60_000, Math.ceil(s.maxProbes / s.concurrency) * s.timeoutInMs + 60_000);
   if (!deps.bookkeeping.tryAcquireLock(RUN_LOCK, owner, lockTtlInMs, now())) {
@@ -253,6 +259,12 @@ export async function assembleFromWindows(
     configDrift: deps.bookkeeping.lastConfigDrift(deps.declaredPool.name),
     policy,
     alerts: { state: alertRecord?.state ?? null, recent },
+    runVerdicts: new Map(
+      deps.bookkeeping
+        .recentRuns(deps.declaredPool.name, CALIBRATION_RUNS)
+        .filter((run) => run.verdict !== undefined)
+        .map((run) => [run.runId, run.verdict as string]),
+    ),
   });
 }
 
