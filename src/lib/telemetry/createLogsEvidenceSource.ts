@@ -86,7 +86,8 @@ type QueryOutcome =
  * `readWindow(poolName, …)` selects the telemetry by `poolName` (probes mode; all-traffic selects by the member
  * hosts of `options.pool`); backends are always those of `options.pool`.
  *
- * @throws TelemetrySetupError (at creation) for a bad timeout, empty role name or negative grace.
+ * @throws TelemetrySetupError (at creation) for a workspace id that is not a GUID, a resource id that is not an
+ *   App Insights component id, a bad timeout, an empty role name or a negative grace.
  * @throws LogsQueryError when a query fails as a whole (403, 404, 400, network …), naming the target.
  * @throws KqlValueError when the pool name or role name cannot be embedded, or the window/bin are invalid.
  * @throws the abort reason when the caller's `signal` aborts.
@@ -101,6 +102,12 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
   }
   if (typeof cloudRoleName !== 'string' || cloudRoleName.trim() === '') {
     throw new TelemetrySetupError('cloudRoleName', 'must not be empty');
+  }
+  if (target.kind === 'workspace' && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(target.workspaceId)) {
+    throw new TelemetrySetupError('target.workspaceId', 'must be the workspace id (a GUID, LOGS_WORKSPACE_ID)');
+  }
+  if (target.kind === 'appinsights' && !/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/microsoft\.insights\/components\/[^/]+$/i.test(target.resourceId)) {
+    throw new TelemetrySetupError('target.resourceId', 'must be the ARM id of an App Insights component (APPINSIGHTS_RESOURCE_ID)');
   }
   if (!Number.isSafeInteger(runGraceInMs) || runGraceInMs < 0) {
     throw new TelemetrySetupError('runGraceInMs', 'must be a whole number of milliseconds ≥ 0');

@@ -33,6 +33,10 @@ beforeAll(async () => {
   ingestion = await startFakeIngestion();
 });
 
+// Every new exporter (re)starts the SDK's settings poller (first poll 5–15 s later, off loopback): stop it as
+// soon as the sinks of each step exist.
+afterEach(() => stopAppInsightsBackgroundWork());
+
 afterAll(async () => {
   stopAppInsightsBackgroundWork();
   requestStart.unsubscribe(onRequest);
@@ -91,6 +95,7 @@ describe('createAppInsightsSink against a fake ingestion endpoint', () => {
     });
     await sink.flush();
     await sink.close();
+    stopAppInsightsBackgroundWork();
     envelopes = ingestion.envelopes();
   });
 

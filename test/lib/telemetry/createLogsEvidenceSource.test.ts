@@ -301,6 +301,8 @@ describe('createLogsEvidenceSource in probes mode', () => {
     expect(() => workspaceSource({ timeoutInMs: 0 })).toThrow(/timeoutInMs/);
     expect(() => workspaceSource({ cloudRoleName: ' ' })).toThrow(/cloudRoleName/);
     expect(() => workspaceSource({ runGraceInMs: -1 })).toThrow(/runGraceInMs/);
+    expect(() => workspaceSource({ target: { kind: 'workspace', workspaceId: '' } })).toThrow(/target.workspaceId/);
+    expect(() => workspaceSource({ target: { kind: 'appinsights', resourceId: '' } })).toThrow(/target.resourceId/);
   });
 
   it('refuses a pool name or window it cannot query, before sending anything', async () => {

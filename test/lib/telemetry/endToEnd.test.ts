@@ -153,6 +153,8 @@ beforeAll(async () => {
   }
   await otherRole.close();
   await otherPool.close();
+  // The SDK's settings poller (first poll 5–15 s after an exporter starts) would leave loopback.
+  stopAppInsightsBackgroundWork();
 });
 
 afterAll(async () => {
