@@ -60,7 +60,7 @@ export interface SequentialTestOptions {
  *   c = 20 on 5–15-point drifts.
  *
  * Tuned by simulation (bench/stats.ts) on 2:1 and 3:2:1 pools at alpha 0.01 and 1e-4: mean probes to drift
- * are 1.37–1.51× Wald's bound ln(1/alpha)/KL at alpha 0.01 and 1.21–1.33× at 1e-4 for 1:1, 3:1, 0.6/0.4, a
+ * are 1.35–1.51× Wald's bound ln(1/alpha)/KL at alpha 0.01 and 1.21–1.33× at 1e-4 for 1:1, 3:1, 0.6/0.4, a
  * dead backend and a 90/10 split. A single Dirichlet cannot cover both ends (c = 4: dead backend 1.6×;
  * c = 16: dead backend 2.4×), and Dirichlet priors alone put little mass on a simplex edge (3:2:1 with the
  * weight-1 backend dead: 1.87× without the point alternatives, 1.5× with).

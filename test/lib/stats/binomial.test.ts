@@ -64,6 +64,38 @@ describe('binomial arithmetic', () => {
     expect(binomialTestPValue(1, 5, 0)).toBe(0);
   });
 
+  it('agrees with a brute-force binom.test for every k of n = 1..25 at five probabilities', () => {
+    for (let n = 1; n <= 25; n++) {
+      for (const p of [0.1, 1 / 3, 0.5, 2 / 3, 0.9]) {
+        const pmf = Array.from({ length: n + 1 }, (_, k) => choose(n, k) * p ** k * (1 - p) ** (n - k));
+        for (let k = 0; k <= n; k++) {
+          const expected = k === n * p ? 1 : Math.min(1, pmf.filter((d) => d <= (pmf[k] as number) * (1 + 1e-7)).reduce((a, b) => a + b, 0));
+          expect(Math.abs(binomialTestPValue(k, n, p) - expected)).toBeLessThan(1e-12);
+        }
+      }
+    }
+  });
+
+  it('puts exactly the counts with p < level outside the acceptance region (n = 1..60)', () => {
+    for (let n = 1; n <= 60; n++) {
+      for (const p of [1 / 6, 2 / 3]) {
+        const region = binomialAcceptanceRegion(n, p, 0.01);
+        for (let k = 0; k <= n; k++) {
+          const inside = k >= region.lowestAccepted && k <= region.highestAccepted;
+          expect(binomialTestPValue(k, n, p) < 0.01).toBe(!inside);
+        }
+      }
+    }
+  });
+
+  it('makes each Clopper–Pearson bound an exact one-sided tail of (1 − confidence)/2', () => {
+    for (const [k, n] of [[1, 5], [17, 40], [300, 1000], [49_000, 100_000]] as const) {
+      const ci = clopperPearsonInterval(k, n, 0.99);
+      expect(1 - binomialCdf(k - 1, n, ci.low)).toBeCloseTo(0.005, 8);
+      expect(binomialCdf(k, n, ci.high)).toBeCloseTo(0.005, 8);
+    }
+  });
+
   it('gives the Clopper–Pearson interval of 3 of 10 at 95% as [0.0667, 0.6525]', () => {
     const ci = clopperPearsonInterval(3, 10, 0.95);
     expect(ci.low).toBeCloseTo(0.06673951, 7);
