@@ -112,10 +112,11 @@ export async function run(): Promise<string> {
       `| requests/s (mean) | ${result.requests.average.toFixed(1)} |`,
       `| latency p50 | ${result.latency.p50} ms |`,
       `| latency p99 | ${result.latency.p99} ms |`,
+      `| latency mean | ${result.latency.average.toFixed(0)} ms |`,
       `| latency max | ${result.latency.max} ms |`,
       `| one report alone, before the load | ${singleInMs} ms |`,
       '',
-      `Node.js serves one report at a time (the report is CPU-bound on one event loop), so p50 ≈ ${CONNECTIONS} × the time of one report.`,
+      `Each report is built on the one event loop (CPU-bound), so throughput ≈ 1 / (time of one report) and mean latency ≈ ${CONNECTIONS} / throughput = ${(CONNECTIONS / Math.max(0.001, result.requests.average)).toFixed(1)} s; p99 far above the mean means some clients waited much longer than others.`,
     ].join('\n');
   } finally {
     await host.stop();
