@@ -250,6 +250,14 @@ describe('createAppInsightsSink set-up', () => {
     expect(added.map((e) => e.tags['ai.cloud.role']).sort()).toEqual(['again-1', 'again-1', 'again-1', 'again-2', 'again-2', 'again-2']);
   });
 
+  it('starts the SDK settings poller, which the test helper can stop (so nothing leaves loopback later)', async () => {
+    stopAppInsightsBackgroundWork();
+    const sink = createAppInsightsSink({ connectionString: ingestion.connectionString, cloudRoleName: 'poller', pool: labPool(), offlineStorage: false });
+    expect(stopAppInsightsBackgroundWork()).toBe(true);
+    expect(stopAppInsightsBackgroundWork()).toBe(false);
+    await sink.close();
+  });
+
   it('rejects a connection string without an instrumentation key, without echoing it', () => {
     const bad = `IngestionEndpoint=https://127.0.0.1/;Secret=${SUBSCRIPTION_KEY}`;
     let caught: unknown;
