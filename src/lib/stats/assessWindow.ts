@@ -2,7 +2,7 @@ import type { WindowEvidence } from '../store/types';
 import { binomialAcceptanceRegion, binomialTestPValue, clopperPearsonInterval } from './binomial';
 import { normalQuantileUpper } from './normalQuantileUpper';
 import { planSampleSize } from './planSampleSize';
-import { requireCount, requireNumberInRange, StatsInputError } from './StatsInputError';
+import { requireNumberInRange, StatsInputError } from './StatsInputError';
 import { weightedBackendTestCount } from './testCount';
 import type { Assessment, BackendAssessment, FailoverFinding, VerdictOptions, VerdictStatus } from './types';
 
@@ -99,7 +99,9 @@ export function assessWindow(input: AssessWindowInput): Assessment {
   const evidenceByName = new Map(evidence.backends.map((e) => [e.backend, e]));
   const answeredOf = (name: string): number => {
     const found = evidenceByName.get(name);
-    return found ? requireCount(`evidence.backends[${name}].answered`, found.answered) : 0;
+    if (!found) return 0;
+    // Sampled all-traffic telemetry may carry weighted (fractional) counts; the exact test needs whole ones.
+    return math.round(requireNumberInRange(`evidence.backends[${name}].answered`, found.answered, { min: 0, max: number.MAX_SAFE_INTEGER }));
   };
   const n = backends.reduce((sum, b) => sum + answeredOf(b.name), 0);
   const expectedShares = backends.map((b) => b.expectedShare);

@@ -178,6 +178,11 @@ describe('assessWindow', () => {
     expect(text).toMatch(/5 probes in the last hour have no recorded outcome/);
   });
 
+  it('rounds weighted (sampled) counts and rejects negative ones naming the backend', () => {
+    expect(assess({ east: 479.6, west: 240.4 }).sampleSize).toBe(720);
+    expect(() => assess({ east: -3, west: 10 })).toThrow(/evidence\.backends\[east\]\.answered/);
+  });
+
   it('rejects an alpha outside (0, 1) and duplicate names with an error naming the field', () => {
     expect(() => assess({ east: 1 }, { alpha: 0 })).toThrow(StatsInputError);
     expect(() => assess({ east: 1 }, { alpha: 1.5 })).toThrow(/options\.alpha/);
