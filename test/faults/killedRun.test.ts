@@ -114,14 +114,19 @@ describe('a probe run killed mid-way', () => {
       // Two hours later for the run lock and abandonment only (an injected clock, no sleeping): the killed
       // process's lock has expired and its run has seen no activity since.
       const later = (nowMs: number): number => nowMs + 2 * HOUR_IN_MS;
-      const bookkeeping: RunBookkeeping = {
+      // Every other bookkeeping call goes to the store unchanged.
+      const shifted: Partial<RunBookkeeping> = {
         tryAcquireLock: (name, owner, ttlInMs, nowMs) => services.store.tryAcquireLock(name, owner, ttlInMs, later(nowMs)),
-        releaseLock: (name, owner) => services.store.releaseLock(name, owner),
         markAbandonedRuns: (nowMs, olderThanMs) => services.store.markAbandonedRuns(later(nowMs), olderThanMs),
-        lastDeployOutcome: (pool) => services.store.lastDeployOutcome(pool),
-        saveConfigDrift: (pool, report) => services.store.saveConfigDrift(pool, report),
-        lastConfigDrift: (pool) => services.store.lastConfigDrift(pool),
       };
+      const bookkeeping = new Proxy(services.store, {
+        get(target, property, receiver) {
+          const override = shifted[property as keyof RunBookkeeping];
+          if (override) return override;
+          const value: unknown = Reflect.get(target, property, receiver);
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      }) as RunBookkeeping;
       const killed = services.store.recentRuns(POOL, 1)[0];
       const result = await runVerificationCycle({ ...deps, bookkeeping, settings: { ...deps.settings, maxProbes: 30 } });
       expect(result.ran).toBe(true);
