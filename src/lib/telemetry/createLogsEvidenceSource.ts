@@ -188,9 +188,11 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
     const isKnown = (backend: string): boolean => known.has(backend);
 
     const totals = emptyTotals(backendNames);
+    let represented = 0;
     for (const row of summary.rows) {
       const backend = cellText(row.backend);
       const n = cellCount(row.probes);
+      represented += cellNumber(row.represented) ?? n;
       totals.total += n;
       totals.tokensUsed += cellCount(row.tokens);
       addOutcome(totals, cellText(row.probeKind), isKnown(backend) ? backend : null, cellText(row.errorKey), cellText(row.answerValue), n);
@@ -249,7 +251,13 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
       runs: runList,
       incompleteRuns,
       tokensUsed: totals.tokensUsed,
-      degraded: degradedText([summary, latency, bins, runs, runStates]),
+      degraded: degradedText(
+        [summary, latency, bins, runs, runStates],
+        // The sink sends everything; only App Insights ingestion sampling (a resource setting) can thin it out.
+        represented > totals.total
+          ? [`App Insights ingestion sampling kept ${totals.total} of ${represented} probe records: counts are a sample`]
+          : [],
+      ),
     };
   };
 
@@ -421,8 +429,8 @@ function toBackendEvidence(
   }));
 }
 
-function degradedText(outcomes: readonly QueryOutcome[]): string | undefined {
-  const messages = outcomes.flatMap((outcome) => (outcome.kind === 'ok' ? [] : [outcome.message]));
+function degradedText(outcomes: readonly QueryOutcome[], notes: readonly string[] = []): string | undefined {
+  const messages = [...outcomes.flatMap((outcome) => (outcome.kind === 'ok' ? [] : [outcome.message])), ...notes];
   return messages.length === 0 ? undefined : `Log data incomplete: ${messages.join('; ')}`;
 }
 

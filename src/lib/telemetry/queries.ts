@@ -67,7 +67,8 @@ export const PROBE_SOURCE: Readonly<Record<LogsSchemaFlavour, string>> = {
     errorCode = tostring(customDimensions.errorCode),
     identifierValue = tostring(customDimensions.identifierValue),
     latencyInMs = todouble(customDimensions.latencyInMs),
-    totalTokens = tolong(customDimensions.totalTokens);`,
+    totalTokens = tolong(customDimensions.totalTokens),
+    itemCount;`,
   workspace: `let probes = AppDependencies
 | where Name == ${PROBE} and AppRoleName == roleName
 | where tostring(Properties.pool) == poolName
@@ -81,7 +82,8 @@ export const PROBE_SOURCE: Readonly<Record<LogsSchemaFlavour, string>> = {
     errorCode = tostring(Properties.errorCode),
     identifierValue = tostring(Properties.identifierValue),
     latencyInMs = todouble(Properties.latencyInMs),
-    totalTokens = tolong(Properties.totalTokens);`,
+    totalTokens = tolong(Properties.totalTokens),
+    itemCount = ItemCount;`,
 };
 
 /**
@@ -125,13 +127,14 @@ export const TRAFFIC_SOURCE: Readonly<Record<LogsSchemaFlavour, string>> = {
 
 /**
  * Probe counts per identity and outcome. `errorKey` is the status of an HTTP failure (or its error code);
- * `answerValue` keeps the raw identifier of 2xx answers only (to explain unidentified ones).
- * Columns: backend, probeKind, errorKey, answerValue, probes, tokens.
+ * `answerValue` keeps the raw identifier of 2xx answers only (to explain unidentified ones). `represented` is
+ * the sum of `itemCount`: above `probes` when App Insights ingestion sampling dropped some of our records.
+ * Columns: backend, probeKind, errorKey, answerValue, probes, tokens, represented.
  */
 export const PROBE_SUMMARY_QUERY = `probes
 | extend errorKey = case(probeKind != 'http', '', status != '', status, errorCode != '', errorCode, 'unknown'),
     answerValue = iff(probeKind == 'ok', identifierValue, '')
-| summarize probes = count(), tokens = sum(totalTokens) by backend, probeKind, errorKey, answerValue`;
+| summarize probes = count(), tokens = sum(totalTokens), represented = sum(itemCount) by backend, probeKind, errorKey, answerValue`;
 
 /** Latency percentiles per identified backend (all outcomes). Columns: backend, p50, p95. */
 export const PROBE_LATENCY_QUERY = `probes

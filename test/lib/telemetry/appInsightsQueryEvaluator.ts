@@ -70,6 +70,8 @@ export function answerFromEnvelopes(envelopes: readonly TelemetryEnvelope[], que
         identifierValue: p.identifierValue ?? '',
         latencyInMs: Number(p.latencyInMs),
         totalTokens: p.totalTokens === undefined ? null : Number(p.totalTokens),
+        // App Insights stores itemCount = 100 / sampleRate.
+        itemCount: Math.round(100 / (e.sampleRate ?? 100)),
       };
     })
     .filter((p) => p.timestamp >= windowStart && p.timestamp < windowEnd);
@@ -90,6 +92,7 @@ export function answerFromEnvelopes(envelopes: readonly TelemetryEnvelope[], que
           ['answerValue', 'string'],
           ['probes', 'long'],
           ['tokens', 'long'],
+          ['represented', 'long'],
         ],
         [...groups.values()].map((list) => [
           list[0]!.backend,
@@ -98,6 +101,7 @@ export function answerFromEnvelopes(envelopes: readonly TelemetryEnvelope[], que
           list[0]!.answerValue,
           String(list.length),
           String(list.reduce((sum, p) => sum + (p.totalTokens ?? 0), 0)),
+          String(list.reduce((sum, p) => sum + p.itemCount, 0)),
         ]),
       );
     }

@@ -200,6 +200,30 @@ describe('createLogsEvidenceSource in probes mode', () => {
     expect(evidence.degraded).toBeUndefined();
   });
 
+  it('says so when App Insights ingestion sampling thinned out the probe records', async () => {
+    logs.setHandler(
+      answer({
+        probeSummary: {
+          status: 200,
+          body: {
+            tables: [
+              logsTable(
+                [['backend', 'string'], ['probeKind', 'string'], ['errorKey', 'string'], ['answerValue', 'string'], ['probes', 'long'], ['tokens', 'long'], ['represented', 'long']],
+                [
+                  ['openai-instance1', 'ok', '', 'West US', '20', '400', '40'],
+                  ['openai-instance2', 'ok', '', 'East US', '10', '200', '10'],
+                ],
+              ),
+            ],
+          },
+        },
+      }),
+    );
+    const evidence = await workspaceSource().readWindow(pool.name, { fromMs: FROM, toMs: TO }, BIN);
+    expect(evidence.total).toBe(30);
+    expect(evidence.degraded).toMatch(/ingestion sampling kept 30 of 50 probe records/);
+  });
+
   it('marks a partial failure as degraded and still uses the partial tables', async () => {
     logs.setHandler(
       answer({
