@@ -50,9 +50,9 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  * store, which goes by start time — a custom event is stamped when it is emitted, up to a timeout later), its
  * latency as the native `duration` and its outcome as `success`; the portal's dependency views then show
  * probes as what they are, calls to a backend. The exporter may round the timestamp 1 ms down (float
- * nanoseconds), so the exact start also goes in the `startedAtMs` dimension, which the queries use. The 3.x shim turns a dependency into an OpenTelemetry span and
- * keeps no `target`/`resultCode`/type for a custom dependency type (toolchain notes), so everything the
- * queries need is in custom dimensions (`customDimensions` / `Properties`): `pool`, `backend` (absent when
+ * nanoseconds), so the exact start also goes in the `startedAtMs` dimension, which the queries use. The 3.x
+ * shim turns a dependency into an OpenTelemetry span and keeps no `target`/`resultCode`/type for a custom
+ * dependency type (toolchain notes), so everything the queries need is in custom dimensions (`customDimensions` / `Properties`): `pool`, `backend` (absent when
  * unidentified), `region`, `identifierValue` (absent when the header was), `status`, `kind`, `latencyInMs`,
  * `startedAtMs`, `runId`, `probeIndex`, `errorCode`, `totalTokens`, `schemaVersion`.
  *
@@ -78,8 +78,9 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  * be enabled on the App Insights resource).
  *
  * Nothing secret is sent: records carry no key or token by contract and the connection string is used only
- * by the SDK. The SDK itself also talks to Microsoft endpoints for its own statistics (statsbeat, settings);
- * set `APPLICATION_INSIGHTS_NO_STATSBEAT=true` in the app settings to turn that off.
+ * by the SDK. The SDK itself also talks to Microsoft endpoints on its own: statsbeat (its usage statistics,
+ * which first probes the instance-metadata address outside Azure Functions; `APPLICATION_INSIGHTS_NO_STATSBEAT=true`
+ * turns it off) and an hourly settings poll to `settings.sdk.monitor.azure.com` that no setting turns off.
  *
  * @throws TelemetrySetupError when the connection string has no valid InstrumentationKey or the role name is bad.
  */
