@@ -107,17 +107,25 @@ export const RUN_EVENT_SOURCE: Readonly<Record<LogsSchemaFlavour, string>> = {
     startedAtMs = tolong(Properties.startedAtMs);`,
 };
 
+/**
+ * Host part of a dependency `target`, whether it is `host`, `host:port`, `host | name` or a URL: an optional
+ * scheme, then everything up to `:`, `/`, `|` or whitespace. A KQL verbatim string; RE2 and JavaScript read it
+ * the same way (tested).
+ */
+export const TARGET_HOST_REGEX = String.raw`^(?:[A-Za-z][A-Za-z0-9+.-]*://)?([^:/|\s]+)`;
+const TARGET_HOST_PATTERN = `@'${TARGET_HOST_REGEX}'`;
+
 /** `let traffic`: APIM's own backend-call dependencies to the pool's member hosts, normalised. */
 export const TRAFFIC_SOURCE: Readonly<Record<LogsSchemaFlavour, string>> = {
   classic: `let traffic = dependencies
-| extend targetHost = tolower(extract(@'^([^:/|\\s]+)', 1, target))
+| extend targetHost = tolower(extract(${TARGET_HOST_PATTERN}, 1, target))
 | where targetHost in (backendHosts)
 | project timestamp, targetHost,
     identifierValue = tostring(customDimensions[headerKey]),
     resultCode = tostring(resultCode),
     latencyInMs = todouble(duration);`,
   workspace: `let traffic = AppDependencies
-| extend targetHost = tolower(extract(@'^([^:/|\\s]+)', 1, Target))
+| extend targetHost = tolower(extract(${TARGET_HOST_PATTERN}, 1, Target))
 | where targetHost in (backendHosts)
 | project timestamp = TimeGenerated, targetHost,
     identifierValue = tostring(Properties[headerKey]),

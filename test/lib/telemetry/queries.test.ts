@@ -2,6 +2,7 @@ import {
   composeProbeQuery,
   composeTrafficQuery,
   queryNameOf,
+  TARGET_HOST_REGEX,
   type LogsSchemaFlavour,
   type ProbeQueryName,
   type TrafficQueryName,
@@ -61,6 +62,18 @@ describe('the KQL queries', () => {
     expect(query).toContain('let windowEnd = datetime(2026-11-25T02:00:00.000Z);');
     expect(query).toContain("let poolName = 'pool-o\\'brien.v2';");
     expect(query).toContain('let binSize = 300000ms;');
+  });
+
+  it('extracts the host from every form a dependency target takes', () => {
+    // The same pattern runs in Kusto (RE2); this class of pattern reads the same in JavaScript.
+    const pattern = new RegExp(TARGET_HOST_REGEX);
+    const host = (target: string): string | undefined => pattern.exec(target)?.[1]?.toLowerCase();
+    const expected = 'aoai-nov26-instance1.openai.azure.com';
+    expect(host('aoai-nov26-instance1.openai.azure.com')).toBe(expected);
+    expect(host('aoai-nov26-instance1.openai.azure.com:443')).toBe(expected);
+    expect(host('AOAI-nov26-instance1.openai.azure.com | gpt-4o')).toBe(expected);
+    expect(host('https://aoai-nov26-instance1.openai.azure.com/openai/deployments/gpt-4o/chat/completions')).toBe(expected);
+    expect(composeTrafficQuery('trafficSummary', 'classic', trafficParameters)).toContain(`extract(@'${TARGET_HOST_REGEX}', 1, target)`);
   });
 
   it('names each query in its first line', () => {
