@@ -8,6 +8,7 @@ import { KqlValueError } from './kqlString';
 import { LogsQueryError } from './LogsQueryError';
 import { TelemetrySetupError } from './TelemetrySetupError';
 import {
+  QUERY_COLUMNS,
   composeProbeQuery,
   composeTrafficQuery,
   type LogsSchemaFlavour,
@@ -155,15 +156,22 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
     } finally {
       registry.delete(callId);
     }
+    const table = firstTable(result.status === LogsQueryResultStatus.PartialFailure ? result.partialTables : result.tables);
+    const missing = table === undefined ? null : missingColumns(table, QUERY_COLUMNS[name]);
+    if (table === undefined || (missing !== null && missing.length > 0)) {
+      // Never read an unexpected shape as zeros.
+      const what = table === undefined ? 'no result table' : `a result without ${missing!.join(', ')}`;
+      return { kind: 'partial', rows: [], message: `${name} returned ${what}` };
+    }
     if (result.status === LogsQueryResultStatus.PartialFailure) {
       const error = result.partialError;
       return {
         kind: 'partial',
-        rows: readLogsTable(firstTable(result.partialTables)),
+        rows: readLogsTable(table),
         message: `${name} returned a partial result (${error.code ?? 'error'}: ${error.message ?? 'no message'})`,
       };
     }
-    return { kind: 'ok', rows: readLogsTable(firstTable(result.tables)) };
+    return { kind: 'ok', rows: readLogsTable(table) };
   };
 
   const readProbes = async (poolName: string, window: TimeWindow, binInMs: number, signal?: AbortSignal): Promise<WindowEvidence> => {
@@ -444,6 +452,11 @@ async function settleAll<T extends readonly Promise<QueryOutcome>[]>(promises: T
 
 function firstTable(tables: readonly LogsTable[] | undefined): LogsTable | undefined {
   return tables?.[0];
+}
+
+function missingColumns(table: LogsTable, expected: readonly string[]): string[] {
+  const present = new Set(table.columnDescriptors.map((column) => column.name));
+  return expected.filter((name) => !present.has(name));
 }
 
 function hostOf(url: string): string | null {

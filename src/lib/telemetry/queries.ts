@@ -181,6 +181,18 @@ export const TRAFFIC_BINS_QUERY = `traffic
 | extend isOk = resultCode matches regex @'^2\\d\\d$'
 | summarize requests = count() by startTime = bin_at(timestamp, binSize, windowStart), targetHost, identifierValue, isOk`;
 
+/** The columns each query returns (the reader checks them, so a changed query or service never reads as zeros). */
+export const QUERY_COLUMNS: Readonly<Record<QueryName, readonly string[]>> = {
+  probeSummary: ['backend', 'probeKind', 'errorKey', 'answerValue', 'probes', 'tokens', 'represented'],
+  probeLatency: ['backend', 'p50', 'p95'],
+  probeBins: ['startTime', 'backend', 'probeKind', 'probes'],
+  probeRuns: ['runId', 'backend', 'probeKind', 'probes', 'firstProbeAt'],
+  runStates: ['runId', 'startedAtMs', 'started', 'finished', 'incomplete'],
+  trafficSummary: ['targetHost', 'identifierValue', 'resultCode', 'requests'],
+  trafficLatency: ['targetHost', 'identifierValue', 'p50', 'p95', 'requests'],
+  trafficBins: ['startTime', 'targetHost', 'identifierValue', 'isOk', 'requests'],
+};
+
 const PROBE_BODIES: Readonly<Record<ProbeQueryName, string>> = {
   probeSummary: PROBE_SUMMARY_QUERY,
   probeLatency: PROBE_LATENCY_QUERY,

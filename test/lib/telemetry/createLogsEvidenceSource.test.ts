@@ -3,7 +3,7 @@ import { LogsQueryClient } from '@azure/monitor-query-logs';
 import { createLogsEvidenceSource, createLogsQueryClient } from '../../../src/lib/telemetry/createLogsEvidenceSource';
 import { KqlValueError } from '../../../src/lib/telemetry/kqlString';
 import { LogsQueryError } from '../../../src/lib/telemetry/LogsQueryError';
-import { queryNameOf, type QueryName } from '../../../src/lib/telemetry/queries';
+import { QUERY_COLUMNS, queryNameOf, type QueryName } from '../../../src/lib/telemetry/queries';
 import { fakeCredential } from '../../fakes/fakeCredential';
 import type { FakeResponse } from '../../fakes/httpsFakeServer';
 import { logsTable, startFakeLogAnalytics, type FakeLogAnalytics, type ReceivedLogsQuery } from '../../fakes/fakeLogAnalytics';
@@ -38,17 +38,17 @@ function probeTables(name: QueryName | null): object {
       return {
         tables: [
           logsTable(
-            [['backend', 'string'], ['probeKind', 'string'], ['errorKey', 'string'], ['answerValue', 'string'], ['probes', 'long'], ['tokens', 'long']],
+            [['backend', 'string'], ['probeKind', 'string'], ['errorKey', 'string'], ['answerValue', 'string'], ['probes', 'long'], ['tokens', 'long'], ['represented', 'long']],
             [
-              ['openai-instance1', 'ok', '', 'West US', '40', '800'],
-              ['openai-instance2', 'ok', '', 'East US', 18, 378],
-              ['openai-instance2', 'http', '429', '', '3', null],
-              ['', 'http', '503', '', '1', null],
-              ['', 'timeout', '', '', '2', null],
-              ['', 'network', '', '', '1', null],
-              ['', 'ok', '', 'North Europe', '2', '38'],
-              ['', 'ok', '', '', '1', '20'],
-              ['retired-backend', 'ok', '', 'Central US', '1', '20'],
+              ['openai-instance1', 'ok', '', 'West US', '40', '800', '40'],
+              ['openai-instance2', 'ok', '', 'East US', 18, 378, 18],
+              ['openai-instance2', 'http', '429', '', '3', null, '3'],
+              ['', 'http', '503', '', '1', null, '1'],
+              ['', 'timeout', '', '', '2', null, '2'],
+              ['', 'network', '', '', '1', null, '1'],
+              ['', 'ok', '', 'North Europe', '2', '38', '2'],
+              ['', 'ok', '', '', '1', '20', '1'],
+              ['retired-backend', 'ok', '', 'Central US', '1', '20', '1'],
             ],
           ),
         ],
@@ -188,7 +188,10 @@ describe('createLogsEvidenceSource in probes mode', () => {
   });
 
   it('gives zero counts, all backends and no degradation for empty tables', async () => {
-    logs.setHandler(() => ({ status: 200, body: { tables: [logsTable([['backend', 'string']], [])] } }));
+    logs.setHandler((query) => {
+      const name = queryNameOf(query.query)!;
+      return { status: 200, body: { tables: [logsTable(QUERY_COLUMNS[name].map((column) => [column, 'string'] as const), [])] } };
+    });
     const evidence = await workspaceSource().readWindow(pool.name, { fromMs: FROM, toMs: TO }, BIN);
     expect(evidence.total).toBe(0);
     expect(evidence.backends.map((b) => [b.backend, b.answered, b.latencyP50InMs])).toEqual([
@@ -222,6 +225,18 @@ describe('createLogsEvidenceSource in probes mode', () => {
     const evidence = await workspaceSource().readWindow(pool.name, { fromMs: FROM, toMs: TO }, BIN);
     expect(evidence.total).toBe(30);
     expect(evidence.degraded).toMatch(/ingestion sampling kept 30 of 50 probe records/);
+  });
+
+  it('never reads a result of unexpected shape as zeros', async () => {
+    logs.setHandler(
+      answer({
+        probeSummary: { status: 200, body: { tables: [logsTable([['backend', 'string'], ['count_', 'long']], [['openai-instance1', '40']])] } },
+        probeLatency: { status: 200, body: { tables: [] } },
+      }),
+    );
+    const evidence = await workspaceSource().readWindow(pool.name, { fromMs: FROM, toMs: TO }, BIN);
+    expect(evidence.degraded).toMatch(/probeSummary returned a result without probeKind, errorKey, answerValue, probes, tokens, represented/);
+    expect(evidence.degraded).toMatch(/probeLatency returned no result table/);
   });
 
   it('marks a partial failure as degraded and still uses the partial tables', async () => {

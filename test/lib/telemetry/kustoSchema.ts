@@ -20,7 +20,7 @@ interface KustoGlobals {
       };
       readonly GlobalState: { readonly Default: { WithDatabase(db: unknown): unknown } };
       readonly KustoCode: {
-        ParseAndAnalyze(text: string, globals: unknown): { GetDiagnostics(): unknown };
+        ParseAndAnalyze(text: string, globals: unknown): { GetDiagnostics(): unknown; readonly ResultType: { readonly Columns?: unknown } | null };
         Parse(text: string): { readonly Syntax: unknown };
       };
       readonly Syntax: {
@@ -63,6 +63,14 @@ export function kqlErrors(query: string): string[] {
   return Bridge.toArray<KustoDiagnostic>(code.GetDiagnostics())
     .filter((d) => d.Severity === 'Error')
     .map((d) => `${d.Code} ${d.Message} at ${d.Start}: …${query.slice(Math.max(0, d.Start - 20), d.Start + 20)}…`);
+}
+
+/** Names and types of the columns the query returns, as the analyser infers them (e.g. `probes:long`). */
+export function kqlResultColumns(query: string): string[] {
+  const code = Language.KustoCode.ParseAndAnalyze(query, globals);
+  const columns = code.ResultType?.Columns;
+  if (columns === undefined) return [];
+  return Bridge.toArray<{ Name: string; Type: { Name: string } }>(columns).map((column) => `${column.Name}:${column.Type.Name}`);
 }
 
 /** The value of the (single) string literal in `print <literal>`, as the Kusto parser decodes it. */

@@ -2,13 +2,14 @@ import {
   composeProbeQuery,
   composeTrafficQuery,
   queryNameOf,
+  QUERY_COLUMNS,
   TARGET_HOST_REGEX,
   type LogsSchemaFlavour,
   type ProbeQueryName,
   type TrafficQueryName,
 } from '../../../src/lib/telemetry/queries';
 import { KqlValueError, kqlDatetime, kqlString, kqlTimespanMs } from '../../../src/lib/telemetry/kqlString';
-import { decodeStringLiteral, kqlErrors } from './kustoSchema';
+import { decodeStringLiteral, kqlErrors, kqlResultColumns } from './kustoSchema';
 
 const flavours: LogsSchemaFlavour[] = ['classic', 'workspace'];
 const probeQueries: ProbeQueryName[] = ['probeSummary', 'probeLatency', 'probeBins', 'probeRuns', 'runStates'];
@@ -42,6 +43,28 @@ describe('the KQL queries', () => {
       });
     }
   }
+
+  for (const flavour of flavours) {
+    it(`returns exactly the documented columns from every query (${flavour})`, () => {
+      for (const name of probeQueries) {
+        const names = kqlResultColumns(composeProbeQuery(name, flavour, probeParameters)).map((c) => c.split(':')[0]);
+        expect({ name, columns: [...names].sort() }).toEqual({ name, columns: [...QUERY_COLUMNS[name]].sort() });
+      }
+      for (const name of trafficQueries) {
+        const names = kqlResultColumns(composeTrafficQuery(name, flavour, trafficParameters)).map((c) => c.split(':')[0]);
+        expect({ name, columns: [...names].sort() }).toEqual({ name, columns: [...QUERY_COLUMNS[name]].sort() });
+      }
+    });
+  }
+
+  it('types the counts and times as the reader expects', () => {
+    const summary = kqlResultColumns(composeProbeQuery('probeSummary', 'classic', probeParameters));
+    expect(summary).toEqual(expect.arrayContaining(['probes:long', 'tokens:long', 'represented:long', 'backend:string']));
+    const bins = kqlResultColumns(composeProbeQuery('probeBins', 'workspace', probeParameters));
+    expect(bins).toEqual(expect.arrayContaining(['startTime:datetime', 'probes:long']));
+    const runs = kqlResultColumns(composeProbeQuery('runStates', 'classic', probeParameters));
+    expect(runs).toEqual(expect.arrayContaining(['startedAtMs:long', 'finished:long', 'incomplete:long']));
+  });
 
   it('reports a misspelt column, so the checks above can fail', () => {
     const good = composeProbeQuery('probeSummary', 'classic', probeParameters);
