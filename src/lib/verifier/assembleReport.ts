@@ -87,20 +87,34 @@ export function assembleReport(input: AssembleReportInput): Report {
   const dispersion = calibrate(longest?.evidence.runs ?? [], input.pool, input.runVerdicts);
   const inflate = dispersion.phi !== null && dispersion.phi > input.dispersionWarn ? dispersion.phi : undefined;
 
-  const judged = input.windows.map((w) => {
-    const assessment: Assessment = assessWindow({
+  const expectedShares = input.pool.backends.map((b) => b.expectedShare);
+  const judge = (w: WindowToAssess, evidence: WindowEvidence): Assessment =>
+    assessWindow({
       label: w.name,
       backends,
-      evidence: w.evidence,
+      evidence,
       options: {
         alpha: w.alpha,
         toleranceInPoints: input.toleranceInPoints,
-        resolutionInPoints: w.resolutionInPoints ?? resolutionFor(w.name, input.pool.backends.map((b) => b.expectedShare), input.toleranceInPoints),
+        resolutionInPoints: w.resolutionInPoints ?? resolutionFor(w.name, expectedShares, input.toleranceInPoints),
         ...(inflate !== undefined ? { dispersion: inflate } : {}),
       },
       windowDescription: w.description,
     });
-    return { name: w.name, evidence: w.evidence, assessment };
+
+  // The run window is judged first: its verdict decides whether its answers count in the pooled windows.
+  const verdicts = new Map(input.runVerdicts ?? []);
+  const runWindow = input.windows.find((w) => w.name === 'run');
+  const runAssessment = runWindow ? judge(runWindow, runWindow.evidence) : undefined;
+  if (runWindow && runAssessment) for (const run of runWindow.evidence.runs) verdicts.set(run.runId, runAssessment.status);
+
+  const judged = input.windows.map((w) => {
+    if (w === runWindow && runAssessment) return { name: w.name, evidence: w.evidence, assessment: runAssessment };
+    const { evidence, excludedRuns } = withoutFlaggedRuns(w.evidence, verdicts);
+    const assessment = judge(w, evidence);
+    if (excludedRuns === 0) return { name: w.name, evidence, assessment };
+    const note = `${excludedRuns} run${excludedRuns === 1 ? ' that was' : 's that were'} flagged on its own (see the run verdicts and alerts) ${excludedRuns === 1 ? 'is' : 'are'} left out of this window, which judges the steady state.`;
+    return { name: w.name, evidence, assessment: { ...assessment, explanations: [...assessment.explanations, note] } };
   });
 
   const primaryShares = input.pool.backends.filter((b) => b.isPrimary).map((b) => b.expectedShare);
@@ -132,6 +146,35 @@ export function assembleReport(input: AssembleReportInput): Report {
     dispersion: { phi: dispersion.phi, runs: dispersion.runs, warnAbove: input.dispersionWarn },
     budget: { probesPerRun: input.probesPerRun, runsPerHour: input.runsPerHour, plan },
   });
+}
+
+/**
+ * Pooled windows (hour, day) exist to catch drifts too small for one run to see. A run that was flagged on its own
+ * is already an incident of the run window; keeping its answers in the pooled windows would keep them flagged for a
+ * day after the incident ended, and no recovery could be announced. Its 2xx answers are therefore taken out of the
+ * shares (failures, latency and the timeline keep everything). Under a healthy pool runs are flagged with
+ * probability α, so the selection hardly moves the pooled estimate.
+ */
+export function withoutFlaggedRuns(evidence: WindowEvidence, verdicts: ReadonlyMap<string, string>): { evidence: WindowEvidence; excludedRuns: number } {
+  const flagged = evidence.runs.filter((run) => verdicts.get(run.runId) === 'drift');
+  if (flagged.length === 0) return { evidence, excludedRuns: 0 };
+  const removed = new Map<string, number>();
+  for (const run of flagged) for (const [name, count] of Object.entries(run.answered)) removed.set(name, (removed.get(name) ?? 0) + count);
+  let removedTotal = 0;
+  const backends = evidence.backends.map((b) => {
+    const take = Math.min(b.answered, removed.get(b.backend) ?? 0);
+    removedTotal += take;
+    return { ...b, answered: b.answered - take };
+  });
+  return {
+    evidence: {
+      ...evidence,
+      answered: Math.max(0, evidence.answered - removedTotal),
+      backends,
+      runs: evidence.runs.filter((run) => verdicts.get(run.runId) !== 'drift'),
+    },
+    excludedRuns: flagged.length,
+  };
 }
 
 /**

@@ -9,6 +9,7 @@ import type { ProbeRecord } from '../probe/types';
 import { healthOf, isConclusive, toRunVerdictTelemetry } from '../report/buildReport';
 import type { Report } from '../report/types';
 import { createSequentialTest, type SequentialDecision } from '../stats/sequentialTest';
+import { isDecisive } from './isDecisive';
 import type { EvidenceSource, ProbeSink, TimeWindow } from '../store/types';
 import { ensureError } from '../util/errors';
 import { assembleReport, type WindowToAssess } from './assembleReport';
@@ -137,7 +138,7 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
             shouldStop: (record: ProbeRecord) => {
               const index = record.kind === 'ok' && record.backend !== null ? names.indexOf(record.backend) : -1;
               decision = sequential.observe(index >= 0 ? index : null);
-              return decision.state !== 'continue';
+              return isDecisive(decision);
             },
           }
         : {}),
@@ -171,7 +172,10 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
         reminderAfterMs: deps.alerts.reminderAfterMs,
         log: deps.log,
       });
-      if (outcome.sent) deps.log(`Alert ${outcome.sent.kind} (${outcome.sent.health}): ${outcome.delivered ? 'delivered' : 'pending, retried next run'}.`);
+      if (outcome.sent) {
+        const channels = deps.alerts.notifiers.length === 0 ? 'recorded in the report (no channel configured)' : outcome.delivered ? 'delivered' : 'pending, retried next run';
+        deps.log(`Alert ${outcome.sent.kind} for ${outcome.sent.health}: ${outcome.sent.message} — ${channels}.`);
+      }
     }
     await deps.sink.flush();
     deps.log(

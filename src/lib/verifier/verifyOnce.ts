@@ -4,6 +4,7 @@ import { runProbes, type ProbeFatal } from '../probe/runProbes';
 import type { ProbeRecord } from '../probe/types';
 import type { Report } from '../report/types';
 import { createSequentialTest, type SequentialDecision } from '../stats/sequentialTest';
+import { isDecisive } from './isDecisive';
 import type { ProbeSink } from '../store/types';
 import { assembleReport } from './assembleReport';
 import { evidenceFromRecords } from './evidenceFromRecords';
@@ -72,7 +73,7 @@ export async function verifyOnce(options: VerifyOnceOptions): Promise<VerifyOnce
           shouldStop: (record: ProbeRecord) => {
             const index = record.kind === 'ok' && record.backend !== null ? names.indexOf(record.backend) : -1;
             decision = sequential.observe(index >= 0 ? index : null);
-            return decision.state !== 'continue';
+            return isDecisive(decision);
           },
         }
       : {}),
