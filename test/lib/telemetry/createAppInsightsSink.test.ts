@@ -258,6 +258,27 @@ describe('createAppInsightsSink set-up', () => {
     await sink.close();
   });
 
+  it('sends health 0 when ok and no share metric for a backend without answers', async () => {
+    const before = ingestion.envelopes().length;
+    const sink = createAppInsightsSink({ connectionString: ingestion.connectionString, cloudRoleName: 'verdict-ok', pool: labPool(), offlineStorage: false });
+    await sink.recordVerdict({
+      runId: 'run-ok',
+      pool: 'openai-instance-backend-pool',
+      status: 'ok',
+      probesSent: 60,
+      tokensUsed: 1200,
+      shares: { 'openai-instance1': 1, 'openai-instance2': null },
+      worstDeviationInPoints: 33.3,
+      health: 'ok',
+    });
+    await sink.close();
+    const metrics = metricsOf(ingestion.envelopes().slice(before));
+    expect(metrics.filter((m) => m.name === 'PoolBackendShare').map((m) => m.properties.backend)).toEqual(['openai-instance1']);
+    expect(metrics.find((m) => m.name === 'PoolHealth')).toMatchObject({ value: 0, properties: { health: 'ok' } });
+    const event = eventsNamed(ingestion.envelopes().slice(before), 'PoolVerification')[0]!;
+    expect(event.data.baseData.properties).toMatchObject({ 'share.openai-instance1': '1', 'share.openai-instance2': '' });
+  });
+
   it('rejects a connection string without an instrumentation key, without echoing it', () => {
     const bad = `IngestionEndpoint=https://127.0.0.1/;Secret=${SUBSCRIPTION_KEY}`;
     let caught: unknown;
