@@ -1,5 +1,7 @@
 import { channel } from 'node:diagnostics_channel';
 import https from 'node:https';
+import { ROOT_CONTEXT, TraceFlags, context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { TelemetryClient } from 'applicationinsights';
 import type { ClientRequest } from 'node:http';
 import { createAppInsightsSink } from '../../../src/lib/telemetry/createAppInsightsSink';
@@ -256,6 +258,27 @@ describe('createAppInsightsSink set-up', () => {
     expect(stopAppInsightsBackgroundWork()).toBe(true);
     expect(stopAppInsightsBackgroundWork()).toBe(false);
     await sink.close();
+  });
+
+  it('records a probe made inside an unsampled trace of the host (the root context is used, not the parent)', async () => {
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    try {
+      const before = ingestion.envelopes().length;
+      const sink = createAppInsightsSink({ connectionString: ingestion.connectionString, cloudRoleName: 'in-trace', pool: labPool(), offlineStorage: false });
+      const unsampledParent = trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: '0af7651916cd43dd8448eb211c80319c',
+        spanId: 'b7ad6b7169203331',
+        traceFlags: TraceFlags.NONE,
+        isRemote: true,
+      });
+      const record = makeRun('run-in-trace', 1, Date.UTC(2026, 10, 25, 5, 0, 0), 4)[0]!;
+      await context.with(unsampledParent, () => sink.recordProbe(record));
+      await sink.close();
+      expect(probesOf(ingestion.envelopes().slice(before))).toHaveLength(1);
+    } finally {
+      context.disable();
+    }
   });
 
   it('sends health 0 when ok and no share metric for a backend without answers', async () => {
