@@ -160,6 +160,8 @@ export async function createServices(env: Readonly<Record<string, string | undef
       },
     };
 
+    // The schedule does not change while the app runs: count its firings once.
+    const runsPerHour = runsPerHourOf(settings.probe.schedule);
     const services: Services = {
       settings,
       declaredPool,
@@ -188,7 +190,7 @@ export async function createServices(env: Readonly<Record<string, string | undef
             dispersionWarn: settings.verdict.dispersionWarn,
             primaryWindow: settings.report.primaryWindow,
             binInMs: settings.report.binInMinutes * 60_000,
-            runsPerHour: runsPerHourOf(settings.probe.schedule),
+            runsPerHour,
           },
           bookkeeping: store,
           sink,

@@ -1,14 +1,19 @@
 import { CronExpressionParser } from 'cron-parser';
 
-/** How many times an NCRONTAB schedule fires in an hour (measured over the next 24 hours, UTC). */
+/** Firings counted at most (an every-second schedule fires 86,400 times a day). */
+const MAX_FIRINGS = 86_400;
+
+/**
+ * How many times an NCRONTAB schedule fires in an hour, averaged over one day [fromMs, fromMs + 24 h) in UTC.
+ * Firings exactly at `fromMs` count (cron-parser's `next()` is strictly after its start, hence `fromMs − 1`).
+ * Call once per schedule: the schedule does not change while the app runs.
+ */
 export function runsPerHourOf(schedule: string, fromMs = Date.UTC(2026, 0, 1)): number {
-  const expression = CronExpressionParser.parse(schedule, { currentDate: new Date(fromMs), tz: 'UTC' });
+  const expression = CronExpressionParser.parse(schedule, { currentDate: new Date(fromMs - 1), tz: 'UTC' });
   const endMs = fromMs + 24 * 3_600_000;
   let count = 0;
-  // Bounded: at most one firing per second for a day.
-  while (count <= 86_400) {
-    const next = expression.next().getTime();
-    if (next >= endMs) break;
+  while (count < MAX_FIRINGS) {
+    if (expression.next().getTime() >= endMs) break;
     count += 1;
   }
   return count / 24;

@@ -113,13 +113,9 @@ describe('bad settings', () => {
     expect(started).toBe(0);
   });
 
-  // BUG (src/app/runsPerHourOf.ts:9): cron-parser's next() is strictly after `currentDate`, so the firing at
-  // `fromMs` itself is never counted: every schedule reads one firing a day short (the default gives 11.958, not
-  // 12), which feeds the report's budget/planner. Also a cost: it iterates every firing of a day on each call, and
-  // createServices.cycleDependencies calls it per cycle and per report (≈ 170 ms for the `npm start` schedule
-  // `*/15 * * * * *`, ≈ 0.5 s for every second). Fix: start at `fromMs - 1` (or count firings in [from, end)), and
-  // compute it once in createServices since the schedule never changes while the app runs.
-  it.failing.each([
+  // Was a bug: cron-parser's next() is strictly after `currentDate`, so the firing at `fromMs` was never counted
+  // (the default read 11.958, a daily schedule 0). Fixed by starting at `fromMs - 1`; computed once per app.
+  it.each([
     ['0 */5 * * * *', 12],
     ['0 0 * * * *', 1],
     ['*/15 * * * * *', 240],

@@ -96,14 +96,11 @@ describe('every backend down', () => {
     expect(report.findings.find((f) => f.kind === 'outage')).toMatchObject({ severity: 'alert' });
   });
 
-  // BUG (src/lib/report/healthOf.ts:11, healthOf): the report has an `outage` finding of severity `alert`, but
-  // healthOf only looks at failover / weight-drift / config-drift and maps everything else to `ok`, so a total
-  // outage (every probe a 5xx, no backend answering) never opens an incident: nobody is paged. Fix: map an alert-
-  // severity `outage` finding to an alerting health (a new `outage` value of PoolHealth — a contract change in
-  // src/lib/alerts/types.ts — or `failover` as the nearest existing one).
-  it.failing('opens an alert when no backend answers at all', async () => {
+  // Was a bug: healthOf ignored the `outage` finding, so a total outage never paged. `outage` is now a PoolHealth.
+  it('opens an alert when no backend answers at all', async () => {
     const { report } = await getReport();
-    expect(report.alerts.state?.health ?? 'ok').not.toBe('ok');
+    expect(report.alerts.state?.health).toBe('outage');
+    expect(report.headline).toMatch(/^Outage: /);
     expect(report.alerts.recent.length).toBeGreaterThan(0);
   });
 });

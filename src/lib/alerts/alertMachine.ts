@@ -25,7 +25,7 @@ export interface AlertObservation {
 }
 
 /** Severity order: a worse health escalates at once, a milder one must persist (damping). */
-const SEVERITY: Readonly<Record<PoolHealth, number>> = { ok: 0, 'config-drift': 1, drift: 2, failover: 3 };
+const SEVERITY: Readonly<Record<PoolHealth, number>> = { ok: 0, 'config-drift': 1, drift: 2, failover: 3, outage: 4 };
 
 export const DEFAULT_RECOVERY_OBSERVATIONS = 2;
 

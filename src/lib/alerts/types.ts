@@ -1,6 +1,7 @@
 /** Alerting state machine types: one page per incident, a reminder while it lasts, a recovery notice. */
 
-export type PoolHealth = 'ok' | 'drift' | 'failover' | 'config-drift';
+/** `outage`: every probe failed — the pool answered nothing (the worst state: no traffic is served at all). */
+export type PoolHealth = 'ok' | 'drift' | 'failover' | 'config-drift' | 'outage';
 
 export interface AlertState {
   readonly pool: string;

@@ -225,7 +225,15 @@ function deriveFindings(input: BuildReportInput, primary: ReportWindowInput | nu
     }
   }
 
-  if (primary && primary.evidence.total > 0 && primary.evidence.answered === 0) {
+  // Every probe failed. Not when every failure is a 401/403 from the gateway itself: that is this verifier's key
+  // (an auth-failure finding), not the pool being down.
+  const onlyGatewayAuth =
+    primary != null &&
+    primary.evidence.errors.timeout === 0 &&
+    primary.evidence.errors.network === 0 &&
+    Object.keys(primary.evidence.errors.byStatus).every((status) => status === '401' || status === '403') &&
+    primary.evidence.backends.every((b) => Object.keys(b.errorsByStatus).length === 0);
+  if (primary && primary.evidence.total > 0 && primary.evidence.answered === 0 && !onlyGatewayAuth) {
     const { errors } = primary.evidence;
     const parts = Object.entries(errors.byStatus)
       .sort((x, y) => y[1] - x[1])
@@ -428,6 +436,10 @@ function buildHeadline(
       return `Weight drift: ${label(a.backend)} answered ${formatPercent(a.observedShare)} ${describeWindow(other.name)}, expected ${formatPercent(a.expectedShare)} (${formatCount(other.assessment.sampleSize)} answers).`;
     }
     return `Weight drift: ${assessment.explanations[0] ?? 'the statistics flagged the split'}`;
+  }
+  if (health === 'outage') {
+    const outage = findings.find((f) => f.kind === 'outage');
+    return `Outage: ${outage?.message ?? 'every probe failed.'}`;
   }
   if (health === 'config-drift') {
     const diffs = findings.filter((f) => f.kind === 'config-drift' && f.severity === 'alert');

@@ -361,9 +361,9 @@ describe('a total outage', () => {
     });
   });
 
-  it('is not conclusive evidence that the pool is ok', () => {
-    expect(healthOf(report)).toBe('ok');
-    expect(isConclusive(report)).toBe(false);
+  it('opens an outage incident (nobody is served), which is conclusive', () => {
+    expect(healthOf(report)).toBe('outage');
+    expect(isConclusive(report)).toBe(true);
   });
 });
 

@@ -1,4 +1,4 @@
-import { queryNameOf } from '../../../src/lib/telemetry/queries';
+import { queryNameOf, TARGET_HOST_REGEX } from '../../../src/lib/telemetry/queries';
 import type { TelemetryEnvelope } from '../../fakes/fakeIngestion';
 import type { FakeResponse } from '../../fakes/httpsFakeServer';
 import { logsTable, type ReceivedLogsQuery } from '../../fakes/fakeLogAnalytics';
@@ -183,4 +183,95 @@ function letString(query: string, name: string): string {
   if (match === null) throw new Error(`query has no ${name}`);
   const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t' };
   return match[1]!.replace(/\\(.)/g, (_, c: string) => escapes[c] ?? c);
+}
+
+/** One backend call as APIM logs it to App Insights (the fields the all-traffic queries read). */
+export interface ApimDependencyRow {
+  readonly timestampMs: number;
+  readonly target: string;
+  readonly resultCode: string;
+  readonly durationMs: number;
+  readonly customDimensions: Readonly<Record<string, string>>;
+}
+
+/** Answers the all-traffic queries over APIM dependency rows, by the queries' meaning. */
+export function answerTrafficFromRows(apimRows: readonly ApimDependencyRow[], query: ReceivedLogsQuery): FakeResponse {
+  const name = queryNameOf(query.query);
+  if (name === null || query.timespan === null || !name.startsWith('traffic')) {
+    return { status: 400, body: { error: { code: 'BadArgumentError', message: `unexpected query ${name ?? '?'}` } } };
+  }
+  const hostsText = /let backendHosts = pack_array\((.*)\);/.exec(query.query)?.[1] ?? '';
+  const hosts = [...hostsText.matchAll(/'((?:[^'\\]|\\.)*)'/g)].map((m) => m[1]!);
+  const headerKey = letString(query.query, 'headerKey');
+  const binInMs = Number(/let binSize = (\d+)ms;/.exec(query.query)?.[1]);
+  const windowStart = Date.parse(/let windowStart = datetime\(([^)]+)\);/.exec(query.query)?.[1] ?? '');
+  const hostPattern = new RegExp(TARGET_HOST_REGEX);
+  const { startMs, endMs } = query.timespan;
+  const traffic = apimRows
+    .filter((r) => r.timestampMs >= startMs && r.timestampMs < endMs)
+    .map((r) => ({
+      timestamp: r.timestampMs,
+      targetHost: (hostPattern.exec(r.target)?.[1] ?? '').toLowerCase(),
+      identifierValue: r.customDimensions[headerKey] ?? '',
+      resultCode: r.resultCode,
+      latencyInMs: r.durationMs,
+    }))
+    .filter((r) => hosts.includes(r.targetHost));
+
+  switch (name) {
+    case 'trafficSummary': {
+      const groups = group(traffic, (r) => [r.targetHost, r.identifierValue, r.resultCode]);
+      return ok(
+        [
+          ['targetHost', 'string'],
+          ['identifierValue', 'string'],
+          ['resultCode', 'string'],
+          ['requests', 'long'],
+        ],
+        [...groups.values()].map((list) => [list[0]!.targetHost, list[0]!.identifierValue, list[0]!.resultCode, String(list.length)]),
+      );
+    }
+    case 'trafficLatency': {
+      const groups = group(traffic, (r) => [r.targetHost, r.identifierValue]);
+      return ok(
+        [
+          ['targetHost', 'string'],
+          ['identifierValue', 'string'],
+          ['p50', 'real'],
+          ['p95', 'real'],
+          ['requests', 'long'],
+        ],
+        [...groups.values()].map((list) => {
+          const sorted = list.map((r) => r.latencyInMs).sort((a, b) => a - b);
+          return [list[0]!.targetHost, list[0]!.identifierValue, nearestRank(sorted, 0.5), nearestRank(sorted, 0.95), String(list.length)];
+        }),
+      );
+    }
+    case 'trafficBins': {
+      const binned = traffic.map((r) => ({
+        ...r,
+        startTime: windowStart + Math.floor((r.timestamp - windowStart) / binInMs) * binInMs,
+        isOk: /^2\d\d$/.test(r.resultCode),
+      }));
+      const groups = group(binned, (r) => [String(r.startTime), r.targetHost, r.identifierValue, String(r.isOk)]);
+      return ok(
+        [
+          ['startTime', 'datetime'],
+          ['targetHost', 'string'],
+          ['identifierValue', 'string'],
+          ['isOk', 'bool'],
+          ['requests', 'long'],
+        ],
+        [...groups.values()].map((list) => [
+          new Date(list[0]!.startTime).toISOString(),
+          list[0]!.targetHost,
+          list[0]!.identifierValue,
+          list[0]!.isOk,
+          String(list.length),
+        ]),
+      );
+    }
+    default:
+      return { status: 400, body: { error: { code: 'BadArgumentError', message: `no evaluator for ${name}` } } };
+  }
 }
