@@ -322,6 +322,11 @@ function failoverFindings(f: FailoverFinding, w: ReportWindowInput, label: (name
   }));
 }
 
+/** `429` stays `429`; a 2xx counted as a failure had a body that was not a chat completion. */
+function describeFailedStatus(status: string): string {
+  return /^2\d\d$/.test(status) ? `${status} with an unusable body` : status;
+}
+
 function errorFindings(primary: ReportWindowInput, label: (name: string) => string): ReportFinding[] {
   const findings: ReportFinding[] = [];
   const where = describeWindow(primary.name);
@@ -341,10 +346,12 @@ function errorFindings(primary: ReportWindowInput, label: (name: string) => stri
           `check the role assignment 'Cognitive Services OpenAI User' on that Azure OpenAI resource.`,
       });
     }
+    // Every failed answer except 401/403 (reported above as auth failures); a 2xx here had an unusable body
+    // (invalid JSON, empty, too large), which is a failure the report must explain, not drop.
     const parts = Object.entries(e.errorsByStatus)
-      .filter(([status]) => status === '429' || status.startsWith('5'))
+      .filter(([status]) => status !== '401' && status !== '403')
       .sort((x, y) => Number(x[0]) - Number(y[0]))
-      .map(([status, count]) => `${formatCount(count)} × ${status}`);
+      .map(([status, count]) => `${formatCount(count)} × ${describeFailedStatus(status)}`);
     if (parts.length > 0) {
       findings.push({
         kind: 'errors',
@@ -368,7 +375,7 @@ function errorFindings(primary: ReportWindowInput, label: (name: string) => stri
     .map(([status, count]) => [status, count - (attributed[status] ?? 0)] as const)
     .filter(([, count]) => count > 0)
     .sort((x, y) => Number(x[0]) - Number(y[0]))
-    .map(([status, count]) => `${formatCount(count)} × ${status}`);
+    .map(([status, count]) => `${formatCount(count)} × ${describeFailedStatus(status)}`);
   if (errors.timeout > 0) unattributed.push(`${formatCount(errors.timeout)} timeout(s)`);
   if (errors.network > 0) unattributed.push(`${formatCount(errors.network)} network failure(s)`);
   if (unattributed.length > 0) {
