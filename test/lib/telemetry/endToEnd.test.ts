@@ -7,9 +7,9 @@ import { stopAppInsightsBackgroundWork } from '../../fakes/stopAppInsightsBackgr
 import { startFakeIngestion, type FakeIngestion } from '../../fakes/fakeIngestion';
 import { startFakeLogAnalytics, type FakeLogAnalytics } from '../../fakes/fakeLogAnalytics';
 import { queryNameOf } from '../../../src/lib/telemetry/queries';
-import { answerFromEnvelopes } from './appInsightsQueryEvaluator';
+import { answerFromEnvelopes, answerTrafficFromRows, type ApimDependencyRow } from './appInsightsQueryEvaluator';
 import { labPool } from './labPool';
-import { makeRun } from './probeRecords';
+import { makeRun, seededRandom } from './probeRecords';
 
 // The SDK's statsbeat would probe the instance-metadata address: off for this file (jest copies process.env per file).
 const savedStatsbeat = process.env.APPLICATION_INSIGHTS_NO_STATSBEAT;
@@ -216,5 +216,82 @@ describe('probe records → App Insights sink → ingestion → Logs queries →
     }
     const probes = plan.reduce((sum, p) => sum + p.records.length, 0);
     expect(rowsReturned.filter((r) => r.name === 'probeSummary').every((r) => r.rows < probes / 10)).toBe(true);
+  });
+});
+
+describe('APIM backend calls → all-traffic queries → window evidence', () => {
+  const host1 = 'aoai-nov26-instance1.openai.azure.com';
+  const host2 = 'aoai-nov26-instance2.openai.azure.com';
+  const truth = { total: 0, answered: { 'openai-instance1': 0, 'openai-instance2': 0 }, status429: 0, network: 0 };
+  const bins = new Map<number, { ok1: number; ok2: number; failed: number }>();
+  const rows: ApimDependencyRow[] = [];
+
+  beforeAll(() => {
+    const random = seededRandom(42);
+    const targets1 = [host1, `${host1}:443`, `https://${host1}/openai/deployments/gpt-4o/chat/completions`];
+    for (let i = 0; i < 1500; i += 1) {
+      const timestampMs = T0 - 10 * MINUTE + Math.floor(random() * 80 * MINUTE);
+      const first = random() < 2 / 3;
+      const roll = random();
+      const resultCode = roll < 0.05 ? '429' : roll < 0.07 ? '' : '200';
+      const header: Record<string, string> = random() < 0.9 ? { 'Response-x-ms-region': first ? 'West US' : 'East US' } : {};
+      const target = first ? targets1[i % 3]! : host2;
+      rows.push({ timestampMs, target, resultCode, durationMs: 100 + Math.round(random() * 900), customDimensions: header });
+      if (timestampMs < WINDOW.fromMs || timestampMs >= WINDOW.toMs) continue;
+      truth.total += 1;
+      const bin = WINDOW.fromMs + Math.floor((timestampMs - WINDOW.fromMs) / BIN) * BIN;
+      const counts = bins.get(bin) ?? { ok1: 0, ok2: 0, failed: 0 };
+      bins.set(bin, counts);
+      if (resultCode === '200') {
+        truth.answered[first ? 'openai-instance1' : 'openai-instance2'] += 1;
+        if (first) counts.ok1 += 1;
+        else counts.ok2 += 1;
+      } else {
+        counts.failed += 1;
+        if (resultCode === '429') truth.status429 += 1;
+        else truth.network += 1;
+      }
+    }
+    // Calls of other APIs to other backends: never counted.
+    for (let i = 0; i < 50; i += 1) {
+      rows.push({ timestampMs: T0 + i * MINUTE, target: 'api.contoso.example', resultCode: '200', durationMs: 5, customDimensions: { 'Response-x-ms-region': 'West US' } });
+    }
+  });
+
+  it('counts every backend call of the window by backend, from hosts or the logged region header', async () => {
+    const traffic = await startFakeLogAnalytics((query) => answerTrafficFromRows(rows, query));
+    try {
+      const source = createLogsEvidenceSource({
+        client: createLogsQueryClient({ credential: fakeCredential(), endpoint: traffic.endpoint }),
+        target: { kind: 'workspace', workspaceId: '5e2b8a56-9f0e-4c1e-8f3a-0d2b7c6e4a11' },
+        pool,
+        cloudRoleName: ROLE,
+        timeoutInMs: 10_000,
+        mode: 'all-traffic',
+      });
+      const evidence = await source.readWindow(pool.name, WINDOW, BIN);
+      expect(truth.total).toBeGreaterThan(1000);
+      expect(evidence.source).toBe('all-traffic');
+      expect(evidence.total).toBe(truth.total);
+      expect(evidence.answered).toBe(truth.answered['openai-instance1'] + truth.answered['openai-instance2']);
+      expect(evidence.backends.map((b) => [b.backend, b.answered])).toEqual(Object.entries(truth.answered));
+      expect(evidence.errors).toEqual({ byStatus: { '429': truth.status429 }, timeout: 0, network: truth.network });
+      expect(evidence.unidentified).toEqual({ count: 0, values: {} });
+      expect(evidence.bins).toEqual(
+        [...bins.entries()]
+          .sort(([a], [b]) => a - b)
+          .map(([startMs, c]) => ({
+            startMs,
+            answered: { ...(c.ok1 > 0 ? { 'openai-instance1': c.ok1 } : {}), ...(c.ok2 > 0 ? { 'openai-instance2': c.ok2 } : {}) },
+            unidentified: 0,
+            failed: c.failed,
+          })),
+      );
+      expect(evidence.runs).toEqual([]);
+      expect(evidence.degraded).toBeUndefined();
+      expect(evidence.backends.every((b) => b.latencyP50InMs !== null && b.latencyP95InMs !== null)).toBe(true);
+    } finally {
+      await traffic.close();
+    }
   });
 });
