@@ -12,6 +12,8 @@ const SECTIONS: Record<string, string> = {
   store: './store',
   probeLoop: './probeLoop',
   detection: './detection',
+  probeCost: './probeCost',
+  load: './load',
 };
 
 async function main(): Promise<void> {

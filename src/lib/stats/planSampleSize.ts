@@ -186,6 +186,21 @@ function sequentialMeanFor(expected: readonly number[], alternative: readonly nu
  *   drift that moves no weighted backend inside [0, 1].
  */
 export function planSampleSize(options: PlanSampleSizeOptions): SampleSizePlan {
+  // Pure and costly (exact power by bisection), and every report asks the same few questions: remember answers.
+  const key = JSON.stringify([options.expectedShares, options.driftInPoints, options.alpha, options.power, options.toleranceInPoints ?? null, options.trueShares ?? null]);
+  const cached = planCache.get(key);
+  if (cached) return cached;
+  const plan = Object.freeze(computePlan(options));
+  if (planCache.size >= PLAN_CACHE_LIMIT) planCache.clear();
+  planCache.set(key, plan);
+  return plan;
+}
+
+/** Distinct plans remembered (a report asks about 9; the cache is cleared when full). */
+const PLAN_CACHE_LIMIT = 256;
+const planCache = new Map<string, SampleSizePlan>();
+
+function computePlan(options: PlanSampleSizeOptions): SampleSizePlan {
   const expected = options.expectedShares;
   if (!Array.isArray(expected) || expected.length === 0) {
     throw new StatsInputError('expectedShares', expected, 'must be a non-empty array of shares');
