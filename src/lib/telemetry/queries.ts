@@ -3,16 +3,17 @@ import { telemetryNames } from './telemetryNames';
 
 /**
  * The KQL this verifier runs, as named constants. Two schema flavours of the same Application Insights data:
- * - `classic`: querying the App Insights resource (`dependencies`, `customEvents`; `timestamp`, `name`,
- *   `customDimensions`, `cloud_RoleName` …);
- * - `workspace`: querying the Log Analytics workspace of a workspace-based resource (`AppDependencies`,
- *   `AppEvents`; `TimeGenerated`, `Name`, `Properties`, `AppRoleName` …).
+ * - `classic`: querying the App Insights resource (`dependencies`: `timestamp`, `name`, `target`, `resultCode`,
+ *   `duration`, `customDimensions`, `cloud_RoleName`, `itemCount` …);
+ * - `workspace`: querying the Log Analytics workspace of a workspace-based resource (`AppDependencies`:
+ *   `TimeGenerated`, `Name`, `Target`, `ResultCode`, `DurationMs`, `Properties`, `AppRoleName`, `ItemCount` …).
+ * Probes, run markers and APIM's backend calls are all dependencies; the verdict event is written, not read.
  *
  * Each query = a marker comment + a `let` prelude of parameters + a flavour-specific source that projects the
  * same normalised columns + a flavour-free aggregation body. The time window goes through the client's
- * `timespan` option (which bounds what the service scans); probe queries also filter on the probe's exact start
- * time, with the window bounds as app-produced datetime literals. Every aggregation happens in Kusto, so the rows returned grow with
- * backends × bins (× runs for the runs query), never with probes.
+ * `timespan` option (which bounds what the service scans); probe queries also filter on the probe's exact
+ * start time, with the window bounds as app-produced datetime literals. Every aggregation happens in Kusto, so
+ * the rows returned grow with backends × bins (× runs for the runs queries), never with probes.
  */
 export type LogsSchemaFlavour = 'classic' | 'workspace';
 
