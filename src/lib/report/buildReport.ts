@@ -118,6 +118,7 @@ function toWindowVerdict(w: ReportWindowInput): ReportWindowVerdict {
     alpha: w.assessment.alpha,
     explanations: w.assessment.explanations,
     probesNeeded: w.assessment.probesNeeded,
+    tokensUsed: w.evidence.tokensUsed,
   };
 }
 

@@ -110,6 +110,8 @@ export interface ReportWindowVerdict {
   readonly alpha: number;
   readonly explanations: readonly string[];
   readonly probesNeeded: number | null;
+  /** Tokens the probes of this window consumed (`usage.total_tokens` summed): what verification costs. */
+  readonly tokensUsed?: number;
 }
 
 export interface ReportFinding {
