@@ -1,5 +1,6 @@
 import type { Report } from '../lib/report/types';
-import { assembleFromWindows, readServiceWindows, type WindowToAssess } from '../lib/verifier/runVerificationCycle';
+import { assembleFromWindows, emptyEvidence, readServiceWindows, type WindowToAssess } from '../lib/verifier/runVerificationCycle';
+import { ensureError } from '../lib/util/errors';
 import { currentPolicyFindings } from './appState';
 import type { Services } from './createServices';
 
@@ -20,6 +21,7 @@ export async function buildServiceReport(services: Services, primaryWindow: 'run
     windows.push({ name: 'run', evidence, alpha: services.settings.verdict.alphaRun, description: 'in the latest run' });
   }
   windows.push(...(await readServiceWindows(deps, pool.name, nowMs, signal)));
+  if (services.allTrafficEvidence) windows.push(await readAllTrafficWindow(services, pool.name, nowMs, log, signal));
   return assembleFromWindows(
     { ...deps, settings: { ...deps.settings, primaryWindow } },
     pool,
@@ -27,4 +29,25 @@ export async function buildServiceReport(services: Services, primaryWindow: 'run
     nowMs,
     currentPolicyFindings(),
   );
+}
+
+/** All-traffic evidence covers the last hour; its counts are APIM's (possibly sampled) server-side records. */
+const ALL_TRAFFIC_SPAN_IN_MS = 3_600_000;
+
+/**
+ * APIM's own telemetry of real traffic for the last hour, judged like the probes' hour window so the two splits
+ * stand side by side. A failing query degrades this window only.
+ */
+async function readAllTrafficWindow(services: Services, poolName: string, nowMs: number, log: (line: string) => void, signal?: AbortSignal): Promise<WindowToAssess> {
+  const window = { fromMs: nowMs - ALL_TRAFFIC_SPAN_IN_MS, toMs: nowMs + 1 };
+  const binInMs = services.settings.report.binInMinutes * 60_000;
+  const description = 'in all traffic APIM logged in the last hour (sampled server-side data)';
+  try {
+    const evidence = await (services.allTrafficEvidence as NonNullable<Services['allTrafficEvidence']>).readWindow(poolName, window, binInMs, signal);
+    return { name: 'all-traffic', evidence, alpha: services.settings.verdict.alphaHour, description };
+  } catch (error) {
+    const message = ensureError(error).message;
+    log(`Could not read all-traffic telemetry: ${message}`);
+    return { name: 'all-traffic', evidence: { ...emptyEvidence(window, binInMs, message), source: 'all-traffic' }, alpha: services.settings.verdict.alphaHour, description };
+  }
 }

@@ -38,6 +38,8 @@ export interface Services {
   readonly store: SqliteStore;
   readonly sink: ProbeSink;
   readonly evidence: EvidenceSource;
+  /** APIM's own telemetry of all real traffic (ALL_TRAFFIC_MODE with a Logs source), judged beside the probes. */
+  readonly allTrafficEvidence: EvidenceSource | undefined;
   readonly expectation: ExpectationSource;
   readonly gateway: { readonly url: string; readonly subscriptionKey: string };
   /** The ARM client and where the APIM service is; undefined when no location is configured. */
@@ -122,6 +124,7 @@ export async function createServices(env: Readonly<Record<string, string | undef
     const sink = sinks.length === 1 ? store : createCompositeSink(sinks);
 
     let evidence: EvidenceSource = store;
+    let allTrafficEvidence: EvidenceSource | undefined;
     if (settings.telemetry.logsSource !== 'local') {
       const client = createLogsQueryClient({ credential, endpoint: settings.telemetry.logsEndpoint });
       const target =
@@ -135,6 +138,16 @@ export async function createServices(env: Readonly<Record<string, string | undef
         cloudRoleName: settings.telemetry.cloudRoleName,
         timeoutInMs: settings.telemetry.logsQueryTimeoutInMs,
       });
+      if (settings.telemetry.allTraffic) {
+        allTrafficEvidence = createLogsEvidenceSource({
+          client,
+          target,
+          pool: declaredPool,
+          cloudRoleName: settings.telemetry.cloudRoleName,
+          timeoutInMs: settings.telemetry.logsQueryTimeoutInMs,
+          mode: 'all-traffic',
+        });
+      }
     }
 
     const alertStore: AlertStateStore =
@@ -168,6 +181,7 @@ export async function createServices(env: Readonly<Record<string, string | undef
       store,
       sink,
       evidence,
+      allTrafficEvidence,
       expectation,
       gateway: { url: gatewayUrl, subscriptionKey },
       arm,
