@@ -9,7 +9,7 @@ import type { ProbeRecord } from '../probe/types';
 import { healthOf, isConclusive, toRunVerdictTelemetry } from '../report/buildReport';
 import type { Report } from '../report/types';
 import { createSequentialTest, type SequentialDecision } from '../stats/sequentialTest';
-import { isDecisive } from './isDecisive';
+import { isDecisive, MISSED_DRIFT_RATE } from './isDecisive';
 import type { EvidenceSource, ProbeSink, TimeWindow } from '../store/types';
 import { ensureError } from '../util/errors';
 import { assembleReport, type WindowToAssess } from './assembleReport';
@@ -120,6 +120,7 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
           alpha: s.alphaRun,
           toleranceInPoints: s.toleranceInPoints,
           maxProbes: s.maxProbes,
+          missedDriftRate: MISSED_DRIFT_RATE,
         })
       : null;
     let decision: SequentialDecision | null = null;

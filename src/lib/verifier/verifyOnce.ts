@@ -4,7 +4,7 @@ import { runProbes, type ProbeFatal } from '../probe/runProbes';
 import type { ProbeRecord } from '../probe/types';
 import type { Report } from '../report/types';
 import { createSequentialTest, type SequentialDecision } from '../stats/sequentialTest';
-import { isDecisive } from './isDecisive';
+import { isDecisive, MISSED_DRIFT_RATE } from './isDecisive';
 import type { ProbeSink } from '../store/types';
 import { assembleReport } from './assembleReport';
 import { evidenceFromRecords } from './evidenceFromRecords';
@@ -54,6 +54,7 @@ export async function verifyOnce(options: VerifyOnceOptions): Promise<VerifyOnce
         alpha: options.alpha,
         toleranceInPoints: options.toleranceInPoints,
         maxProbes: options.requests,
+        missedDriftRate: MISSED_DRIFT_RATE,
       })
     : null;
   let decision: SequentialDecision | null = null;
