@@ -5,7 +5,7 @@ import { loadPoolDefinition } from '../lib/pool/loadPoolDefinition';
 import type { ApimLocation, ResolvedPool } from '../lib/pool/types';
 import { ensureError } from '../lib/util/errors';
 import { formatReportText } from './formatReportText';
-import { ExitCode, exitCodeOfStatus } from './exitCodes';
+import { ExitCode, exitCodeOfReport } from './exitCodes';
 
 /** Where the CLI writes and what environment it reads (injected so tests capture everything). */
 export interface CliIo {
@@ -33,8 +33,9 @@ Commands:
   export   --pool <file> --format bicep|arm [--out <file>] [--service-name NAME]
            Write a deployable template equivalent to the definition.
 
-Exit codes: 0 consistent with the weights (or command succeeded), 1 drift or failover, 2 inconclusive or no data,
-3 invalid input or configuration, 4 could not run (gateway unreachable, 401/403, ARM failure).`;
+Exit codes: 0 consistent with the weights (or command succeeded), 1 drift, failover or outage, 2 inconclusive or no
+data, 3 invalid input or configuration, 4 could not run (gateway unreachable, 401/403 from the gateway or a
+backend refusing its identity, ARM failure).`;
 
 /** Runs the CLI; resolves to the process exit code. Never throws. */
 export async function main(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {
@@ -123,7 +124,7 @@ async function verifyCommand(args: readonly string[], io: CliIo): Promise<number
   }
   if (values.json === true) io.stdout(`${JSON.stringify(result.report, null, 2)}\n`);
   else io.stdout(formatReportText(result.report, { probesSent: result.probesSent, tokensUsed: result.tokensUsed, stoppedEarly: result.stoppedEarly }));
-  return exitCodeOfStatus(result.report.status);
+  return exitCodeOfReport(result.report);
 }
 
 async function emulateCommand(args: readonly string[], io: CliIo): Promise<number> {

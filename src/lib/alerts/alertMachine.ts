@@ -25,7 +25,8 @@ export interface AlertObservation {
 }
 
 /** Severity order: a worse health escalates at once, a milder one must persist (damping). */
-const SEVERITY: Readonly<Record<PoolHealth, number>> = { ok: 0, 'config-drift': 1, drift: 2, failover: 3, outage: 4 };
+// A failover still serves every call; a backend rejecting the gateway's identity fails its share of them.
+const SEVERITY: Readonly<Record<PoolHealth, number>> = { ok: 0, 'config-drift': 1, drift: 2, failover: 3, 'auth-failure': 4, outage: 5 };
 
 export const DEFAULT_RECOVERY_OBSERVATIONS = 2;
 

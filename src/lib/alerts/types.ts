@@ -1,7 +1,10 @@
 /** Alerting state machine types: one page per incident, a reminder while it lasts, a recovery notice. */
 
-/** `outage`: every probe failed — the pool answered nothing (the worst state: no traffic is served at all). */
-export type PoolHealth = 'ok' | 'drift' | 'failover' | 'config-drift' | 'outage';
+/**
+ * `outage`: every probe failed — the pool answered nothing (the worst state: no traffic is served at all).
+ * `auth-failure`: a backend rejects the gateway's managed identity (401/403), so its share of calls fails.
+ */
+export type PoolHealth = 'ok' | 'drift' | 'failover' | 'config-drift' | 'auth-failure' | 'outage';
 
 export interface AlertState {
   readonly pool: string;

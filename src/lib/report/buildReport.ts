@@ -445,6 +445,10 @@ function buildHeadline(
     }
     return `Weight drift: ${assessment.explanations[0] ?? 'the statistics flagged the split'}`;
   }
+  if (health === 'auth-failure') {
+    const rejected = findings.filter((f) => f.kind === 'auth-failure' && f.backend !== undefined);
+    return `Auth failure: ${rejected.map((f) => f.message).join(' ')}`;
+  }
   if (health === 'outage') {
     const outage = findings.find((f) => f.kind === 'outage');
     return `Outage: ${outage?.message ?? 'every probe failed.'}`;

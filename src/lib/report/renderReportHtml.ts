@@ -50,6 +50,7 @@ const ICONS = {
 function bannerOf(report: Report): Banner {
   const health = report.health ?? healthOf(report);
   if (health === 'outage') return { label: 'OUTAGE', tone: 'bad', icon: ICONS.bad };
+  if (health === 'auth-failure') return { label: 'AUTH FAILURE', tone: 'bad', icon: ICONS.bad };
   if (health === 'failover') return { label: 'FAILOVER', tone: 'bad', icon: ICONS.bad };
   if (health === 'drift') return { label: 'DRIFT', tone: 'bad', icon: ICONS.bad };
   if (health === 'config-drift') return { label: 'CONFIG DRIFT', tone: 'bad', icon: ICONS.bad };

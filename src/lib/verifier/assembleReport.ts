@@ -92,7 +92,7 @@ export function assembleReport(input: AssembleReportInput): Report {
     assessWindow({
       label: w.name,
       backends,
-      evidence,
+      evidence: withAuthRejectionsAsAnswers(evidence),
       options: {
         alpha: w.alpha,
         toleranceInPoints: input.toleranceInPoints,
@@ -146,6 +146,25 @@ export function assembleReport(input: AssembleReportInput): Report {
     dispersion: { phi: dispersion.phi, runs: dispersion.runs, warnAbove: input.dispersionWarn },
     budget: { probesPerRun: input.probesPerRun, runsPerHour: input.runsPerHour, plan },
   });
+}
+
+/**
+ * A 401/403 that names its backend (the identifying header is on the answer) is that backend answering: the gateway
+ * selected it as the weights say, and the backend refused the gateway's managed identity (a missing role
+ * assignment). The lab's retry policy does not retry 401/403, so these answers do not shift the split. For the
+ * weight check they count as that backend's answers; the auth failure itself is its own finding and health, so the
+ * report says "auth failure", not "weight drift" (issue: the verifier must not mistake one for the other).
+ * 429 and 5xx stay out: those are retried on other members or trip breakers, which really shifts traffic.
+ */
+export function withAuthRejectionsAsAnswers(evidence: WindowEvidence): WindowEvidence {
+  let added = 0;
+  const backends = evidence.backends.map((b) => {
+    const rejected = (b.errorsByStatus['401'] ?? 0) + (b.errorsByStatus['403'] ?? 0);
+    added += rejected;
+    return rejected === 0 ? b : { ...b, answered: b.answered + rejected };
+  });
+  if (added === 0) return evidence;
+  return { ...evidence, answered: evidence.answered + added, backends };
 }
 
 /**

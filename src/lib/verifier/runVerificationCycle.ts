@@ -9,6 +9,7 @@ import type { ProbeRecord } from '../probe/types';
 import { healthOf, isConclusive, toRunVerdictTelemetry } from '../report/buildReport';
 import type { Report } from '../report/types';
 import { createSequentialTest, type SequentialDecision } from '../stats/sequentialTest';
+import { answeringBackendOf } from './answeringBackendOf';
 import { isDecisive, MISSED_DRIFT_RATE } from './isDecisive';
 import type { EvidenceSource, ProbeSink, TimeWindow } from '../store/types';
 import { ensureError } from '../util/errors';
@@ -137,7 +138,8 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
       ...(sequential
         ? {
             shouldStop: (record: ProbeRecord) => {
-              const index = record.kind === 'ok' && record.backend !== null ? names.indexOf(record.backend) : -1;
+              const answering = answeringBackendOf(record);
+              const index = answering === null ? -1 : names.indexOf(answering);
               decision = sequential.observe(index >= 0 ? index : null);
               return isDecisive(decision);
             },

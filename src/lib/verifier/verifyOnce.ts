@@ -4,6 +4,7 @@ import { runProbes, type ProbeFatal } from '../probe/runProbes';
 import type { ProbeRecord } from '../probe/types';
 import type { Report } from '../report/types';
 import { createSequentialTest, type SequentialDecision } from '../stats/sequentialTest';
+import { answeringBackendOf } from './answeringBackendOf';
 import { isDecisive, MISSED_DRIFT_RATE } from './isDecisive';
 import type { ProbeSink } from '../store/types';
 import { assembleReport } from './assembleReport';
@@ -72,7 +73,8 @@ export async function verifyOnce(options: VerifyOnceOptions): Promise<VerifyOnce
     ...(sequential
       ? {
           shouldStop: (record: ProbeRecord) => {
-            const index = record.kind === 'ok' && record.backend !== null ? names.indexOf(record.backend) : -1;
+            const answering = answeringBackendOf(record);
+            const index = answering === null ? -1 : names.indexOf(answering);
             decision = sequential.observe(index >= 0 ? index : null);
             return isDecisive(decision);
           },
