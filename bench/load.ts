@@ -5,6 +5,7 @@ import autocannon from 'autocannon';
 import { startEmbeddedEnvironment } from '../src/emulator/startEmbeddedEnvironment';
 import { installFunctionsCoreShim } from '../src/local/functionsCoreShim';
 import type { ProbeRecord } from '../src/lib/probe/types';
+import { createRandom } from '../src/lib/stats/random';
 
 const CONNECTIONS = 50;
 const DURATION_IN_SECONDS = 30;
@@ -14,17 +15,8 @@ const HOUR_IN_MS = 3_600_000;
 /** Generous per-request timeout, so slow answers are measured as latency rather than counted as errors. */
 const REQUEST_TIMEOUT_IN_SECONDS = 30;
 
-/** Seeded 2:1 split (mulberry32), so the stored history is the same in every run of the benchmark. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform stream (mulberry32, shared with the statistics simulations). */
+const seededRandom = (seed: number): (() => number) => createRandom(seed).next;
 
 /** The directory holding package.json, from `bench/` (ts sources) or `dist/bench/` (compiled). */
 function findAppRoot(start: string): string {

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { ProbeRecord } from '../src/lib/probe/types';
 import { openSqliteStore, type SqliteStore } from '../src/lib/store/sqliteStore';
 import type { TimeWindow } from '../src/lib/store/types';
+import { createRandom } from '../src/lib/stats/random';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -14,17 +15,8 @@ const PROBES_PER_RUN = 60;
 const BACKENDS = ['openai-instance1', 'openai-instance1', 'openai-instance2'];
 const REPEATS = 15;
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform stream (mulberry32, shared with the statistics simulations). */
+const random = (seed: number): (() => number) => createRandom(seed).next;
 
 /**
  * Appends probes up to `target`, in runs of 60, one run every `runEveryMs` going back from `endMs`

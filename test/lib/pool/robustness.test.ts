@@ -2,18 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DefinitionError, parsePoolDefinition, resolvePool } from '../../../src/lib/pool';
+import { createRandom as createRandomSource } from '../../../src/lib/stats/random';
 
-/** mulberry32: a small seeded generator, so every run mutates the same way. */
-function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform stream (mulberry32, shared with the statistics simulations). */
+const createRandom = (seed: number): (() => number) => createRandomSource(seed).next;
 
 const labBytes = readFileSync(join(__dirname, '..', '..', '..', 'examples', 'lab-pool.json'));
 const strangeValues: unknown[] = [null, -1, 0, 101, 1.5, '', ' ', 'x'.repeat(300), [], {}, true, '__proto__', { pool: {} }];

@@ -6,17 +6,10 @@ import {
   latencyOfBucket,
   percentileOfHistogram,
 } from '../../../src/lib/store/latencyHistogram';
+import { createRandom } from '../../../src/lib/stats/random';
 
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform stream (mulberry32, shared with the statistics simulations). */
+const random = (seed: number): (() => number) => createRandom(seed).next;
 
 describe('latency histogram', () => {
   test('puts every value at or above its bucket’s lower bound and below its upper bound, exact bounds included', () => {

@@ -9,21 +9,13 @@ import { LATENCY_RELATIVE_ERROR } from '../../../src/lib/store/latencyHistogram'
 import { MIGRATIONS } from '../../../src/lib/store/migrations';
 import { openSqliteStore, type SqliteStore } from '../../../src/lib/store/sqliteStore';
 import type { TimeWindow, WindowEvidence } from '../../../src/lib/store/types';
+import { createRandom } from '../../../src/lib/stats/random';
 
 const MINUTE = 60_000;
 const T0 = Date.UTC(2026, 10, 25, 8, 0, 0) + 12_345; // deliberately not minute-aligned
 
-/** mulberry32: small, seeded, good enough for test data. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform stream (mulberry32, shared with the statistics simulations). */
+const random = (seed: number): (() => number) => createRandom(seed).next;
 
 interface SeededRun {
   runId: string;

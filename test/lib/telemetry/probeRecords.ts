@@ -1,16 +1,8 @@
 import type { ProbeRecord } from '../../../src/lib/probe/types';
+import { createRandom } from '../../../src/lib/stats/random';
 
-/** A small deterministic generator (mulberry32) so record sets are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform stream (mulberry32, shared with the statistics simulations). */
+export const seededRandom = (seed: number): (() => number) => createRandom(seed).next;
 
 /**
  * Probe records of one run with a realistic mix: ~2:1 answers, some 429s, a timeout, a network error and an
