@@ -1,9 +1,10 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { createServices, type Services } from '../src/app/createServices';
 import { runStartup } from '../src/app/runStartup';
 import { startEmbeddedEnvironment, type EmbeddedEnvironment } from '../src/emulator/startEmbeddedEnvironment';
 import { runVerificationCycle } from '../src/lib/verifier/runVerificationCycle';
+import { findAppRoot } from './findAppRoot';
+import { setDeployedWeights } from '../test/support/setDeployedWeights';
 
 const TRIALS = 5;
 const HEALTHY_CYCLES_BEFORE = 1;
@@ -29,29 +30,6 @@ interface Trial {
   readonly weightAlert: number | null;
   readonly configDriftAlert: number | null;
   readonly probesPerRun: number[];
-}
-
-/** The directory holding package.json, from `bench/` (ts sources) or `dist/bench/` (compiled). */
-function findAppRoot(start: string): string {
-  let dir = start;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`No package.json above ${start}`);
-    dir = parent;
-  }
-  return dir;
-}
-
-async function setDeployedWeights(env: EmbeddedEnvironment, west: number, east: number): Promise<void> {
-  const base = `/subscriptions/${env.apim.subscriptionId}/resourceGroups/${env.apim.resourceGroup}/providers/Microsoft.ApiManagement/service/${env.apim.serviceName}/backends`;
-  const response = await fetch(`${env.armEndpoint}${base}/openai-instance-backend-pool?api-version=2024-05-01`, {
-    method: 'PUT',
-    headers: { authorization: 'Bearer bench', 'content-type': 'application/json' },
-    body: JSON.stringify({
-      properties: { type: 'Pool', pool: { services: [{ id: `${base}/openai-instance1`, priority: 1, weight: west }, { id: `${base}/openai-instance2`, priority: 1, weight: east }] } },
-    }),
-  });
-  if (!response.ok) throw new Error(`PUT pool answered ${response.status}`);
 }
 
 async function runTrial(appRoot: string, scenario: Scenario, seed: number): Promise<Trial> {

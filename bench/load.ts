@@ -6,6 +6,7 @@ import { startEmbeddedEnvironment } from '../src/emulator/startEmbeddedEnvironme
 import { installFunctionsCoreShim } from '../src/local/functionsCoreShim';
 import type { ProbeRecord } from '../src/lib/probe/types';
 import { createRandom } from '../src/lib/stats/random';
+import { findAppRoot } from './findAppRoot';
 
 const CONNECTIONS = 50;
 const DURATION_IN_SECONDS = 30;
@@ -17,17 +18,6 @@ const REQUEST_TIMEOUT_IN_SECONDS = 30;
 
 /** A seeded uniform stream (mulberry32, shared with the statistics simulations). */
 const seededRandom = (seed: number): (() => number) => createRandom(seed).next;
-
-/** The directory holding package.json, from `bench/` (ts sources) or `dist/bench/` (compiled). */
-function findAppRoot(start: string): string {
-  let dir = start;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`No package.json above ${start}`);
-    dir = parent;
-  }
-  return dir;
-}
 
 /**
  * Load on the report endpoint: the real registered functions served by the local Functions host on loopback,

@@ -8,6 +8,8 @@ import { loadPoolDefinition } from '../src/lib/pool/loadPoolDefinition';
 import { runProbes } from '../src/lib/probe/runProbes';
 import { runVerificationCycle } from '../src/lib/verifier/runVerificationCycle';
 import { verifyOnce } from '../src/lib/verifier/verifyOnce';
+import { findAppRoot } from './findAppRoot';
+import { setDeployedWeights } from '../test/support/setDeployedWeights';
 
 const TIMER_TRIALS = 10;
 const CLI_TRIALS = 5;
@@ -20,17 +22,6 @@ const LAB_REQUEST = {
   ],
 };
 
-/** The directory holding package.json, from `bench/` (ts sources) or `dist/bench/` (compiled). */
-function findAppRoot(start: string): string {
-  let dir = start;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`No package.json above ${start}`);
-    dir = parent;
-  }
-  return dir;
-}
-
 async function labRequestTokens(env: EmbeddedEnvironment): Promise<{ prompt: number; completion: number; total: number }> {
   const response = await fetch(`${env.gatewayUrl}/deployments/gpt-4o/chat/completions?api-version=2024-02-01`, {
     method: 'POST',
@@ -40,18 +31,6 @@ async function labRequestTokens(env: EmbeddedEnvironment): Promise<{ prompt: num
   if (response.status !== 200) throw new Error(`the lab request answered ${response.status}`);
   const usage = ((await response.json()) as { usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } }).usage;
   return { prompt: usage.prompt_tokens, completion: usage.completion_tokens, total: usage.total_tokens };
-}
-
-async function setDeployedWeights(env: EmbeddedEnvironment, west: number, east: number): Promise<void> {
-  const base = `/subscriptions/${env.apim.subscriptionId}/resourceGroups/${env.apim.resourceGroup}/providers/Microsoft.ApiManagement/service/${env.apim.serviceName}/backends`;
-  const response = await fetch(`${env.armEndpoint}${base}/openai-instance-backend-pool?api-version=2024-05-01`, {
-    method: 'PUT',
-    headers: { authorization: 'Bearer bench', 'content-type': 'application/json' },
-    body: JSON.stringify({
-      properties: { type: 'Pool', pool: { services: [{ id: `${base}/openai-instance1`, priority: 1, weight: west }, { id: `${base}/openai-instance2`, priority: 1, weight: east }] } },
-    }),
-  });
-  if (!response.ok) throw new Error(`PUT pool answered ${response.status}`);
 }
 
 function mean(values: readonly number[]): number {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { main, type CliIo } from '../../src/cli/main';
 import { startEmbeddedEnvironment, type EmbeddedEnvironment } from '../../src/emulator/startEmbeddedEnvironment';
 import type { Report } from '../../src/lib/report/types';
+import { setDeployedWeights } from '../support/setDeployedWeights';
 
 const LAB_POOL = path.resolve(__dirname, '..', '..', 'examples', 'lab-pool.json');
 const SECRET_KEY = 'SECRET-SUBSCRIPTION-KEY-0123456789';
@@ -40,26 +41,6 @@ function deployArgs(): string[] {
     '--service-name',
     env.apim.serviceName,
   ];
-}
-
-async function setPoolWeights(weights: [number, number]): Promise<void> {
-  const base = `/subscriptions/${env.apim.subscriptionId}/resourceGroups/${env.apim.resourceGroup}/providers/Microsoft.ApiManagement/service/${env.apim.serviceName}/backends`;
-  const response = await fetch(`${env.armEndpoint}${base}/openai-instance-backend-pool?api-version=2024-05-01`, {
-    method: 'PUT',
-    headers: { authorization: 'Bearer test', 'content-type': 'application/json' },
-    body: JSON.stringify({
-      properties: {
-        type: 'Pool',
-        pool: {
-          services: [
-            { id: `${base}/openai-instance1`, priority: 1, weight: weights[0] },
-            { id: `${base}/openai-instance2`, priority: 1, weight: weights[1] },
-          ],
-        },
-      },
-    }),
-  });
-  if (!response.ok) throw new Error(`PUT pool failed: ${response.status}`);
 }
 
 beforeAll(async () => {
@@ -137,14 +118,14 @@ describe('apim-pool-verifier CLI', () => {
   });
 
   it('verify exits 1 when the pool is deployed 1:1 instead of 2:1', async () => {
-    await setPoolWeights([1, 1]);
+    await setDeployedWeights(env, 1, 1);
     try {
       const result = await run(['verify', '--pool', LAB_POOL, '--gateway', env.gatewayUrl], { APIM_SUBSCRIPTION_KEY: SECRET_KEY });
       expect(result.code).toBe(1);
       expect(result.stdout).toMatch(/^DRIFT:/);
       expect(result.stdout).not.toContain(SECRET_KEY);
     } finally {
-      await setPoolWeights([2, 1]);
+      await setDeployedWeights(env, 2, 1);
     }
   });
 

@@ -6,6 +6,7 @@ import { createServices } from '../../src/app/createServices';
 import { startEmbeddedEnvironment, type EmbeddedEnvironment } from '../../src/emulator/startEmbeddedEnvironment';
 import { sharedFunctionsCoreShim, triggerOf } from '../../src/local/functionsCoreShim';
 import type { Report } from '../../src/lib/report/types';
+import { setDeployedWeights } from '../support/setDeployedWeights';
 
 // The functions register through a stand-in for the host's core module, exactly as under `npm start`.
 jest.mock('@azure/functions-core', () => require('../../src/local/functionsCoreShim').sharedFunctionsCoreShim, { virtual: true });
@@ -111,23 +112,7 @@ describe('the whole loop on the embedded default', () => {
   });
 
   it('flags drift when the deployed weights are changed to 1:1 behind its back, and reports the config drift', async () => {
-    const id = `/subscriptions/${env.apim.subscriptionId}/resourceGroups/${env.apim.resourceGroup}/providers/Microsoft.ApiManagement/service/${env.apim.serviceName}/backends`;
-    const response = await fetch(`${env.armEndpoint}${id}/openai-instance-backend-pool?api-version=2024-05-01`, {
-      method: 'PUT',
-      headers: { authorization: 'Bearer portal-user', 'content-type': 'application/json' },
-      body: JSON.stringify({
-        properties: {
-          type: 'Pool',
-          pool: {
-            services: [
-              { id: `${id}/openai-instance1`, priority: 1, weight: 1 },
-              { id: `${id}/openai-instance2`, priority: 1, weight: 1 },
-            ],
-          },
-        },
-      }),
-    });
-    expect(response.status).toBe(200);
+    await setDeployedWeights(env, 1, 1);
 
     await runTimer();
     const report = (await getReport({ window: 'run' })).body as Report;
