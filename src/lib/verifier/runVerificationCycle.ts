@@ -8,9 +8,8 @@ import { runProbes, type ProbeFatal } from '../probe/runProbes';
 import type { ProbeRecord } from '../probe/types';
 import { healthOf, isConclusive, toRunVerdictTelemetry } from '../report/buildReport';
 import type { Report } from '../report/types';
-import { createSequentialTest, type SequentialDecision } from '../stats/sequentialTest';
-import { answeringBackendOf } from './answeringBackendOf';
-import { isDecisive, MISSED_DRIFT_RATE } from './isDecisive';
+import type { SequentialDecision } from '../stats/sequentialTest';
+import { createSequentialStop } from './createSequentialStop';
 import type { EvidenceSource, ProbeSink, TimeWindow } from '../store/types';
 import { ensureError } from '../util/errors';
 import { assembleReport, type WindowToAssess } from './assembleReport';
@@ -114,17 +113,9 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
     const startedAtMs = now();
     await deps.sink.beginRun({ runId, pool: pool.name, startedAtMs, trigger: 'timer' });
 
-    const names = pool.backends.map((b) => b.name);
     const sequential = s.sequential
-      ? createSequentialTest({
-          expectedShares: pool.backends.map((b) => b.expectedShare),
-          alpha: s.alphaRun,
-          toleranceInPoints: s.toleranceInPoints,
-          maxProbes: s.maxProbes,
-          missedDriftRate: MISSED_DRIFT_RATE,
-        })
+      ? createSequentialStop(pool, { alpha: s.alphaRun, toleranceInPoints: s.toleranceInPoints, maxProbes: s.maxProbes })
       : null;
-    let decision: SequentialDecision | null = null;
     const result = await runProbes({
       gatewayUrl: deps.gateway.url,
       subscriptionKey: deps.gateway.subscriptionKey,
@@ -135,16 +126,7 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
       timeoutInMs: s.timeoutInMs,
       sink: deps.sink,
       ...(signal ? { signal } : {}),
-      ...(sequential
-        ? {
-            shouldStop: (record: ProbeRecord) => {
-              const answering = answeringBackendOf(record);
-              const index = answering === null ? -1 : names.indexOf(answering);
-              decision = sequential.observe(index >= 0 ? index : null);
-              return isDecisive(decision);
-            },
-          }
-        : {}),
+      ...(sequential ? { shouldStop: (record: ProbeRecord) => sequential.shouldStop(record) } : {}),
     });
     const finishedAtMs = now();
     if (result.fatal) deps.log(`Probe run stopped: ${result.fatal.message}`);
@@ -190,7 +172,7 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
       probesSent: result.probesSent,
       tokensUsed: result.tokensUsed,
       stoppedEarly: result.stoppedEarly,
-      decision,
+      decision: sequential?.decision ?? null,
       fatal: result.fatal,
       report,
     };

@@ -3,9 +3,8 @@ import type { ResolvedPool } from '../pool/types';
 import { runProbes, type ProbeFatal } from '../probe/runProbes';
 import type { ProbeRecord } from '../probe/types';
 import type { Report } from '../report/types';
-import { createSequentialTest, type SequentialDecision } from '../stats/sequentialTest';
-import { answeringBackendOf } from './answeringBackendOf';
-import { isDecisive, MISSED_DRIFT_RATE } from './isDecisive';
+import type { SequentialDecision } from '../stats/sequentialTest';
+import { createSequentialStop } from './createSequentialStop';
 import type { ProbeSink } from '../store/types';
 import { assembleReport } from './assembleReport';
 import { evidenceFromRecords } from './evidenceFromRecords';
@@ -50,15 +49,8 @@ export async function verifyOnce(options: VerifyOnceOptions): Promise<VerifyOnce
   const runId = randomUUID();
   const names = options.pool.backends.map((b) => b.name);
   const sequential = options.sequential
-    ? createSequentialTest({
-        expectedShares: options.pool.backends.map((b) => b.expectedShare),
-        alpha: options.alpha,
-        toleranceInPoints: options.toleranceInPoints,
-        maxProbes: options.requests,
-        missedDriftRate: MISSED_DRIFT_RATE,
-      })
+    ? createSequentialStop(options.pool, { alpha: options.alpha, toleranceInPoints: options.toleranceInPoints, maxProbes: options.requests })
     : null;
-  let decision: SequentialDecision | null = null;
   const startedAtMs = now();
   const result = await runProbes({
     gatewayUrl: options.gatewayUrl,
@@ -70,16 +62,7 @@ export async function verifyOnce(options: VerifyOnceOptions): Promise<VerifyOnce
     timeoutInMs: options.timeoutInMs,
     ...(options.sink ? { sink: options.sink } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
-    ...(sequential
-      ? {
-          shouldStop: (record: ProbeRecord) => {
-            const answering = answeringBackendOf(record);
-            const index = answering === null ? -1 : names.indexOf(answering);
-            decision = sequential.observe(index >= 0 ? index : null);
-            return isDecisive(decision);
-          },
-        }
-      : {}),
+    ...(sequential ? { shouldStop: (record: ProbeRecord) => sequential.shouldStop(record) } : {}),
   });
   const window = { fromMs: Math.min(startedAtMs, ...result.records.map((r) => r.startedAtMs)), toMs: now() + 1 };
   const evidence = evidenceFromRecords(result.records, names, window, Math.max(1000, Math.ceil((window.toMs - window.fromMs) / 20)), runId);
@@ -103,7 +86,7 @@ export async function verifyOnce(options: VerifyOnceOptions): Promise<VerifyOnce
     probesSent: result.probesSent,
     tokensUsed: result.tokensUsed,
     stoppedEarly: result.stoppedEarly,
-    decision,
+    decision: sequential?.decision ?? null,
     fatal: result.fatal,
   };
 }

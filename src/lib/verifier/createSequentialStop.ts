@@ -1,0 +1,41 @@
+import type { ResolvedPool } from '../pool/types';
+import type { ProbeRecord } from '../probe/types';
+import { createSequentialTest, type SequentialDecision } from '../stats/sequentialTest';
+import { answeringBackendOf } from './answeringBackendOf';
+import { isDecisive, MISSED_DRIFT_RATE } from './isDecisive';
+
+/** The sequential test wired as `runProbes`' stop hook, with the last decision kept for the caller. */
+export interface SequentialStop {
+  /** Feeds one probe to the test; true once it is decisive (no new probe should start). */
+  shouldStop(record: ProbeRecord): boolean;
+  /** The latest decision, or null before the first probe. */
+  readonly decision: SequentialDecision | null;
+}
+
+/**
+ * The always-valid sequential test over the pool's expected shares, fed with each probe's answering backend
+ * (`answeringBackendOf`; anything else counts as no answer). Drift at level `alpha`, early ok at
+ * `MISSED_DRIFT_RATE`. Used by the timer cycle and by one-shot verification alike.
+ */
+export function createSequentialStop(pool: ResolvedPool, options: { alpha: number; toleranceInPoints: number; maxProbes: number }): SequentialStop {
+  const names = pool.backends.map((b) => b.name);
+  const test = createSequentialTest({
+    expectedShares: pool.backends.map((b) => b.expectedShare),
+    alpha: options.alpha,
+    toleranceInPoints: options.toleranceInPoints,
+    maxProbes: options.maxProbes,
+    missedDriftRate: MISSED_DRIFT_RATE,
+  });
+  let decision: SequentialDecision | null = null;
+  return {
+    shouldStop(record) {
+      const answering = answeringBackendOf(record);
+      const index = answering === null ? -1 : names.indexOf(answering);
+      decision = test.observe(index >= 0 ? index : null);
+      return isDecisive(decision);
+    },
+    get decision() {
+      return decision;
+    },
+  };
+}
