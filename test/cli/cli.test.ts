@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { main, type CliIo } from '../../src/cli/main';
 import { startEmbeddedEnvironment, type EmbeddedEnvironment } from '../../src/emulator/startEmbeddedEnvironment';
 import type { Report } from '../../src/lib/report/types';
+import { closedPortUrl } from '../support/closedPortUrl';
 import { setDeployedWeights } from '../support/setDeployedWeights';
 
 const LAB_POOL = path.resolve(__dirname, '..', '..', 'examples', 'lab-pool.json');
@@ -144,14 +144,9 @@ describe('apim-pool-verifier CLI', () => {
   });
 
   it('verify exits 4 quickly when the gateway is unreachable', async () => {
-    const closedPort = await new Promise<number>((resolve) => {
-      const server = net.createServer().listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as net.AddressInfo;
-        server.close(() => resolve(port));
-      });
-    });
+    const gateway = `${await closedPortUrl()}/openai`;
     const started = Date.now();
-    const result = await run(['verify', '--pool', LAB_POOL, '--gateway', `http://127.0.0.1:${closedPort}/openai`], { APIM_SUBSCRIPTION_KEY: SECRET_KEY });
+    const result = await run(['verify', '--pool', LAB_POOL, '--gateway', gateway], { APIM_SUBSCRIPTION_KEY: SECRET_KEY });
     expect(result.code).toBe(4);
     expect(Date.now() - started).toBeLessThan(10_000);
   });

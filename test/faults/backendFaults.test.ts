@@ -1,10 +1,9 @@
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { disposeServices, getServices } from '../../src/app/appState';
 import type { EmbeddedEnvironment } from '../../src/emulator/startEmbeddedEnvironment';
 import { runVerificationCycle } from '../../src/lib/verifier/runVerificationCycle';
 import { recordUnhandledRejections, type RejectionRecorder } from '../corpus/support';
 import { findingKinds, getReport, logs, registerFunctions, runStartupHook, runTimer, startLab, useServices } from './harness';
+import { closedPortUrl } from '../support/closedPortUrl';
 
 jest.mock('@azure/functions-core', () => require('../../src/local/functionsCoreShim').sharedFunctionsCoreShim, { virtual: true });
 
@@ -24,14 +23,6 @@ async function freshLab(settings: Record<string, string> = {}): Promise<Embedded
   await useServices(settings, env);
   await runStartupHook();
   return env;
-}
-
-async function closedPortUrl(): Promise<string> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
 }
 
 beforeAll(async () => {

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +9,7 @@ import { openSqliteStore } from '../../../src/lib/store/sqliteStore';
 import type { ProbeSink } from '../../../src/lib/store/types';
 import { chatCompletion, startFakeGateway, type FakeGateway, type GatewayAnswer } from './fakeGateway';
 import { labPool } from './labPool';
+import { closedPortUrl } from '../../support/closedPortUrl';
 
 /** Recognisable so a leak anywhere in results or errors is easy to find. */
 const KEY = 'SECRET-KEY-7c41d9e2f0';
@@ -56,14 +56,6 @@ function memorySink(): ProbeSink & { records: ProbeRecord[] } {
     recordVerdict: async () => undefined,
     flush: async () => undefined,
   };
-}
-
-async function closedPortUrl(): Promise<string> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}/openai`;
 }
 
 describe('runProbes', () => {
@@ -234,7 +226,7 @@ describe('runProbes', () => {
   });
 
   test('reports an unreachable gateway as fatal within a few probes', async () => {
-    const url = await closedPortUrl();
+    const url = `${await closedPortUrl()}/openai`;
     const startedAt = Date.now();
 
     const result = await runProbes(options({ gatewayUrl: url, maxProbes: 60, concurrency: 4 }));
