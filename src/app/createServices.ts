@@ -157,6 +157,7 @@ export async function createServices(env: Readonly<Record<string, string | undef
     const notifiers: Notifier[] = settings.secrets.webhookUrl
       ? [createWebhookNotifier({ url: settings.secrets.webhookUrl, format: settings.alerts.webhookFormat })]
       : [];
+    const alerts = { store: alertStore, notifiers, reminderAfterMs: settings.alerts.reminderInMinutes * 60_000 };
 
     const expectation: ExpectationSource = {
       async currentExpectation(signal) {
@@ -185,7 +186,7 @@ export async function createServices(env: Readonly<Record<string, string | undef
       expectation,
       gateway: { url: gatewayUrl, subscriptionKey },
       arm,
-      alerts: { store: alertStore, notifiers, reminderAfterMs: settings.alerts.reminderInMinutes * 60_000 },
+      alerts,
       embedded,
       cycleDependencies(log) {
         return {
@@ -209,7 +210,7 @@ export async function createServices(env: Readonly<Record<string, string | undef
           bookkeeping: store,
           sink,
           evidence,
-          alerts: { store: alertStore, notifiers, reminderAfterMs: settings.alerts.reminderInMinutes * 60_000 },
+          alerts,
           log,
         };
       },

@@ -21,18 +21,11 @@ export async function startEmbeddedForPool(pool: ResolvedPool): Promise<Embedded
 export function ensureDefaultServices(): void {
   if (configured) return;
   configured = true;
-  configureServicesIfUnset(() => createServices(process.env, { startEmbedded: startEmbeddedForPool }));
+  configureServices(() => createServices(process.env, { startEmbedded: startEmbeddedForPool }));
 }
 
-let explicit = false;
-
-/** Marks that a host chose its own factory; the functions then keep it. */
+/** A host chooses its own factory; the functions, imported afterwards, then keep it. */
 export function configureServicesExplicitly(factory: Parameters<typeof configureServices>[0]): void {
-  explicit = true;
   configured = true;
   configureServices(factory);
-}
-
-function configureServicesIfUnset(factory: Parameters<typeof configureServices>[0]): void {
-  if (!explicit) configureServices(factory);
 }
