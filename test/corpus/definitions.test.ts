@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { main, type CliIo } from '../../src/cli/main';
@@ -75,7 +76,32 @@ const GENERATED: readonly Case[] = [
   { name: 'http URL with credentials', content: json(definition([member(1, { url: 'https://user:pw@a.openai.azure.com/openai' })])), path: '$.pool.backends[0].url', cause: /./ },
   { name: 'a JSON array at the top', content: json([definition([member(1)])]), path: '$', cause: /object/ },
   { name: 'a number at the top', content: () => '42', path: '$', cause: /object/ },
+  // Text that prints differently from what is compared (issue 15): refused by JSON path, never echoed raw.
+  { name: 'an ESC sequence in a backend name', content: json(definition([member(1, { name: 'a\u001b[2Jb' }), member(2)])), path: '$.pool.backends[0].name', cause: /U\+001B \(a control character\)/ },
+  { name: 'a NUL in a region', content: json(definition([member(1, { region: 'West\u0000US' }), member(2)])), path: '$.pool.backends[0].region', cause: /U\+0000/ },
+  { name: 'a zero-width space in an identifier', content: json(definition([member(1, { identifier: 'a\u200b' }), member(2, { identifier: 'a' })], { probe: { identify: { header: 'x-backend' } } })), path: '$.pool.backends[0].identifier', cause: /U\+200B/ },
+  { name: 'a bidi override in the pool name', content: json({ pool: { name: 'pool\u202egnp.exe', backends: [member(1)] } }), path: '$.pool.name', cause: /U\+202E \(a bidi control\)/ },
+  { name: 'a lone surrogate in a backend name', content: () => `{"pool":{"name":"p","backends":[{"name":"a\\ud800","url":"https://a.openai.azure.com/openai","region":"West US"}]}}`, path: '$.pool.backends[0].name', cause: /lone surrogate/ },
+  { name: 'a bidi isolate in an apim section string', content: json(definition([member(1)], { apim: { apiId: 'api\u2066x' } })), path: '$.apim.apiId', cause: /U\+2066/ },
+  { name: 'two names that print the same (NFC and NFD)', content: json(definition([member(1, { name: 'caf\u00e9' }), member(2, { name: 'cafe\u0301' })])), path: '$.pool.backends[1].name', cause: /duplicates the name/ },
+  // Numbers JavaScript would round (issue 15): 1e-400 reads as 0, which is a valid weight.
+  { name: 'a weight of 1e-400', content: () => JSON.stringify(definition([member(1), member(2)])).replace('"weight":1', '"weight":1e-400'), path: '$.pool.backends[0].weight', cause: /exact whole number, got 1e-400/ },
+  { name: 'a weight of 100.00000000000000001', content: () => JSON.stringify(definition([member(1), member(2)])).replace('"weight":1', '"weight":100.00000000000000001'), path: '$.pool.backends[0].weight', cause: /exact whole number/ },
+  { name: 'a priority of 1e400', content: () => JSON.stringify(definition([member(1), member(2)])).replace('"priority":1', '"priority":1e400'), path: '$.pool.backends[0].priority', cause: /exact whole number/ },
+  {
+    name: 'a breaker count of 9007199254740993 (above 2^53)',
+    content: () =>
+      JSON.stringify(definition([member(1, { circuitBreaker: { name: 'cb', failureCondition: { count: 7, interval: 'PT1M' }, tripDuration: 'PT1M' } })])).replace('"count":7', '"count":9007199254740993'),
+    path: '$.pool.backends[0].circuitBreaker.failureCondition.count',
+    cause: /exact whole number/,
+  },
 ];
+
+/** A named pipe with no writer: opening it for reading the ordinary way waits forever. */
+function makeFifo(file: string): string {
+  if (!fs.existsSync(file)) execFileSync('mkfifo', [file]);
+  return file;
+}
 
 let env: EmbeddedEnvironment;
 let tmp: ReturnType<typeof makeTempDir>;
@@ -143,11 +169,14 @@ describe('bad pool definitions generated here', () => {
     expect(cli.stderr).toContain(c.path);
     expect(cli.stdout).toBe('');
     expect(env.armLog.length).toBe(before);
+    // Nothing a terminal would act on or hide reaches it raw.
+    expect(cli.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b\u202a-\u202e\u2066-\u2069]|[\ud800-\udfff]/);
   });
 
   it.each([
     ['a file that does not exist', (): string => path.join(tmp.dir, 'missing.json'), /does not exist \(ENOENT\)/],
-    ['a directory', (): string => tmp.dir, /not a regular file|cannot be read/],
+    ['a directory', (): string => tmp.dir, /not a regular file \(a directory\)/],
+    ['a named pipe (FIFO), which would block a read forever', (): string => makeFifo(path.join(tmp.dir, 'pool.fifo')), /pool\.fifo is not a regular file \(a named pipe\)/],
   ])('%s is refused at $ with the cause, and deploy exits 3', async (_name, where, cause) => {
     const file = where();
     await expect(loadPoolDefinition(file)).rejects.toThrow(cause);

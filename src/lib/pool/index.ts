@@ -6,5 +6,5 @@ export { loadPoolDefinition } from './loadPoolDefinition';
 export { parsePoolDefinition } from './parsePoolDefinition';
 export { POOL_DEFAULTS, resolvePool } from './resolvePool';
 export { MAX_DEFINITION_BYTES } from './decodeDefinitionText';
-export { POOL_LIMITS, REGION_HEADER, validatePoolDocument } from './validatePoolDocument';
+export { REGION_HEADER, validatePoolDocument } from './validatePoolDocument';
 export type * from './types';

@@ -1,5 +1,7 @@
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 
+import { describeFileKind } from '../util/describeFileKind';
 import { MAX_DEFINITION_BYTES } from './decodeDefinitionText';
 import { DefinitionError } from './DefinitionError';
 import { parsePoolDefinition } from './parsePoolDefinition';
@@ -8,8 +10,8 @@ import type { ResolvedPool } from './types';
 /**
  * Reads, parses and validates the pool definition file at `path`.
  *
- * The size is checked from the file's metadata before its content is read, so a huge file (or a device)
- * is refused without loading it.
+ * The size is checked from the file's metadata before its content is read, so a huge file is refused without
+ * loading it; anything but a regular file (a directory, a named pipe, a device) is refused without waiting on it.
  *
  * @throws DefinitionError for a missing or unreadable file (one issue at `$` naming the file and the
  *   system error code, with the system error as `cause`) and for every problem `parsePoolDefinition` finds.
@@ -17,11 +19,17 @@ import type { ResolvedPool } from './types';
 export async function loadPoolDefinition(path: string): Promise<ResolvedPool> {
   let bytes: Uint8Array;
   try {
-    const handle = await open(path, 'r');
+    // O_NONBLOCK: opening a named pipe (FIFO) for reading would otherwise wait forever for a writer. The check
+    // that follows refuses it (and devices, directories, sockets) on the opened handle, so nothing can swap the
+    // file between the check and the read.
+    const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
     try {
       const stats = await handle.stat();
       if (!stats.isFile()) {
-        throw new DefinitionError([{ path: '$', message: `${path} is not a regular file` }], path);
+        throw new DefinitionError(
+          [{ path: '$', message: `the pool definition file ${path} is not a regular file (${describeFileKind(stats)}); give the path of a JSON file` }],
+          path,
+        );
       }
       if (stats.size > MAX_DEFINITION_BYTES) {
         throw new DefinitionError(
@@ -63,3 +71,4 @@ export async function loadPoolDefinition(path: string): Promise<ResolvedPool> {
   }
   return parsePoolDefinition(bytes, path);
 }
+

@@ -10,7 +10,8 @@ import type { ResolvedPool } from './types';
  * File-level problems are reported before anything else, each as one issue at path `$` (or at the
  * duplicated member): more than 1 MiB (refused before decoding), not valid UTF-8, empty, not JSON
  * (with line and column), trailing text after the JSON value, duplicate keys. A UTF-8 byte-order mark is
- * tolerated. Then every rule of `resolvePool` applies, all problems reported at once.
+ * tolerated. A number JavaScript cannot hold exactly (`1e-400`, `1e400`, `100.000000000000000001`) is refused
+ * at its path. Then every rule of `resolvePool` applies, all problems reported at once.
  *
  * @param input the file's bytes (preferred: lets the UTF-8 check run) or its text.
  * @param source file name used in the error message.
@@ -38,5 +39,12 @@ export function parsePoolDefinition(input: string | Uint8Array, source?: string)
       source,
     );
   }
-  return resolvePool(parsed.value, source);
+  return resolvePool(
+    parsed.value,
+    source,
+    parsed.inexactNumbers.map((number) => ({
+      path: number.path,
+      message: `must be an exact whole number, got ${number.text} (JavaScript would read it as ${String(Number(number.text))}); write an integer within the allowed range`,
+    })),
+  );
 }

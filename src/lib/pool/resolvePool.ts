@@ -3,6 +3,7 @@ import { DefinitionError } from './DefinitionError';
 import { chooseIdentification, validatePoolDocument } from './validatePoolDocument';
 import type {
   ApimLocation,
+  DefinitionIssue,
   BackendDefinition,
   CircuitBreakerRule,
   PoolDefinitionDocument,
@@ -33,10 +34,14 @@ export const POOL_DEFAULTS = Object.freeze({
  *
  * @param document the parsed JSON.
  * @param source file name or origin, used in the error message.
+ * @param parseIssues problems the JSON parser found in the text of an otherwise readable document (numbers that
+ *   are not exactly representable), reported together with the rest.
  * @throws DefinitionError listing every problem, each with its JSON path.
  */
-export function resolvePool(document: unknown, source?: string): ResolvedPool {
-  const issues = validatePoolDocument(document);
+export function resolvePool(document: unknown, source?: string, parseIssues: readonly DefinitionIssue[] = []): ResolvedPool {
+  // What the parser saw (a number JavaScript rounds) is said first and replaces the schema's view of that path.
+  const parsedPaths = new Set(parseIssues.map((issue) => issue.path));
+  const issues = [...parseIssues, ...validatePoolDocument(document).filter((issue) => !parsedPaths.has(issue.path))];
   if (issues.length > 0) {
     throw new DefinitionError(issues, source);
   }

@@ -157,7 +157,7 @@ describe('resolvePool', () => {
       }));
     expect(resolvePool({ pool: { name: 'p', backends: backends(30) } }).backends).toHaveLength(30);
     expect(issuesOf({ pool: { name: 'p', backends: backends(31) } })).toEqual([
-      { path: '$.pool.backends', message: 'has 31 backends; a pool holds at most 30' },
+      { path: '$.pool.backends', message: 'has 31 backends; at most 30 are allowed' },
     ]);
   });
 
