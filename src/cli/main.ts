@@ -1,9 +1,12 @@
 import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { apimFieldProblem, type ApimField } from '../lib/pool/apimFieldProblem';
 import { DefinitionError } from '../lib/pool/DefinitionError';
 import { loadPoolDefinition } from '../lib/pool/loadPoolDefinition';
 import type { ApimLocation, ResolvedPool } from '../lib/pool/types';
+import { describeFileKind } from '../lib/util/describeFileKind';
 import { ensureError } from '../lib/util/errors';
+import { httpUrlProblem, redactUrl } from '../lib/util/httpUrl';
 import { formatReportText } from './formatReportText';
 import { ExitCode, exitCodeOfReport } from './exitCodes';
 
@@ -100,6 +103,8 @@ async function verifyCommand(args: readonly string[], io: CliIo): Promise<number
   const tolerance = floatFlag(values.tolerance, '--tolerance', 5, 0, 100, problems);
   const key = io.env.APIM_SUBSCRIPTION_KEY;
   if (!key) problems.push('APIM_SUBSCRIPTION_KEY is not set: export the APIM subscription key in this environment variable (it is never taken from a flag).');
+  // A header value Node refuses would fail every probe as a network error (exit 4); it is bad input. Never echoed.
+  else if (!/^[\x21-\x7e]{1,4096}$/.test(key)) problems.push('APIM_SUBSCRIPTION_KEY must be 1–4096 visible ASCII characters (no spaces or control characters); its value is not shown.');
   if (problems.length > 0) throw new UsageError(`verify: ${problems.join('\n  ')}`);
 
   const pool = await loadPoolDefinition(poolPath as string);
@@ -219,16 +224,17 @@ async function deployCommand(args: readonly string[], io: CliIo): Promise<number
   });
   const problems: string[] = [];
   const poolPath = requireString(values.pool, '--pool', problems);
-  const armEndpoint = values['arm-endpoint'] ?? io.env.ARM_ENDPOINT ?? 'https://management.azure.com';
-  if (!isHttpUrl(armEndpoint)) problems.push(`--arm-endpoint "${printable(armEndpoint)}" is not an absolute http(s) URL`);
+  const armFlag = values['arm-endpoint'] !== undefined ? '--arm-endpoint' : 'ARM_ENDPOINT';
+  const armEndpoint = checkUrl(values['arm-endpoint'] ?? io.env.ARM_ENDPOINT ?? 'https://management.azure.com', armFlag, problems) ?? '';
+  const overrides = {
+    subscriptionId: apimFlag(values['subscription-id'], '--subscription-id', io.env.APIM_SUBSCRIPTION_ID, 'APIM_SUBSCRIPTION_ID', 'subscriptionId', problems),
+    resourceGroup: apimFlag(values['resource-group'], '--resource-group', io.env.APIM_RESOURCE_GROUP, 'APIM_RESOURCE_GROUP', 'resourceGroup', problems),
+    serviceName: apimFlag(values['service-name'], '--service-name', io.env.APIM_SERVICE_NAME, 'APIM_SERVICE_NAME', 'serviceName', problems),
+    armApiVersion: apimFlag(values['api-version'], '--api-version', io.env.ARM_API_VERSION, 'ARM_API_VERSION', 'armApiVersion', problems),
+  };
   if (problems.length > 0) throw new UsageError(`deploy: ${problems.join('\n  ')}`);
   const pool = await loadPoolDefinition(poolPath as string);
-  const location = locationOf(pool, {
-    subscriptionId: values['subscription-id'] ?? io.env.APIM_SUBSCRIPTION_ID,
-    resourceGroup: values['resource-group'] ?? io.env.APIM_RESOURCE_GROUP,
-    serviceName: values['service-name'] ?? io.env.APIM_SERVICE_NAME,
-    armApiVersion: values['api-version'] ?? io.env.ARM_API_VERSION,
-  });
+  const location = locationOf(pool, overrides);
   if (!location) {
     throw new UsageError(
       'deploy: where is the APIM service? Give --subscription-id, --resource-group and --service-name (or APIM_SUBSCRIPTION_ID, APIM_RESOURCE_GROUP, APIM_SERVICE_NAME, or the definition\'s "apim" section).',
@@ -270,12 +276,18 @@ async function exportCommand(args: readonly string[], io: CliIo): Promise<number
   if (values.format !== 'bicep' && values.format !== 'arm') {
     problems.push(values.format === undefined ? '--format is required: bicep or arm' : `--format "${printable(values.format)}" is not allowed; use bicep or arm`);
   }
+  // The service name becomes the template's parameter default: "[…]" there would be an ARM expression.
+  const serviceName = apimFlag(values['service-name'], '--service-name', undefined, '', 'serviceName', problems);
+  if (typeof values.out === 'string' && poolPath !== undefined) {
+    const outProblem = outputFileProblem(values.out, poolPath);
+    if (outProblem !== undefined) problems.push(outProblem);
+  }
   if (problems.length > 0) throw new UsageError(`export: ${problems.join('\n  ')}`);
   const pool = await loadPoolDefinition(poolPath as string);
   const { exportTemplate } = await import('../lib/deploy/exportTemplate');
-  const template = exportTemplate(pool, values.format as unknown as 'bicep' | 'arm', values['service-name'] ? { serviceName: values['service-name'] } : {});
+  const template = exportTemplate(pool, values.format as unknown as 'bicep' | 'arm', serviceName ? { serviceName } : {});
   if (values.out) {
-    fs.writeFileSync(values.out, template.endsWith('\n') ? template : `${template}\n`);
+    writeOutputFile(values.out, template.endsWith('\n') ? template : `${template}\n`);
     io.stderr(`Wrote ${values.format} template to ${values.out}\n`);
   } else {
     io.stdout(template.endsWith('\n') ? template : `${template}\n`);
@@ -306,11 +318,82 @@ function requireString(value: unknown, flag: string, problems: string[]): string
 function requireUrl(value: unknown, flag: string, problems: string[]): string | undefined {
   const text = requireString(value, flag, problems);
   if (text === undefined) return undefined;
-  if (!isHttpUrl(text)) {
-    problems.push(`${flag} "${printable(text)}" is not an absolute http(s) URL (include the API suffix, e.g. https://apim-x.azure-api.net/openai)`);
+  return checkUrl(text, flag, problems, ' (include the API suffix, e.g. https://apim-x.azure-api.net/openai)');
+}
+
+/** The URL without trailing slashes, or undefined with a problem that echoes it only with userinfo removed. */
+function checkUrl(text: string, flag: string, problems: string[], hint = ''): string | undefined {
+  const problem = httpUrlProblem(text);
+  if (problem !== undefined) {
+    problems.push(`${flag} "${redactUrl(text)}" ${problem}${problem.startsWith('is not') ? hint : ''}`);
     return undefined;
   }
   return text.replace(/\/+$/, '');
+}
+
+/**
+ * A value of the definition's `apim` section given as a flag (else the environment variable), checked by the same
+ * rule as the JSON Schema; undefined when neither is given or the value is refused (then a problem is recorded).
+ */
+function apimFlag(flagValue: unknown, flag: string, envValue: string | undefined, envName: string, field: ApimField, problems: string[]): string | undefined {
+  const [value, source] = typeof flagValue === 'string' ? [flagValue, flag] : [envValue?.trim() || undefined, envName];
+  if (value === undefined) return undefined;
+  const problem = apimFieldProblem(field, value);
+  if (problem !== undefined) {
+    problems.push(`${source} ${problem}`);
+    return undefined;
+  }
+  return value;
+}
+
+/**
+ * Why `--out` cannot be written: an existing file that is not a regular file (a named pipe would block the write
+ * forever, a directory cannot be written), or the definition itself (it would be overwritten by the template).
+ */
+function outputFileProblem(out: string, poolPath: string): string | undefined {
+  let outStats: fs.Stats;
+  try {
+    outStats = fs.statSync(out);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? undefined : `--out ${printable(out, 300)} cannot be used (${code ?? 'unknown error'})`;
+  }
+  if (!outStats.isFile()) return `--out ${printable(out, 300)} is not a regular file (${describeFileKind(outStats)}); give the path of a file to write`;
+  try {
+    const poolStats = fs.statSync(poolPath);
+    // Same device and inode: the same file by any path (symlink, hard link, "./", another spelling).
+    if (poolStats.dev === outStats.dev && poolStats.ino === outStats.ino) {
+      return `--out ${printable(out, 300)} is the pool definition given as --pool; writing the template there would overwrite it (choose another file)`;
+    }
+  } catch {
+    // An unreadable --pool is reported when it is loaded.
+  }
+  return undefined;
+}
+
+/**
+ * Writes `--out` without ever blocking: O_NONBLOCK makes opening a named pipe with no reader fail (ENXIO) instead of
+ * waiting, and the opened handle is checked to be a regular file before anything is written.
+ *
+ * @throws UsageError naming the path and the system error code.
+ */
+function writeOutputFile(out: string, text: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(out, fs.constants.O_WRONLY | fs.constants.O_CREAT | (fs.constants.O_NONBLOCK ?? 0), 0o644);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENXIO' ? 'it is a named pipe' : 'it cannot be opened';
+    throw new UsageError(`export: --out ${printable(out, 300)} cannot be written: ${reason} (${code ?? 'unknown error'})`, { cause: error });
+  }
+  try {
+    const stats = fs.fstatSync(fd);
+    if (!stats.isFile()) throw new UsageError(`export: --out ${printable(out, 300)} is not a regular file (${describeFileKind(stats)})`);
+    fs.ftruncateSync(fd, 0);
+    fs.writeFileSync(fd, text);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function intFlag(value: unknown, flag: string, fallback: number, min: number, max: number, problems: string[]): number {
@@ -334,15 +417,6 @@ function floatFlag(value: unknown, flag: string, fallback: number, minExclusive:
   return number;
 }
 
-function isHttpUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
-
 function isLoopback(text: string): boolean {
   const host = new URL(text).hostname;
   return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);
@@ -356,10 +430,10 @@ function locationOf(pool: ResolvedPool, overrides: Partial<Record<keyof ApimLoca
   return { subscriptionId, resourceGroup, serviceName, armApiVersion: overrides.armApiVersion ?? pool.apim?.armApiVersion ?? '2024-05-01' };
 }
 
-/** Echoes user input safely: printable ASCII only, at most 60 characters. */
-function printable(value: string): string {
+/** Echoes user input safely: printable ASCII only, at most `maxLength` characters (60 by default; paths get more). */
+function printable(value: string, maxLength = 60): string {
   const text = value.replace(/[^\x20-\x7e]/g, '?');
-  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+  return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text;
 }
 
 function waitForSignal(): Promise<void> {

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { HttpRequest, InvocationContext } from '@azure/functions';
@@ -9,7 +10,7 @@ import { disposeServices } from '../../src/app/appState';
 import { createServices } from '../../src/app/createServices';
 import { startEmbeddedEnvironment, type EmbeddedEnvironment } from '../../src/emulator/startEmbeddedEnvironment';
 import { sharedFunctionsCoreShim } from '../../src/local/functionsCoreShim';
-import { APP_ROOT, LAB_POOL_PATH, recordUnhandledRejections, type RejectionRecorder } from './support';
+import { APP_ROOT, LAB_POOL_PATH, makeTempDir, recordUnhandledRejections, type RejectionRecorder } from './support';
 
 jest.mock('@azure/functions-core', () => require('../../src/local/functionsCoreShim').sharedFunctionsCoreShim, { virtual: true });
 
@@ -55,6 +56,21 @@ const CLI_CASES: readonly [string, () => string[], RegExp, Record<string, string
   ['deploy without knowing where the service is', () => ['deploy', '--pool', LAB_POOL_PATH, '--arm-endpoint', env.armEndpoint], /--subscription-id, --resource-group and --service-name/],
   ['export with format pdf', () => ['export', '--pool', LAB_POOL_PATH, '--format', 'pdf'], /--format "pdf" is not allowed; use bicep or arm/],
   ['export without a format', () => ['export', '--pool', LAB_POOL_PATH], /--format is required/],
+  // Issue 15: credentials in URLs are refused and never echoed; a URL needs a host.
+  ['verify with user:password in an http gateway (was accepted: Basic auth on every probe)', () => ['verify', '--pool', LAB_POOL_PATH, '--gateway', gateway().replace('://', '://user:SECRETPW@')], /--gateway "http:\/\/\*\*\*@127\.0\.0\.1:\d+\/openai" must not contain credentials/],
+  ['verify with credentials in an ftp gateway', () => ['verify', '--pool', LAB_POOL_PATH, '--gateway', 'ftp://user:SECRETPW@apim.example.net/openai'], /--gateway "ftp:\/\/\*\*\*@apim\.example\.net\/openai" must not contain credentials/],
+  ['verify with a gateway that has no host', () => ['verify', '--pool', LAB_POOL_PATH, '--gateway', 'https:///openai'], /--gateway "https:\/\/\/openai" must name a host/],
+  ['verify with a key Node cannot send as a header', () => ['verify', '--pool', LAB_POOL_PATH, '--gateway', gateway()], /APIM_SUBSCRIPTION_KEY must be 1–4096 visible ASCII characters/, { APIM_SUBSCRIPTION_KEY: 'SECRETPW-key with spaces' }],
+  ['deploy with credentials in the ARM endpoint', () => ['deploy', '--pool', LAB_POOL_PATH, '--arm-endpoint', 'ftp://x:SECRETPW@arm.example.net'], /--arm-endpoint "ftp:\/\/\*\*\*@arm\.example\.net" must not contain credentials/],
+  ['deploy with credentials in ARM_ENDPOINT', () => ['deploy', '--pool', LAB_POOL_PATH], /ARM_ENDPOINT "https:\/\/\*\*\*@arm\.example\.net" must not contain credentials/, { APIM_SUBSCRIPTION_KEY: KEY, ARM_ENDPOINT: 'https://me:SECRETPW@arm.example.net' }],
+  // Issue 15: values ARM would refuse (exit 4 after a round trip) are invalid input.
+  ['deploy with a subscription id that is not a GUID', () => ['deploy', '--pool', LAB_POOL_PATH, '--arm-endpoint', env.armEndpoint, '--subscription-id', 'sub/../x', '--resource-group', 'rg', '--service-name', 'svc'], /--subscription-id must be a subscription GUID/],
+  ['deploy with a service name ARM refuses', () => ['deploy', '--pool', LAB_POOL_PATH, '--arm-endpoint', env.armEndpoint, '--subscription-id', env.apim.subscriptionId, '--resource-group', env.apim.resourceGroup, '--service-name', 'apim_lab'], /--service-name must start with a letter/],
+  ['deploy with an api-version that is not one', () => ['deploy', '--pool', LAB_POOL_PATH, '--arm-endpoint', env.armEndpoint, '--api-version', 'latest'], /--api-version must be an api-version/],
+  ['deploy with APIM_RESOURCE_GROUP ending with a period', () => ['deploy', '--pool', LAB_POOL_PATH, '--arm-endpoint', env.armEndpoint], /APIM_RESOURCE_GROUP must contain only letters/, { APIM_SUBSCRIPTION_KEY: KEY, APIM_RESOURCE_GROUP: 'rg.' }],
+  ['export arm with an ARM expression as the service name', () => ['export', '--pool', LAB_POOL_PATH, '--format', 'arm', '--service-name', "[concat('a','b')]"], /--service-name must start with a letter/],
+  ['export into a folder that does not exist', () => ['export', '--pool', LAB_POOL_PATH, '--format', 'bicep', '--out', '/no/such/folder/pool.bicep'], /--out \/no\/such\/folder\/pool\.bicep cannot be written: its folder does not exist/],
+  ['export onto a directory', () => ['export', '--pool', LAB_POOL_PATH, '--format', 'bicep', '--out', APP_ROOT], /--out .+ is not a regular file \(a directory\)/],
   ['an unknown command', () => ['frobnicate'], /Unknown command "frobnicate"/],
   ['a command with control characters', () => ['verify\u001b[31m'], /Unknown command "verify\?\[31m"/],
 ];
@@ -107,6 +123,7 @@ describe('bad command lines', () => {
     expect(code).toBe(3);
     expect(out).toMatch(pattern);
     expect(out).not.toContain(KEY);
+    expect(out).not.toContain('SECRETPW');
     expect(env.accessLog.entries().length).toBe(probesBefore);
     expect(env.armLog.length).toBe(armBefore);
   });
@@ -170,6 +187,48 @@ describe('bad report query parameters', () => {
   it('the same handler answers 200 to a good query (the 400s are about the parameters)', async () => {
     const { status } = await getReport('?window=hour&format=json&pool=openai-instance-backend-pool');
     expect(status).toBe(200);
+  });
+});
+
+describe('export --out that would hang or destroy the definition', () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  beforeAll(() => {
+    tmp = makeTempDir('apv-corpus-export-');
+  });
+  afterAll(() => tmp.remove());
+
+  it('refuses a named pipe (FIFO) as --out, naming the path, instead of blocking forever', async () => {
+    const fifo = path.join(tmp.dir, 'template.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const { code, out } = await runCli(['export', '--pool', LAB_POOL_PATH, '--format', 'bicep', '--out', fifo]);
+    expect(code).toBe(3);
+    expect(out).toContain(`--out ${fifo} is not a regular file (a named pipe)`);
+  });
+
+  it.each([
+    ['the same path', (file: string): string => file],
+    ['another spelling of the path', (file: string): string => path.join(path.dirname(file), '.', '..', path.basename(path.dirname(file)), path.basename(file))],
+    ['a symbolic link to it', (file: string): string => {
+      const link = path.join(path.dirname(file), 'link.json');
+      fs.symlinkSync(file, link);
+      return link;
+    }],
+  ])('refuses --out that is the --pool file (%s) and leaves the definition intact', async (_name, outOf) => {
+    const dir = fs.mkdtempSync(path.join(tmp.dir, 'same-'));
+    const poolFile = path.join(dir, 'pool.json');
+    fs.copyFileSync(LAB_POOL_PATH, poolFile);
+    const before = fs.readFileSync(poolFile, 'utf8');
+    const { code, out } = await runCli(['export', '--pool', poolFile, '--format', 'arm', '--out', outOf(poolFile)]);
+    expect(code).toBe(3);
+    expect(out).toMatch(/is the pool definition given as --pool/);
+    expect(fs.readFileSync(poolFile, 'utf8')).toBe(before);
+  });
+
+  it('still writes a template to a new file (the refusals above are about the path)', async () => {
+    const file = path.join(tmp.dir, 'pool.bicep');
+    const { code } = await runCli(['export', '--pool', LAB_POOL_PATH, '--format', 'bicep', '--out', file]);
+    expect(code).toBe(0);
+    expect(fs.readFileSync(file, 'utf8')).toMatch(/Microsoft\.ApiManagement\/service\/backends/);
   });
 });
 

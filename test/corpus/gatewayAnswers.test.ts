@@ -13,7 +13,7 @@ import { LAB_POOL_PATH, recordUnhandledRejections, type RejectionRecorder } from
  * right `kind` and `errorCode`, and `verifyOnce` turns them into a report that says what happened — never `ok`.
  */
 
-type Mode = 'no-region' | 'unknown-region' | 'html-error' | 'invalid-json' | 'empty-body' | 'ten-megabytes' | 'trickle' | 'reset' | 'unauthorized';
+type Mode = 'huge-usage' | 'no-region' | 'unknown-region' | 'html-error' | 'invalid-json' | 'empty-body' | 'ten-megabytes' | 'trickle' | 'reset' | 'unauthorized';
 
 const COMPLETION = JSON.stringify({
   id: 'chatcmpl-1',
@@ -33,6 +33,12 @@ let rejections: RejectionRecorder;
 function answer(request: http.IncomingMessage, response: http.ServerResponse): void {
   request.resume();
   switch (mode) {
+    case 'huge-usage':
+      // Two of these summed to Infinity: "Infinity tokens used" (issue 15).
+      response
+        .writeHead(200, { 'content-type': 'application/json', 'x-ms-region': 'West US' })
+        .end(COMPLETION.replace('"total_tokens":9', '"total_tokens":1e308'));
+      return;
     case 'no-region':
       response.writeHead(200, { 'content-type': 'application/json' }).end(COMPLETION);
       return;
@@ -237,6 +243,19 @@ describe('strange gateway answers through verifyOnce', () => {
     expect(result.report.total).toBe(4);
     check(result.report);
     expect(JSON.stringify(result.report)).not.toContain('SECRET-SUBKEY');
+  });
+});
+
+describe('out-of-range token usage', () => {
+  it('is treated as unknown: the run counts no tokens instead of Infinity', async () => {
+    mode = 'huge-usage';
+    const result = await runProbes(probeOptions());
+    expect(result.records.every((record) => record.kind === 'ok' && record.totalTokens === null)).toBe(true);
+    expect(result.tokensUsed).toBe(0);
+    const { formatReportText } = await import('../../src/cli/formatReportText');
+    const verified = await verifyAgainst('huge-usage');
+    const text = formatReportText(verified.report, { probesSent: verified.probesSent, tokensUsed: verified.tokensUsed, stoppedEarly: verified.stoppedEarly });
+    expect(text).not.toMatch(/Infinity|NaN|e\+\d/);
   });
 });
 

@@ -51,6 +51,13 @@ const CASES: readonly Case[] = [
   { name: 'malformed App Insights connection string (secret)', env: { APPLICATIONINSIGHTS_CONNECTION_STRING: 'Key=SECRET-AI-corpus-2' }, key: 'APPLICATIONINSIGHTS_CONNECTION_STRING', cause: /InstrumentationKey/, secret: 'SECRET-AI-corpus-2' },
   { name: 'malformed storage connection string (secret)', env: { AzureWebJobsStorage: 'SECRET-STORAGE-corpus-3' }, key: 'AzureWebJobsStorage', cause: /connection string/, secret: 'SECRET-STORAGE-corpus-3' },
   { name: 'table alert store without storage', env: { ALERT_STATE_STORE: 'table' }, key: 'ALERT_STATE_STORE', cause: /AzureWebJobsStorage/ },
+  // Issue 15: every URL setting refuses credentials and never echoes them; a URL needs a host.
+  { name: 'gateway URL with no host', env: { APIM_GATEWAY_URL: 'https:///openai', APIM_SUBSCRIPTION_KEY: 'k' }, key: 'APIM_GATEWAY_URL', cause: /must name a host/ },
+  { name: 'gateway URL with credentials behind backslashes', env: { APIM_GATEWAY_URL: 'https:\\\\user:SECRET-PASS-78@apim-x.azure-api.net/openai', APIM_SUBSCRIPTION_KEY: 'k' }, key: 'APIM_GATEWAY_URL', cause: /credentials/, secret: 'SECRET-PASS-78' },
+  { name: 'ARM endpoint with credentials', env: { ARM_ENDPOINT: 'https://me:SECRET-ARM-79@management.example.net' }, key: 'ARM_ENDPOINT', cause: /credentials/, secret: 'SECRET-ARM-79' },
+  { name: 'Logs endpoint with a user name only', env: { LOGS_ENDPOINT: 'https://SECRET-USER-80@api.loganalytics.example.net/v1' }, key: 'LOGS_ENDPOINT', cause: /credentials/, secret: 'SECRET-USER-80' },
+  { name: 'webhook URL with credentials (secret)', env: { ALERT_WEBHOOK_URL: 'https://hook:SECRET-WEBHOOK-corpus-81@hooks.example.net/x' }, key: 'ALERT_WEBHOOK_URL', cause: /credentials/, secret: 'SECRET-WEBHOOK-corpus-81' },
+  { name: 'webhook URL with no host (secret)', env: { ALERT_WEBHOOK_URL: 'https:///SECRET-WEBHOOK-corpus-82' }, key: 'ALERT_WEBHOOK_URL', cause: /host/, secret: 'SECRET-WEBHOOK-corpus-82' },
   { name: 'unknown webhook format', env: { ALERT_WEBHOOK_FORMAT: 'email' }, key: 'ALERT_WEBHOOK_FORMAT', cause: /generic.*teams.*slack/ },
 ];
 

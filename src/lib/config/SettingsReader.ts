@@ -1,5 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 
+import { httpUrlProblem, redactUrl } from '../util/httpUrl';
 import type { ConfigIssue } from './types';
 
 /** Environment variables whose values are never echoed in messages. */
@@ -141,7 +142,10 @@ export class SettingsReader {
     return fallback;
   }
 
-  /** An absolute http(s) URL without credentials; trailing slashes are dropped so callers can append paths. */
+  /**
+   * An absolute http(s) URL with a host and without credentials (`httpUrlProblem`); trailing slashes are dropped
+   * so callers can append paths.
+   */
   url(key: string, fallback: string): string;
   url(key: string, fallback?: undefined): string | undefined;
   url(key: string, fallback?: string): string | undefined {
@@ -149,10 +153,10 @@ export class SettingsReader {
     if (value === undefined) {
       return fallback;
     }
-    const problem = urlProblem(value);
+    const problem = httpUrlProblem(value);
     if (problem !== undefined) {
-      // A URL with user:password@ is a secret even under a non-secret key: never echo it.
-      this.fail(key, problem, problem.includes('credentials') ? undefined : value);
+      // A URL with user:password@ is a secret even under a non-secret key: echo it only with userinfo removed.
+      this.fail(key, problem, redactUrl(value));
       return fallback;
     }
     return value.replace(/\/+$/, '');
@@ -200,24 +204,6 @@ function ncrontabProblem(value: string): string | undefined {
     CronExpressionParser.parse(value, { currentDate: new Date(0), tz: 'UTC' }).next();
   } catch (error) {
     return `is not a valid NCRONTAB expression (${(error as Error).message})`;
-  }
-  return undefined;
-}
-
-/** Why a value is not an absolute http(s) URL, or undefined when it is one. */
-export function urlProblem(value: string): string | undefined {
-  if (/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value)) {
-    return 'must not contain credentials (user:password@)';
-  }
-  if (!/^https?:\/\/[^\s]+$/i.test(value)) {
-    return 'is not a valid URL (expected an absolute http:// or https:// URL)';
-  }
-  try {
-    if (new URL(value).hostname === '') {
-      return 'is not a valid URL (no host)';
-    }
-  } catch {
-    return 'is not a valid URL (expected an absolute http:// or https:// URL)';
   }
   return undefined;
 }

@@ -58,7 +58,8 @@ function toArmTemplate(pool: ResolvedPool, apiVersion: string, serviceName: stri
     parameters: {
       apimServiceName: {
         type: 'string',
-        ...(serviceName ? { defaultValue: serviceName } : {}),
+        // armLiterals: a value starting with "[" would be evaluated as an ARM expression (issue 15).
+        ...(serviceName ? { defaultValue: armLiterals(serviceName) } : {}),
         metadata: { description: 'Name of the existing API Management service.' },
       },
     },

@@ -170,6 +170,9 @@ function errorCodeOf(error: NodeJS.ErrnoException | undefined): string {
  * Azure OpenAI 2024-02-01 spec requires); anything else is a failure of kind `http`, because a gateway or proxy
  * that answers 200 with an HTML page did not reach a backend.
  */
+/** Largest `usage.total_tokens` believed from one answer (context windows are around a million tokens). */
+export const MAX_TOKENS_PER_ANSWER = 10_000_000;
+
 function classifySuccessBody(body: Buffer): Pick<ProbeOutcome, 'kind' | 'totalTokens' | 'errorCode'> {
   if (body.length === 0) {
     return { kind: 'http', totalTokens: null, errorCode: 'empty-body' };
@@ -185,6 +188,8 @@ function classifySuccessBody(body: Buffer): Pick<ProbeOutcome, 'kind' | 'totalTo
   }
   const usage = (parsed as { usage?: unknown }).usage;
   const total = typeof usage === 'object' && usage !== null ? (usage as { total_tokens?: unknown }).total_tokens : undefined;
-  const totalTokens = typeof total === 'number' && Number.isFinite(total) && total >= 0 ? total : null;
+  // Out-of-range usage is unknown, not a number: 1e308 tokens from a broken gateway summed to "Infinity tokens
+  // used" (issue 15). No single completion comes near MAX_TOKENS_PER_ANSWER, and sums stay exact integers.
+  const totalTokens = typeof total === 'number' && Number.isSafeInteger(total) && total >= 0 && total <= MAX_TOKENS_PER_ANSWER ? total : null;
   return { kind: 'ok', totalTokens, errorCode: null };
 }

@@ -21,7 +21,7 @@ export function httpUrlProblem(value: string): string | undefined {
   }
   // The authority must start right after "//": "https:///openai" has no host.
   if (!/^https?:\/\/[^/?#\\]/i.test(value)) {
-    return 'must name a host (https://host/…), got no host after "//"';
+    return 'must name a host (https://host/…)';
   }
   try {
     if (new URL(value).hostname === '') {
