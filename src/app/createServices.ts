@@ -72,45 +72,48 @@ export async function createServices(env: Readonly<Record<string, string | undef
   const appRoot = options.appRoot ?? process.cwd();
   const declaredPool = await loadPoolDefinition(path.resolve(appRoot, settings.poolDefinitionPath));
 
+  // The store first: it is the likeliest to fail (a directory, a corrupt or read-only file as STORE_PATH), and
+  // everything opened after it is closed again below when a later step fails (issue 15: a failed start-up left
+  // the emulator running and the process never exited).
+  const store = openSqliteStore(settings.storePath === ':memory:' ? ':memory:' : path.resolve(appRoot, settings.storePath));
   let embedded = options.embedded;
   let ownsEmbedded = false;
-  if (settings.environment === 'embedded' && !settings.gatewayUrl && !embedded) {
-    if (!options.startEmbedded) throw new Error('The embedded environment is selected but cannot be started here.');
-    embedded = await options.startEmbedded(declaredPool);
-    ownsEmbedded = true;
-  }
-
-  const isEmbedded = settings.environment === 'embedded';
-  const gatewayUrl = settings.gatewayUrl ?? embedded?.gatewayUrl;
-  const subscriptionKey = settings.secrets.subscriptionKey ?? embedded?.subscriptionKey;
-  if (!gatewayUrl || subscriptionKey === undefined) {
-    throw new Error('No gateway: set APIM_GATEWAY_URL and APIM_SUBSCRIPTION_KEY, or leave both unset for the embedded environment.');
-  }
-
-  const { credential, description: identity } = options.credential
-    ? { credential: options.credential, description: 'the injected credential' }
-    : isEmbedded
-      ? createLocalCredential()
-      : createAzureCredential(settings.deploy.managedIdentityClientId ? { managedIdentityClientId: settings.deploy.managedIdentityClientId } : {});
-
-  const location = resolveLocation(settings, declaredPool, embedded);
-  const armVersion = settings.deploy.armApiVersion ?? location?.armApiVersion ?? '2024-05-01';
-  const arm = location
-    ? {
-        client: createArmClient({
-          endpoint: isEmbedded && embedded && !env.ARM_ENDPOINT ? embedded.armEndpoint : settings.deploy.armEndpoint,
-          credential,
-          apiVersion: armVersion,
-          identityDescription: identity,
-        }),
-        location: { ...location, armApiVersion: armVersion },
-        identity,
-      }
-    : undefined;
-
-  const store = openSqliteStore(settings.storePath === ':memory:' ? ':memory:' : path.resolve(appRoot, settings.storePath));
   const closers: (() => Promise<void>)[] = [];
   try {
+    if (settings.environment === 'embedded' && !settings.gatewayUrl && !embedded) {
+      if (!options.startEmbedded) throw new Error('The embedded environment is selected but cannot be started here.');
+      embedded = await options.startEmbedded(declaredPool);
+      ownsEmbedded = true;
+    }
+
+    const isEmbedded = settings.environment === 'embedded';
+    const gatewayUrl = settings.gatewayUrl ?? embedded?.gatewayUrl;
+    const subscriptionKey = settings.secrets.subscriptionKey ?? embedded?.subscriptionKey;
+    if (!gatewayUrl || subscriptionKey === undefined) {
+      throw new Error('No gateway: set APIM_GATEWAY_URL and APIM_SUBSCRIPTION_KEY, or leave both unset for the embedded environment.');
+    }
+
+    const { credential, description: identity } = options.credential
+      ? { credential: options.credential, description: 'the injected credential' }
+      : isEmbedded
+        ? createLocalCredential()
+        : createAzureCredential(settings.deploy.managedIdentityClientId ? { managedIdentityClientId: settings.deploy.managedIdentityClientId } : {});
+
+    const location = resolveLocation(settings, declaredPool, embedded);
+    const armVersion = settings.deploy.armApiVersion ?? location?.armApiVersion ?? '2024-05-01';
+    const arm = location
+      ? {
+          client: createArmClient({
+            endpoint: isEmbedded && embedded && !env.ARM_ENDPOINT ? embedded.armEndpoint : settings.deploy.armEndpoint,
+            credential,
+            apiVersion: armVersion,
+            identityDescription: identity,
+          }),
+          location: { ...location, armApiVersion: armVersion },
+          identity,
+        }
+      : undefined;
+
     const sinks: ProbeSink[] = [store];
     if (settings.secrets.appInsightsConnectionString) {
       const appInsights = createAppInsightsSink({
@@ -222,6 +225,7 @@ export async function createServices(env: Readonly<Record<string, string | undef
     };
     return services;
   } catch (error) {
+    for (const close of closers) await close().catch(() => undefined);
     store.close();
     if (ownsEmbedded && embedded) await embedded.close();
     throw error;

@@ -54,24 +54,46 @@ export class LocalFunctionsHost {
     return this.#baseUrl;
   }
 
-  /** Runs `appStart` hooks (awaiting them), then starts the HTTP listener and the timers. */
+  /**
+   * Binds the HTTP port, runs the `appStart` hooks (awaiting them; requests that arrive meanwhile wait for them,
+   * as the Functions host serves nothing before its start-up hooks), then starts the timers.
+   *
+   * The port is bound first so that a busy or invalid port fails before any start-up work (a deploy) is done.
+   *
+   * @throws the listen error (`code` EADDRINUSE, EACCES …) with nothing left open, or a hook's error after closing
+   *   the listener.
+   */
   async start(): Promise<void> {
-    for (const hook of this.#options.registry.hooks.get('appStart') ?? []) {
-      await hook({ hookData: {}, appHookData: {}, functionAppDirectory: process.cwd() });
-    }
+    let hooksDone: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (hooksDone = resolve));
     const server = http.createServer((req, res) => {
-      const work = this.#handleHttp(req, res).catch((error: unknown) => {
+      const work = ready.then(() => this.#handleHttp(req, res)).catch((error: unknown) => {
         this.#log(`[host] request failed: ${ensureError(error).message}`);
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
         res.end('Internal Server Error');
       });
       this.#track(work);
     });
-    this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.#options.port ?? 7071, this.#options.host ?? '127.0.0.1', () => resolve());
+      server.listen(this.#options.port ?? 7071, this.#options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
+    this.#server = server;
+    try {
+      for (const hook of this.#options.registry.hooks.get('appStart') ?? []) {
+        await hook({ hookData: {}, appHookData: {}, functionAppDirectory: process.cwd() });
+      }
+    } catch (error) {
+      this.#server = undefined;
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw error;
+    } finally {
+      hooksDone();
+    }
     const address = server.address() as AddressInfo;
     this.#baseUrl = `http://${this.#options.host ?? '127.0.0.1'}:${address.port}`;
     for (const fn of this.#options.registry.functions.values()) {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseJsonText } from '../lib/pool/parseJsonText';
 import { installFunctionsCoreShim } from './functionsCoreShim';
 
 /**
@@ -14,15 +15,40 @@ const DEMO_SCHEDULE = '*/15 * * * * *';
 /** Each step of the demo scenario lasts this long. */
 const DEMO_STEP_IN_MS = 30_000;
 
-/** Reads `local.settings.json` `Values` (the Functions convention) without overriding the real environment. */
+/** A start-up problem the user must fix: printed as "Cannot start: …", exit code 3, nothing left running. */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+/**
+ * Reads `local.settings.json` `Values` (the Functions convention) without overriding the real environment.
+ *
+ * The file holds secrets, so a malformed file is reported by line and column only (Node's JSON error quotes a
+ * piece of the text around the problem, i.e. part of a key). A UTF-8 byte-order mark is accepted (editors on
+ * Windows write one); `Values` must be an object.
+ *
+ * @throws StartupError naming the file and where it is malformed, never its content.
+ */
 export function readLocalSettings(appRoot: string, env: Record<string, string | undefined>): Record<string, string | undefined> {
   const file = path.join(appRoot, 'local.settings.json');
   if (!fs.existsSync(file)) return { ...env };
-  let values: Record<string, unknown>;
+  let text: string;
   try {
-    values = (JSON.parse(fs.readFileSync(file, 'utf8')) as { Values?: Record<string, unknown> }).Values ?? {};
+    text = fs.readFileSync(file, 'utf8');
   } catch (error) {
-    throw new Error(`local.settings.json is not valid JSON: ${(error as Error).message}`);
+    throw new StartupError(`${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'unknown error'})`, { cause: error });
+  }
+  const parsed = parseJsonText(text.startsWith('\uFEFF') ? text.slice(1) : text);
+  if (!parsed.ok) {
+    throw new StartupError(`${file} is not valid JSON (line ${parsed.line}, column ${parsed.column}); its content is not shown because it holds secrets`);
+  }
+  const document = parsed.value;
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) {
+    throw new StartupError(`${file} must be a JSON object with a "Values" object`);
+  }
+  const values = Object.prototype.hasOwnProperty.call(document, 'Values') ? (document as Record<string, unknown>)['Values'] : {};
+  if (values === null || typeof values !== 'object' || Array.isArray(values)) {
+    throw new StartupError(`${file}: "Values" must be an object of setting names to values, got ${Array.isArray(values) ? 'an array' : values === null ? 'null' : `a ${typeof values}`}`);
   }
   const merged: Record<string, string | undefined> = {};
   for (const [key, value] of Object.entries(values)) {
@@ -31,10 +57,28 @@ export function readLocalSettings(appRoot: string, env: Record<string, string | 
   return { ...merged, ...env };
 }
 
-async function main(): Promise<void> {
+/**
+ * The HTTP port from FUNCTIONS_HTTPWORKER_PORT or PORT (default 7071), checked before any start-up work.
+ *
+ * @throws StartupError naming the setting and its value.
+ */
+export function readPort(env: Readonly<Record<string, string | undefined>>): { readonly port: number; readonly setting: string } {
+  const setting = env.FUNCTIONS_HTTPWORKER_PORT?.trim() ? 'FUNCTIONS_HTTPWORKER_PORT' : env.PORT?.trim() ? 'PORT' : undefined;
+  if (setting === undefined) return { port: 7071, setting: 'PORT' };
+  const value = (env[setting] ?? '').trim();
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(port >= 0 && port <= 65_535)) {
+    throw new StartupError(`${setting} must be a port number from 0 to 65535 (0 = any free port), got ${JSON.stringify(value.slice(0, 20))}`);
+  }
+  return { port, setting };
+}
+
+/** Starts the app; resolves to an exit code when start-up fails (after closing what was opened), else undefined. */
+async function main(): Promise<number | undefined> {
   const shim = installFunctionsCoreShim();
   const appRoot = path.resolve(__dirname, '..', '..', '..');
   const env = readLocalSettings(appRoot, process.env);
+  const { port, setting: portSetting } = readPort(env);
   for (const [key, value] of Object.entries(env)) if (value !== undefined && process.env[key] === undefined) process.env[key] = value;
 
   const [{ LocalFunctionsHost }, { configureServicesExplicitly, startEmbeddedForPool }, { createServices }, { getServices, disposeServices }, emulator] =
@@ -72,7 +116,6 @@ async function main(): Promise<void> {
   await import('../functions/report');
   await import('../functions/health');
 
-  const port = Number(env.FUNCTIONS_HTTPWORKER_PORT ?? env.PORT ?? 7071);
   const host = new LocalFunctionsHost({
     registry: shim.registry,
     port,
@@ -83,12 +126,21 @@ async function main(): Promise<void> {
 
   try {
     await getServices();
+    await host.start();
   } catch (error) {
-    console.error(`Cannot start: ${(error as Error).message}`);
-    process.exitCode = 3;
-    return;
+    const code = (error as NodeJS.ErrnoException).code;
+    const message =
+      code === 'EADDRINUSE'
+        ? `port ${port} is already in use (EADDRINUSE): stop what listens there or set ${portSetting} to a free port (0 = any free port)`
+        : code === 'EACCES'
+          ? `port ${port} needs privileges to listen on (EACCES): set ${portSetting} to a port above 1023`
+          : (error as Error).message;
+    console.error(`Cannot start: ${message}`);
+    // Close everything start-up opened (store, emulator), so the process exits by itself.
+    await host.stop().catch(() => undefined);
+    await disposeServices().catch(() => undefined);
+    return 3;
   }
-  await host.start();
   const base = `${host.baseUrl}/api`;
   console.log('');
   console.log(`apim-pool-verifier is running${embedded ? ' on the embedded environment (no Azure)' : ''}.`);
@@ -129,8 +181,15 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exit(1);
-  });
+  main().then(
+    (code) => {
+      // exit(), not exitCode: a start-up failure must end the process even if a dependency left a handle open.
+      if (code !== undefined) process.exit(code);
+    },
+    (error: unknown) => {
+      // Every start-up failure is a configuration problem the user fixes (README: exit codes).
+      console.error(`Cannot start: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(3);
+    },
+  );
 }
