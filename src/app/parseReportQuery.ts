@@ -1,3 +1,5 @@
+import { backendNameProblem } from '../lib/pool/validatePoolDocument';
+
 /** A validated report query. */
 export type ReportQuery =
   | {
@@ -27,8 +29,10 @@ export function parseReportQuery(query: { get(name: string): string | null }, ac
   if (format !== null && !(FORMATS as readonly string[]).includes(format)) {
     problems.push(`format "${truncate(format)}" is not allowed; use one of: ${FORMATS.join(', ')}`);
   }
-  if (pool !== null && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(pool)) {
-    problems.push(`pool "${truncate(pool)}" is not a backend id (1–80 letters, digits, '.', '_', '-')`);
+  // Every name a definition accepts (e.g. "pool(1)"), by the definition's own rule (issue 15).
+  const poolProblem = pool === null ? undefined : backendNameProblem(pool);
+  if (pool !== null && poolProblem !== undefined) {
+    problems.push(`pool "${truncate(pool)}" is not a pool name: it ${poolProblem}`);
   }
   if (problems.length > 0) return { ok: false, message: `Invalid query: ${problems.join('; ')}.` };
   const wantsHtml = format === 'html' || (format === null && prefersHtml(accept));

@@ -3,6 +3,7 @@ import { deployPool } from '../lib/deploy/deployPool';
 import type { DeployOutcome, PolicyFinding } from '../lib/deploy/types';
 import { ensureError } from '../lib/util/errors';
 import type { Services } from './createServices';
+import { scheduleWarning } from './scheduleWarning';
 
 /** What start-up did. */
 export interface StartupOutcome {
@@ -11,12 +12,14 @@ export interface StartupOutcome {
 }
 
 /**
- * Start-up work: deploy the pool definition (single backends, then the pool; idempotent) and check the API
- * policy. Never throws: a failed deploy is kept in the store and shown in the report, and the app keeps running.
+ * Start-up work: warn about a schedule that fires less than once a day, deploy the pool definition (single
+ * backends, then the pool; idempotent) and check the API policy. Never throws: a failed deploy is kept in the store and shown in the report, and the app keeps running.
  */
 export async function runStartup(services: Services, log: (line: string) => void, signal?: AbortSignal): Promise<StartupOutcome> {
   const startedAt = new Date().toISOString();
   const { settings, declaredPool, arm } = services;
+  const rare = scheduleWarning(settings.probe.schedule);
+  if (rare !== undefined) log(`Warning: ${rare}.`);
   let deploy: DeployOutcome;
   if (!arm) {
     deploy = skipped(settings.deploy.mode, startedAt, 'No APIM service is configured (apim section or APIM_SUBSCRIPTION_ID/APIM_RESOURCE_GROUP/APIM_SERVICE_NAME): nothing deployed.');

@@ -97,7 +97,11 @@ const QUERY_CASES: readonly [string, string, number, RegExp][] = [
   ['a format with a script', '?format=%3Cscript%3Ealert(1)%3C/script%3E', 400, /format "<script>alert\(1\)<\/script>" is not allowed/],
   ['a very long window', `?window=${'w'.repeat(5000)}`, 400, /window "w{40}…" is not allowed/],
   ['a window with control characters', '?window=run%00%1b', 400, /window "run\?\?" is not allowed/],
-  ['a pool with a slash', '?pool=a/b', 400, /pool "a\/b" is not a backend id/],
+  ['a pool with a slash', '?pool=a/b', 400, /pool "a\/b" is not a pool name: it must be 1–80 printable characters without whitespace/],
+  ['a pool with an ESC character', '?pool=a%1bb', 400, /pool "a\?b" is not a pool name/],
+  // Issue 15: names a definition accepts were refused with 400; they are looked up (here: not watched, 404).
+  ['a pool named pool(1)', '?pool=pool(1)', 404, /Unknown pool "pool\(1\)"/],
+  ['a pool with a non-ASCII name', '?pool=caf%C3%A9', 404, /Unknown pool/],
   ['two bad parameters at once', '?window=week&format=pdf', 400, /window "week"[\s\S]*format "pdf"/],
   ['a pool this verifier does not watch', '?pool=another-pool', 404, /Unknown pool "another-pool"\. This verifier watches "openai-instance-backend-pool"/],
 ];

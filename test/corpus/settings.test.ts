@@ -2,6 +2,8 @@ import { createServices } from '../../src/app/createServices';
 import { ConfigError } from '../../src/lib/config/ConfigError';
 import { loadConfig } from '../../src/lib/config/loadConfig';
 import { runsPerHourOf } from '../../src/app/runsPerHourOf';
+import { runStartup } from '../../src/app/runStartup';
+import { scheduleWarning } from '../../src/app/scheduleWarning';
 import { DefinitionError } from '../../src/lib/pool/DefinitionError';
 import { APP_ROOT, recordUnhandledRejections, type RejectionRecorder } from './support';
 
@@ -130,6 +132,36 @@ describe('bad settings', () => {
     ['0 0 0 * * *', 1 / 24],
   ])('the schedule %s fires %d times an hour', (schedule, perHour) => {
     expect(runsPerHourOf(schedule)).toBe(perHour);
+  });
+
+  describe('a schedule that fires less than once a day (issue 15: accepted without a word)', () => {
+    it.each([
+      ['every four years (29 February)', '0 0 0 29 2 *', /fires less than once in a week/],
+      ['monthly', '0 0 0 1 * *', /fires less than once in a week|fires 1 time in a week/],
+      ['weekly', '0 0 6 * * MON', /fires 1 time in a week/],
+      ['weekdays only', '0 0 6 * * MON-FRI', /fires 5 times in a week/],
+    ])('%s is warned about', (_name, schedule, count) => {
+      expect(scheduleWarning(schedule)).toMatch(count);
+      expect(scheduleWarning(schedule)).toMatch(/can never be conclusive/);
+    });
+
+    it.each([['0 */5 * * * *'], ['0 0 0 * * *'], ['0 0 */6 * * *']])('%s (at least daily) is not', (schedule) => {
+      expect(scheduleWarning(schedule)).toBeUndefined();
+    });
+
+    it('is logged at start-up, and the app still starts', async () => {
+      const services = await createServices(
+        { PROBE_SCHEDULE: '0 0 0 29 2 *', DEPLOY_ON_STARTUP: 'false', STORE_PATH: ':memory:', APIM_GATEWAY_URL: 'https://apim-x.azure-api.net/openai', APIM_SUBSCRIPTION_KEY: 'k' },
+        { appRoot: APP_ROOT },
+      );
+      try {
+        const lines: string[] = [];
+        await runStartup(services, (line) => lines.push(line));
+        expect(lines[0]).toMatch(/^Warning: PROBE_SCHEDULE "0 0 0 29 2 \*" fires less than once in a week \(less than once a day\)/);
+      } finally {
+        await services.close();
+      }
+    });
   });
 
   it('left no unhandled promise rejection behind', () => {

@@ -59,6 +59,23 @@ export function chooseIdentification(document: unknown): IdentifyChoice {
   return { mode: 'header', header };
 }
 
+const BACKEND_NAME = schema.definitions.backendName;
+
+/**
+ * Why `name` cannot be a pool or backend name of a definition (the schema's `backendName` rule and the safe-text
+ * rule), or undefined when a definition would accept it. For names that arrive elsewhere, e.g. `?pool=`.
+ */
+export function backendNameProblem(name: string): string | undefined {
+  const valid =
+    name.length >= BACKEND_NAME.minLength &&
+    name.length <= BACKEND_NAME.maxLength &&
+    new RegExp(BACKEND_NAME.pattern, 'u').test(name) &&
+    !UNSAFE_TEXT.test(name);
+  return valid
+    ? undefined
+    : `must be ${BACKEND_NAME.minLength}–${BACKEND_NAME.maxLength} printable characters without whitespace or any of < > * % & : \\ ? / + #`;
+}
+
 let compiled: ValidateFunction | undefined;
 
 /**
