@@ -164,13 +164,22 @@ async function emulateCommand(args: readonly string[], io: CliIo): Promise<numbe
 
   const { startEmbeddedEnvironment } = await import('../emulator/startEmbeddedEnvironment');
   const { resourcesFromPool } = await import('../emulator/resourcesFromPool');
-  const env = await startEmbeddedEnvironment({
-    port,
-    gatewayInstances: instances,
-    selection: selection as 'weighted-random' | 'smooth-weighted-round-robin',
-    ...(pool ? { resources: resourcesFromPool(pool.backends, pool.probe.deployment), poolBackendId: pool.name } : {}),
-    ...(io.env.EMULATOR_SUBSCRIPTION_KEY ? { subscriptionKey: io.env.EMULATOR_SUBSCRIPTION_KEY } : {}),
-  });
+  let env: Awaited<ReturnType<typeof startEmbeddedEnvironment>>;
+  try {
+    env = await startEmbeddedEnvironment({
+      port,
+      gatewayInstances: instances,
+      selection: selection as 'weighted-random' | 'smooth-weighted-round-robin',
+      ...(pool ? { resources: resourcesFromPool(pool.backends, pool.probe.deployment), poolBackendId: pool.name } : {}),
+      ...(io.env.EMULATOR_SUBSCRIPTION_KEY ? { subscriptionKey: io.env.EMULATOR_SUBSCRIPTION_KEY } : {}),
+    });
+  } catch (error) {
+    // A busy or privileged --port is the user's choice to fix (exit 3), like any other bad flag.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new UsageError(`emulate: --port ${port} is already in use (EADDRINUSE); choose a free port or 0 for any`, { cause: error });
+    if (code === 'EACCES') throw new UsageError(`emulate: --port ${port} needs privileges (EACCES); choose a port above 1023 or 0 for any`, { cause: error });
+    throw error;
+  }
   try {
     for (const fault of faults) await env.faults.setFault(fault.target, fault.fault);
     const info = {

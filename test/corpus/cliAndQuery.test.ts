@@ -51,6 +51,7 @@ const CLI_CASES: readonly [string, () => string[], RegExp, Record<string, string
   ['emulate on port 70000', () => ['emulate', '--port', '70000'], /--port "70000"/],
   ['emulate with an unknown selection', () => ['emulate', '--selection', 'random'], /--selection "random" is not allowed/],
   ['emulate with an unknown fault', () => ['emulate', '--fault', 'East US=explode'], /--fault/],
+  ['emulate on a port in use (was exit 4)', () => ['emulate', '--port', new URL(gateway()).port], /--port \d+ is already in use \(EADDRINUSE\)/],
   ['emulate with 99 instances', () => ['emulate', '--instances', '99'], /--instances "99"/],
   ['deploy with a non-URL ARM endpoint', () => ['deploy', '--pool', LAB_POOL_PATH, '--arm-endpoint', 'management'], /--arm-endpoint "management"/],
   ['deploy without knowing where the service is', () => ['deploy', '--pool', LAB_POOL_PATH, '--arm-endpoint', env.armEndpoint], /--subscription-id, --resource-group and --service-name/],
