@@ -54,6 +54,8 @@ describe('npm start with a start-up failure exits by itself with code 3', () => 
       },
       /Cannot start: .*(not a database|cannot prepare)/,
     ],
+    // Chmod cannot make a folder read-only for root (these tests may run as root); sysfs refuses new files to anyone.
+    ['a folder where no file can be created (sysfs) as STORE_PATH', (): string => '/sys/apv-store.sqlite', /Cannot start: .*cannot open \/sys\/apv-store\.sqlite/],
   ])('%s', async (_name, storePath, message) => {
     const { code, output } = await startApp({ STORE_PATH: storePath() });
     expect({ code, output }).toEqual({ code: 3, output: expect.stringMatching(message) });

@@ -75,6 +75,12 @@ describe('exportTemplate (ARM JSON)', () => {
     expect(noDefault.parameters.apimServiceName).not.toHaveProperty('defaultValue');
   });
 
+  it('escapes a service name that ARM would read as an expression (issue 15: "[…]" went through as is)', () => {
+    const template = JSON.parse(exportTemplate(makeLabPool({ apim: undefined }), 'arm', { serviceName: "[concat('a','b')]" })) as ArmTemplate;
+    // "[[" is ARM's escape for a literal leading "[" (the value then reads "[concat('a','b')]", not "ab").
+    expect(template.parameters.apimServiceName.defaultValue).toBe("[[concat('a','b')]");
+  });
+
   it('escapes names and literals that ARM would read as expressions', () => {
     const odd = makeLabPool({
       description: '[not an expression]',
