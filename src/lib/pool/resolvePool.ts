@@ -39,9 +39,7 @@ export const POOL_DEFAULTS = Object.freeze({
  * @throws DefinitionError listing every problem, each with its JSON path.
  */
 export function resolvePool(document: unknown, source?: string, parseIssues: readonly DefinitionIssue[] = []): ResolvedPool {
-  // What the parser saw (a number JavaScript rounds) is said first and replaces the schema's view of that path.
-  const parsedPaths = new Set(parseIssues.map((issue) => issue.path));
-  const issues = [...parseIssues, ...validatePoolDocument(document).filter((issue) => !parsedPaths.has(issue.path))];
+  const issues = validatePoolDocument(document, parseIssues);
   if (issues.length > 0) {
     throw new DefinitionError(issues, source);
   }

@@ -101,9 +101,16 @@ function schemaValidator(): ValidateFunction {
  * schema cannot say is written here: safe text in every string, unique names (ignoring case, after Unicode NFC),
  * telling backends apart, weights inside a priority group, statusCodeRanges min ≤ max, and the "pools cannot
  * contain pools" explanation for a member that looks like a pool.
+ *
+ * @param parseIssues problems the JSON parser found at paths of this document; they take the place of anything
+ *   else said about those paths.
  */
-export function validatePoolDocument(document: unknown): DefinitionIssue[] {
+export function validatePoolDocument(document: unknown, parseIssues: readonly DefinitionIssue[] = []): DefinitionIssue[] {
   const issues = new IssueList();
+  // What the parser saw (a number JavaScript rounds) is said instead of the schema's view of that path.
+  for (const issue of parseIssues) {
+    issues.replace(issue.path, issue.message);
+  }
   const validate = schemaValidator();
   if (!validate(document)) {
     for (const error of validate.errors ?? []) {
