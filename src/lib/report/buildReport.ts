@@ -256,6 +256,7 @@ function deriveFindings(input: BuildReportInput, primary: ReportWindowInput | nu
         .sort((x, y) => y[1] - x[1])
         .slice(0, 5)
         .map(([value, count]) => `${value === '' ? '(header absent)' : `"${value}"`} × ${formatCount(count)}`)
+        .concat(unidentified.otherAnswers ? [`other values × ${formatCount(unidentified.otherAnswers)}`] : [])
         .join(', ');
       findings.push({
         kind: 'unidentified',

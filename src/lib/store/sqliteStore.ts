@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ConfigDriftReport, DeployOutcome } from '../deploy/types';
 import type { ProbeKind, ProbeRecord, ProbeRunInfo, ProbeRunSummary, RunState } from '../probe/types';
+import { boundCounts, MAX_DISTINCT_VALUES, toUnidentifiedEvidence, truncateValue } from '../util/boundedCounts';
 import { ensureError } from '../util/errors';
 import { StoreError, StoreInputError } from './errors';
 import { latencyBucketOf, percentileOfHistogram } from './latencyHistogram';
@@ -85,6 +86,11 @@ export interface SqliteStore extends ProbeSink, EvidenceSource {
 }
 
 const MINUTE_IN_MS = 60_000;
+/**
+ * The rollup value that counts unidentified answers beyond MAX_DISTINCT_VALUES in one minute. A NUL can never be in
+ * an HTTP header value (RFC 9110 §5.5; Node refuses it), so no real value collides with it.
+ */
+const OTHER_VALUES = '\u0000other';
 const MAX_BINS = 10_000;
 const PRUNED_BEFORE_KEY = 'raw_probes_pruned_before_ms';
 const PROBE_KINDS: ReadonlySet<string> = new Set<ProbeKind>(['ok', 'http', 'timeout', 'network']);
@@ -186,6 +192,9 @@ function createStore(db: Database.Database): SqliteStore {
       `INSERT INTO rollup_unidentified (pool, minute_ms, value, n) VALUES (?, ?, ?, 1)
        ON CONFLICT (pool, minute_ms, value) DO UPDATE SET n = n + 1`,
     ),
+    // At most MAX_DISTINCT_VALUES values per pool and minute; later new values count under OTHER_VALUES.
+    bumpUnidentified: db.prepare(`UPDATE rollup_unidentified SET n = n + 1 WHERE pool = ? AND minute_ms = ? AND value = ?`),
+    distinctUnidentified: db.prepare(`SELECT COUNT(*) FROM rollup_unidentified WHERE pool = ? AND minute_ms = ?`).pluck(),
     upsertRunCount: db.prepare(
       `INSERT INTO run_backend_counts (run_id, backend, answered) VALUES (?, ?, 1)
        ON CONFLICT (run_id, backend) DO UPDATE SET answered = answered + 1`,
@@ -233,7 +242,8 @@ function createStore(db: Database.Database): SqliteStore {
     ),
     rollupUnidentified: db.prepare(
       `SELECT value, SUM(n) AS n FROM rollup_unidentified
-       WHERE pool = @pool AND minute_ms >= @from AND minute_ms < @to GROUP BY value`,
+       WHERE pool = @pool AND minute_ms >= @from AND minute_ms < @to AND value <> @other
+       GROUP BY value ORDER BY n DESC, value LIMIT @limit`,
     ),
     // … and partial edge minutes from raw probes.
     rawCounts: db.prepare(
@@ -249,7 +259,7 @@ function createStore(db: Database.Database): SqliteStore {
     rawUnidentified: db.prepare(
       `SELECT COALESCE(identifier_value, '') AS value, COUNT(*) AS n FROM probes
        WHERE pool = @pool AND started_at_ms >= @from AND started_at_ms < @to AND kind = 'ok' AND backend IS NULL
-       GROUP BY value`,
+       GROUP BY value ORDER BY n DESC, value LIMIT @limit`,
     ),
     windowRuns: db.prepare(
       `SELECT run_id, started_at_ms, state, probe_count FROM runs
@@ -296,7 +306,7 @@ function createStore(db: Database.Database): SqliteStore {
         kind: record.kind,
         status: record.status,
         backend: record.backend,
-        identifierValue: record.identifierValue,
+        identifierValue: record.identifierValue === null ? null : truncateValue(record.identifierValue),
         totalTokens: record.totalTokens,
         errorCode: record.errorCode,
       });
@@ -314,7 +324,11 @@ function createStore(db: Database.Database): SqliteStore {
     statements.upsertCount.run(pool, minute, backend, record.kind, record.status ?? 0, tokens);
     if (record.kind === 'ok') {
       if (record.backend === null) {
-        statements.upsertUnidentified.run(pool, minute, record.identifierValue ?? '');
+        const value = truncateValue(record.identifierValue ?? '');
+        if (statements.bumpUnidentified.run(pool, minute, value).changes === 0) {
+          const full = (statements.distinctUnidentified.get(pool, minute) as number) >= MAX_DISTINCT_VALUES;
+          statements.upsertUnidentified.run(pool, minute, full ? OTHER_VALUES : value);
+        }
       } else {
         statements.upsertLatency.run(pool, minute, backend, latencyBucketOf(record.latencyInMs));
         statements.upsertRunCount.run(record.runId, backend);
@@ -390,7 +404,10 @@ function createStore(db: Database.Database): SqliteStore {
 
     const countRows: CountRow[] = [];
     const latency = new Map<string, Map<number, number>>();
-    const unidentifiedValues: Record<string, number> = {};
+    const unidentifiedValues = new Map<string, number>();
+    const addValues = (rows: Array<{ value: string; n: number }>): void => {
+      for (const row of rows) unidentifiedValues.set(row.value, (unidentifiedValues.get(row.value) ?? 0) + row.n);
+    };
     const addLatency = (backend: string, bucket: number, n: number): void => {
       let histogram = latency.get(backend);
       if (histogram === undefined) {
@@ -405,18 +422,14 @@ function createStore(db: Database.Database): SqliteStore {
       for (const row of statements.rollupLatency.all({ pool, from: params.from, to: params.to }) as Array<{ backend: string; bucket: number; n: number }>) {
         addLatency(row.backend, row.bucket, row.n);
       }
-      for (const row of statements.rollupUnidentified.all({ pool, from: params.from, to: params.to }) as Array<{ value: string; n: number }>) {
-        unidentifiedValues[row.value] = (unidentifiedValues[row.value] ?? 0) + row.n;
-      }
+      addValues(statements.rollupUnidentified.all({ pool, from: params.from, to: params.to, other: OTHER_VALUES, limit: MAX_DISTINCT_VALUES }) as Array<{ value: string; n: number }>);
     }
     for (const [from, to] of rawRanges) {
       countRows.push(...(statements.rawCounts.all({ pool, from, to, bin }) as CountRow[]));
       for (const row of statements.rawLatency.all({ pool, from, to }) as Array<{ backend: string; latency: number }>) {
         addLatency(row.backend, latencyBucketOf(row.latency), 1);
       }
-      for (const row of statements.rawUnidentified.all({ pool, from, to }) as Array<{ value: string; n: number }>) {
-        unidentifiedValues[row.value] = (unidentifiedValues[row.value] ?? 0) + row.n;
-      }
+      addValues(statements.rawUnidentified.all({ pool, from, to, limit: MAX_DISTINCT_VALUES }) as Array<{ value: string; n: number }>);
     }
 
     const firstBin = Math.floor(window.fromMs / bin) * bin;
@@ -509,7 +522,9 @@ function createStore(db: Database.Database): SqliteStore {
       source: 'probes',
       total,
       answered,
-      unidentified: { count: unidentified, values: unidentifiedValues },
+      // Both sources are capped by LIMIT: a value just below the cut in each may miss the top list; its answers are
+      // still counted in otherAnswers (count − kept), so the total stays exact.
+      unidentified: toUnidentifiedEvidence(unidentified, boundCounts(unidentifiedValues, MAX_DISTINCT_VALUES)),
       backends: backendEvidence,
       errors: { byStatus: errorsByStatus, timeout, network },
       bins: bins as EvidenceBin[],

@@ -79,8 +79,12 @@ export interface WindowEvidence {
   readonly total: number;
   /** 2xx answers, identified or not. */
   readonly answered: number;
-  /** 2xx answers that matched no backend: count and raw identifier values (`""` = header absent). */
-  readonly unidentified: { readonly count: number; readonly values: Readonly<Record<string, number>> };
+  /**
+   * 2xx answers that matched no backend: count and the most frequent identifier values (`""` = header absent), at
+   * most 20 values of at most 200 characters (see util/boundedCounts.ts); `otherAnswers` counts the answers whose
+   * value was not kept (absent = 0). `count` is always exact.
+   */
+  readonly unidentified: { readonly count: number; readonly values: Readonly<Record<string, number>>; readonly otherAnswers?: number };
   readonly backends: readonly BackendEvidence[];
   /** Every failed probe, identified or not. */
   readonly errors: {
