@@ -5,7 +5,10 @@ import type { ProbeRecord, ProbeRunInfo, ProbeRunSummary, RunState } from '../pr
  * is Application Insights and the source is Azure Monitor Logs. The functions never know which they got.
  */
 
-/** Where probe records are written as they happen (so a killed run keeps what it already recorded). */
+/**
+ * Where probe records are written as they happen (so a killed run keeps what it already recorded). A sink may
+ * buffer briefly (SQLite: at most 20 ms / 200 probes; App Insights: its export interval); `flush` delivers it.
+ */
 export interface ProbeSink {
   beginRun(run: ProbeRunInfo): Promise<void>;
   recordProbe(record: ProbeRecord): Promise<void>;

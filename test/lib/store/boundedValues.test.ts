@@ -72,7 +72,7 @@ describe('bounded counts', () => {
     expect(truncateValue('short')).toBe('short');
     const cut = truncateValue(`${'a'.repeat(198)}😀😀`);
     expect(cut.endsWith('…')).toBe(true);
-    expect(cut.isWellFormed?.() ?? !/[\ud800-\udbff](?![\udc00-\udfff])/.test(cut)).toBe(true);
+    expect(/[\ud800-\udbff](?![\udc00-\udfff])/.test(cut)).toBe(false);
   });
 
   it('keeps the most frequent values and counts the rest as other answers', () => {
