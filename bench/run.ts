@@ -15,6 +15,7 @@ const SECTIONS: Record<string, string> = {
   probeCost: './probeCost',
   load: './load',
   'load-while-probing': './loadWhileProbing',
+  'unbounded-values': './unboundedValues',
 };
 
 async function main(): Promise<void> {
