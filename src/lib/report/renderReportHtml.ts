@@ -309,7 +309,10 @@ function renderAlerts(report: Report): string {
     const tone = state.health === 'ok' ? 'ok' : 'bad';
     parts.push(
       `<p>${tag(state.health.toUpperCase(), tone)} since ${escapeHtml(utc(state.since))}; last notified ${escapeHtml(utc(state.lastNotifiedAt))}` +
-        (state.pending ? `; <strong>a ${escapeHtml(state.pending.kind)} is waiting to be delivered</strong> (retried next run)` : '') +
+        (state.pending
+          ? `; <strong>a ${escapeHtml(state.pending.kind)} is waiting to be delivered</strong>` +
+            (state.pendingNotBefore ? ` (tried again by the first run after ${escapeHtml(utc(state.pendingNotBefore))})` : ' (tried again by a later run)')
+          : '') +
         '.</p>',
     );
   }

@@ -129,6 +129,8 @@ export interface ReportFinding {
     | 'degraded-data'
     /** Every probe of the primary window failed (no 2xx at all). */
     | 'outage'
+    /** The latest run never reached the pool: the verifier cannot reach the gateway (refused, DNS, TLS, 401/403/404 for its own key or URL). */
+    | 'blind'
     | string;
   readonly severity: 'alert' | 'warning' | 'info';
   readonly backend?: string;
