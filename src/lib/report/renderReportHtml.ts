@@ -49,6 +49,7 @@ const ICONS = {
 
 function bannerOf(report: Report): Banner {
   const health = report.health ?? healthOf(report);
+  if (health === 'blind') return { label: 'VERIFIER BLIND', tone: 'bad', icon: ICONS.bad };
   if (health === 'outage') return { label: 'OUTAGE', tone: 'bad', icon: ICONS.bad };
   if (health === 'auth-failure') return { label: 'AUTH FAILURE', tone: 'bad', icon: ICONS.bad };
   if (health === 'failover') return { label: 'FAILOVER', tone: 'bad', icon: ICONS.bad };
