@@ -14,6 +14,8 @@ const SECTIONS: Record<string, string> = {
   detection: './detection',
   probeCost: './probeCost',
   load: './load',
+  'load-while-probing': './loadWhileProbing',
+  'unbounded-values': './unboundedValues',
 };
 
 async function main(): Promise<void> {

@@ -1,3 +1,4 @@
+import { invalidateReports } from './reportCache';
 import type { PolicyFinding } from '../lib/deploy/types';
 import type { Services } from './createServices';
 
@@ -42,4 +43,5 @@ export function currentPolicyFindings(): readonly PolicyFinding[] {
 
 export function setPolicyFindings(findings: readonly PolicyFinding[]): void {
   policyFindings = findings;
+  invalidateReports();
 }

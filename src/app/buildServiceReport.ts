@@ -1,5 +1,5 @@
 import type { Report } from '../lib/report/types';
-import { assembleFromWindows, emptyEvidence, readServiceWindows, type WindowToAssess } from '../lib/verifier/runVerificationCycle';
+import { assembleFromWindows, BLIND_VERDICT, emptyEvidence, readServiceWindows, type WindowToAssess } from '../lib/verifier/runVerificationCycle';
 import { ensureError } from '../lib/util/errors';
 import { currentPolicyFindings } from './appState';
 import type { Services } from './createServices';
@@ -15,6 +15,11 @@ export async function buildServiceReport(services: Services, primaryWindow: 'run
   const windows: WindowToAssess[] = [];
   // The latest finished run: a run still in progress would show a partial count.
   const latest = services.store.recentRuns(pool.name, 5).find((run) => run.state !== 'running');
+  // The latest finished run never reached the pool: the report is about the verifier being blind (issue 11).
+  const blind =
+    latest?.verdict === BLIND_VERDICT
+      ? `the latest run (started ${new Date(latest.startedAtMs).toISOString()}) could not reach the gateway; the probe timer's log names the cause`
+      : null;
   if (latest) {
     const window = { fromMs: latest.startedAtMs, toMs: (latest.finishedAtMs ?? nowMs) + 1 };
     const evidence = await services.store.readWindow(pool.name, window, Math.max(1, window.toMs - window.fromMs));
@@ -28,6 +33,7 @@ export async function buildServiceReport(services: Services, primaryWindow: 'run
     windows,
     nowMs,
     currentPolicyFindings(),
+    blind,
   );
 }
 

@@ -27,7 +27,13 @@ export async function runStartup(services: Services, log: (line: string) => void
     deploy = skipped('deploy', startedAt, 'DEPLOY_ON_STARTUP is false: nothing deployed at start-up.');
   } else {
     try {
-      deploy = await deployPool(declaredPool, { client: arm.client, location: arm.location, mode: settings.deploy.mode, ...(signal ? { signal } : {}) });
+      deploy = await deployPool(declaredPool, {
+        client: arm.client,
+        location: arm.location,
+        mode: settings.deploy.mode,
+        deadlineInMs: settings.deploy.deadlineInSeconds * 1000,
+        ...(signal ? { signal } : {}),
+      });
     } catch (error) {
       deploy = { ...skipped(settings.deploy.mode, startedAt, 'Deploy failed unexpectedly.'), status: 'failed', error: { message: ensureError(error).message } };
     }

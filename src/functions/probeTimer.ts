@@ -1,6 +1,7 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { getServices } from '../app/appState';
 import { ensureDefaultServices } from '../app/defaultServices';
+import { invalidateReports } from '../app/reportCache';
 import { resolveProbeSchedule } from '../app/resolveProbeSchedule';
 import { ensureError } from '../lib/util/errors';
 import { runVerificationCycle } from '../lib/verifier/runVerificationCycle';
@@ -21,6 +22,7 @@ export async function probeTimer(timer: Timer, context: InvocationContext): Prom
   }
   if (timer.isPastDue) context.log('The timer is past due; running now.');
   const result = await runVerificationCycle(services.cycleDependencies((line) => context.log(line)));
+  invalidateReports();
   if (!result.ran) context.log(`Probe run skipped: ${result.reason}.`);
 }
 

@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getServices } from '../app/appState';
 import { buildServiceReport } from '../app/buildServiceReport';
+import { cachedReport } from '../app/reportCache';
 import { ensureDefaultServices } from '../app/defaultServices';
 import { renderReport } from '../lib/report/renderReportHtml';
 import { ensureError } from '../lib/util/errors';
@@ -30,7 +31,8 @@ export async function report(request: HttpRequest, context: InvocationContext): 
       jsonBody: { error: { code: 'UnknownPool', message: `Unknown pool "${parsed.pool}". This verifier watches "${services.declaredPool.name}".` } },
     };
   }
-  const body = await buildServiceReport(services, parsed.window ?? services.settings.report.primaryWindow, (line) => context.log(line));
+  const window = parsed.window ?? services.settings.report.primaryWindow;
+  const body = await cachedReport(services, window, () => buildServiceReport(services, window, (line) => context.log(line)));
   if (parsed.format === 'html') {
     const page = renderReport(body);
     return {

@@ -21,7 +21,15 @@ export interface LocalFunctionsHostOptions {
   /** Overrides the schedule of named timer functions (the demo runs faster than production). */
   readonly scheduleOverrides?: Readonly<Record<string, string>>;
   readonly log?: (line: string) => void;
+  /**
+   * On `stop`, how long responses in flight may take to finish before their connections are cut; default
+   * {@link DEFAULT_DRAIN_TIMEOUT_IN_MS}. Cutting them at once truncated report pages mid-body (issue 15).
+   */
+  readonly drainTimeoutInMs?: number;
 }
+
+/** Default bound of the drain on `stop`: a report is built in well under a second, even under load. */
+export const DEFAULT_DRAIN_TIMEOUT_IN_MS = 5_000;
 
 /** The outcome of one timer invocation, for callers that wait for it. */
 export interface TimerInvocation {
@@ -41,6 +49,9 @@ export class LocalFunctionsHost {
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #running = new Set<Promise<unknown>>();
   #server: http.Server | undefined;
+  /** Responses started and not yet finished (or aborted by the client). */
+  #openResponses = 0;
+  #drained: (() => void) | undefined;
   #baseUrl = '';
   #stopped = false;
 
@@ -67,6 +78,11 @@ export class LocalFunctionsHost {
     let hooksDone: () => void = () => undefined;
     const ready = new Promise<void>((resolve) => (hooksDone = resolve));
     const server = http.createServer((req, res) => {
+      this.#openResponses += 1;
+      res.once('close', () => {
+        this.#openResponses -= 1;
+        if (this.#openResponses === 0) this.#drained?.();
+      });
       const work = ready.then(() => this.#handleHttp(req, res)).catch((error: unknown) => {
         this.#log(`[host] request failed: ${ensureError(error).message}`);
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
@@ -148,15 +164,32 @@ export class LocalFunctionsHost {
     return work;
   }
 
-  /** Stops timers and the listener, then waits for invocations in flight. */
+  /**
+   * Stops timers and the listener (no new connections), lets responses in flight finish for at most
+   * `drainTimeoutInMs`, cuts what is left, then waits for invocations in flight.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const handle of this.#timers.values()) clearTimeout(handle);
     this.#timers.clear();
     const server = this.#server;
     if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (this.#openResponses > 0) {
+        const drainTimeoutInMs = this.#options.drainTimeoutInMs ?? DEFAULT_DRAIN_TIMEOUT_IN_MS;
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          this.#drained = resolve;
+          timer = setTimeout(resolve, drainTimeoutInMs);
+        });
+        clearTimeout(timer);
+        this.#drained = undefined;
+        if (this.#openResponses > 0) this.#log(`[host] cut ${this.#openResponses} response(s) still open after ${drainTimeoutInMs} ms`);
+      }
+      // Keep-alive connections whose responses are done, and anything past the bound.
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closed;
     }
     await Promise.allSettled([...this.#running]);
     for (const hook of this.#options.registry.hooks.get('appTerminate') ?? []) {

@@ -13,7 +13,18 @@ import { LAB_POOL_PATH, recordUnhandledRejections, type RejectionRecorder } from
  * right `kind` and `errorCode`, and `verifyOnce` turns them into a report that says what happened — never `ok`.
  */
 
-type Mode = 'huge-usage' | 'no-region' | 'unknown-region' | 'html-error' | 'invalid-json' | 'empty-body' | 'ten-megabytes' | 'trickle' | 'reset' | 'unauthorized';
+type Mode =
+  | 'huge-usage'
+  | 'no-region'
+  | 'unknown-region'
+  | 'unique-8kb-region'
+  | 'html-error'
+  | 'invalid-json'
+  | 'empty-body'
+  | 'ten-megabytes'
+  | 'trickle'
+  | 'reset'
+  | 'unauthorized';
 
 const COMPLETION = JSON.stringify({
   id: 'chatcmpl-1',
@@ -23,6 +34,7 @@ const COMPLETION = JSON.stringify({
 });
 
 let mode: Mode = 'no-region';
+let answerCount = 0;
 let server: http.Server;
 let gatewayUrl: string;
 const sockets = new Set<Socket>();
@@ -45,6 +57,13 @@ function answer(request: http.IncomingMessage, response: http.ServerResponse): v
     case 'unknown-region':
       response.writeHead(200, { 'content-type': 'application/json', 'x-ms-region': 'Mars Central' }).end(COMPLETION);
       return;
+    case 'unique-8kb-region': {
+      // A per-response id in the identifying header: 8 KB, different on every answer (issue 15).
+      answerCount += 1;
+      const value = `req-${answerCount}-`.padEnd(8 * 1024, 'x');
+      response.writeHead(200, { 'content-type': 'application/json', 'x-ms-region': value }).end(COMPLETION);
+      return;
+    }
     case 'html-error':
       response.writeHead(502, { 'content-type': 'text/html' }).end('<html><body><h1>502 Bad Gateway</h1></body></html>');
       return;
@@ -256,6 +275,34 @@ describe('out-of-range token usage', () => {
     const verified = await verifyAgainst('huge-usage');
     const text = formatReportText(verified.report, { probesSent: verified.probesSent, tokensUsed: verified.tokensUsed, stoppedEarly: verified.stoppedEarly });
     expect(text).not.toMatch(/Infinity|NaN|e\+\d/);
+  });
+});
+
+describe('an identifying header with a unique 8 KB value on every answer', () => {
+  it('keeps at most 20 values of at most 200 characters, and still counts every answer', async () => {
+    mode = 'unique-8kb-region';
+    const result = await verifyOnce({
+      pool,
+      gatewayUrl,
+      subscriptionKey: 'SECRET-SUBKEY-gateway-corpus',
+      requests: 300,
+      concurrency: 8,
+      timeoutInMs: 2000,
+      alpha: 1e-4,
+      toleranceInPoints: 5,
+      sequential: false,
+    });
+    const { unidentified } = result.report;
+    expect(unidentified.count).toBe(300);
+    const values = Object.entries(unidentified.values);
+    expect(values.length).toBeLessThanOrEqual(20);
+    expect(values.every(([value]) => value.length <= 200)).toBe(true);
+    expect(values.reduce((sum, [, n]) => sum + n, 0) + (unidentified.otherAnswers ?? 0)).toBe(300);
+    expect(unidentified.otherAnswers).toBe(280);
+    expect(result.report.findings.find((f) => f.kind === 'unidentified')?.message).toMatch(/other values × 280/);
+    // 300 × 8 KB would be 2.4 MB; bounded, the whole report stays small.
+    expect(JSON.stringify(result.report).length).toBeLessThan(60_000);
+    expect(result.records.every((r) => (r.identifierValue ?? '').length <= 200)).toBe(true);
   });
 });
 

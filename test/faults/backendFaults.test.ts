@@ -126,7 +126,8 @@ describe('wrong subscription key', () => {
     expect(findingKinds(report)).not.toContain('weight-drift');
     expect(findingKinds(report)).toContain('auth-failure');
     expect(report.findings.find((f) => f.kind === 'auth-failure')?.message).toMatch(/subscription key/);
-    expect(report.alerts.recent).toEqual([]);
+    // The verifier's own key refused: a blind verifier pages as itself (issue 11), never as a pool incident.
+    expect(report.alerts.recent.map((a) => `${a.kind}:${a.health}`)).toEqual(['alert:blind']);
     expect(JSON.stringify(report)).not.toContain('SECRET-SUBKEY-wrong-0000');
     expect(lab.accessLog.entries().every((e) => e.status === 401)).toBe(true);
   });
@@ -144,7 +145,8 @@ describe('gateway unreachable', () => {
     expect(report.status).not.toBe('drift');
     expect(findingKinds(report)).not.toContain('weight-drift');
     expect(report.errors.network).toBeGreaterThan(0);
-    expect(report.alerts.recent).toEqual([]);
+    expect(report.health).toBe('blind');
+    expect(report.alerts.recent.map((a) => `${a.kind}:${a.health}`)).toEqual(['alert:blind']);
   });
 });
 

@@ -94,3 +94,67 @@ describe('LocalFunctionsHost', () => {
     expect(() => shim.registerFunction(metadata, () => undefined)).toThrow(/already registered/);
   });
 });
+
+/** A host with one HTTP function that answers a 1 MB body only when the test releases it. */
+function hostWithSlowResponse(drainTimeoutInMs?: number) {
+  const shim = createFunctionsCoreShim();
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let entered: () => void = () => undefined;
+  const inHandler = new Promise<void>((resolve) => (entered = resolve));
+  shim.registerFunction(
+    {
+      name: 'slow',
+      bindings: {
+        httpTrigger1: { type: 'httpTrigger', direction: 'in', route: 'slow', methods: ['GET'], authLevel: 'function' },
+        $return: { type: 'http', direction: 'out' },
+      },
+    },
+    async () => {
+      entered();
+      await released;
+      return { status: 200, body: 'r'.repeat(1024 * 1024) };
+    },
+  );
+  const lines: string[] = [];
+  const host = new LocalFunctionsHost({ registry: shim.registry, port: 0, log: (line) => lines.push(line), ...(drainTimeoutInMs !== undefined ? { drainTimeoutInMs } : {}) });
+  return { host, release, inHandler, lines };
+}
+
+describe('LocalFunctionsHost stopping while a response is in flight', () => {
+  it('lets the response finish whole before it closes', async () => {
+    const { host, release, inHandler } = hostWithSlowResponse();
+    await host.start();
+    const response = fetch(`${host.baseUrl}/api/slow`).then(async (r) => (await r.text()).length);
+    await inHandler;
+    const stopped = host.stop();
+    release();
+    await expect(response).resolves.toBe(1024 * 1024);
+    await stopped;
+  });
+
+  it('refuses new connections once stopping', async () => {
+    const { host, release, inHandler } = hostWithSlowResponse();
+    await host.start();
+    const first = fetch(`${host.baseUrl}/api/slow`).then((r) => r.text());
+    await inHandler;
+    const stopped = host.stop();
+    await expect(fetch(`${host.baseUrl}/api/slow`, { headers: { connection: 'close' } })).rejects.toThrow();
+    release();
+    await first;
+    await stopped;
+  });
+
+  it('cuts a response that outlasts the drain bound, and says so', async () => {
+    const { host, release, inHandler, lines } = hostWithSlowResponse(100);
+    await host.start();
+    const response = fetch(`${host.baseUrl}/api/slow`).then((r) => r.text());
+    await inHandler;
+    // stop() also waits for the invocation itself, which ends only when released.
+    const stopped = host.stop();
+    await expect(response).rejects.toThrow();
+    expect(lines.join('\n')).toMatch(/cut 1 response\(s\) still open after 100 ms/);
+    release();
+    await stopped;
+  });
+});

@@ -7,8 +7,12 @@ export class WebhookDeliveryError extends Error {
     /** HTTP status of the last attempt, or undefined for timeout/network failures. */
     readonly status: number | undefined,
     readonly attempts: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number | undefined },
   ) {
     super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
   }
+
+  /** The channel's `Retry-After` of the last attempt, in ms (honoured by `processAlerts` up to the reminder interval). */
+  readonly retryAfterMs: number | undefined;
 }

@@ -26,7 +26,8 @@ export interface AlertObservation {
 
 /** Severity order: a worse health escalates at once, a milder one must persist (damping). */
 // A failover still serves every call; a backend rejecting the gateway's identity fails its share of them.
-const SEVERITY: Readonly<Record<PoolHealth, number>> = { ok: 0, 'config-drift': 1, drift: 2, failover: 3, 'auth-failure': 4, outage: 5 };
+// Blind ranks above outage: while the verifier cannot probe, nothing it knew about the pool still holds.
+const SEVERITY: Readonly<Record<PoolHealth, number>> = { ok: 0, 'config-drift': 1, drift: 2, failover: 3, 'auth-failure': 4, outage: 5, blind: 6 };
 
 export const DEFAULT_RECOVERY_OBSERVATIONS = 2;
 
@@ -59,7 +60,15 @@ export function nextAlertState(
   }
   const now = new Date(nowMs).toISOString();
   const current: AlertState = previous ?? { pool: observed.pool, health: 'ok', since: now, lastNotifiedAt: null, pending: null };
+  // A new incident begins when a bad health follows ok; every notification of it carries the next sequence number.
+  const entering = current.health === 'ok' && SEVERITY[observed.health] > 0;
+  const incidentId = entering || !current.incidentId ? `${observed.pool}@${now}` : current.incidentId;
+  const sequence = (entering || !current.incidentId ? 0 : (current.sequence ?? 0)) + 1;
+  const numbered = { incidentId, sequence };
   const notify = (kind: AlertNotification['kind'], health: PoolHealth, message: string): AlertNotification => ({
+    id: `${incidentId}#${sequence}`,
+    incidentId,
+    sequence,
     kind,
     pool: observed.pool,
     health,
@@ -71,7 +80,7 @@ export function nextAlertState(
   // Entering or escalating: page at once.
   if (SEVERITY[observed.health] > SEVERITY[current.health]) {
     return {
-      state: { ...current, health: observed.health, since: now, lastNotifiedAt: now, improving: null },
+      state: { ...current, ...numbered, health: observed.health, since: now, lastNotifiedAt: now, improving: null },
       notification: notify('alert', observed.health, observed.message),
     };
   }
@@ -88,7 +97,7 @@ export function nextAlertState(
     const lastMs = current.lastNotifiedAt ? Date.parse(current.lastNotifiedAt) : Number.NEGATIVE_INFINITY;
     if (nowMs - lastMs >= options.reminderAfterMs && !improving) {
       return {
-        state: { ...current, lastNotifiedAt: now, improving },
+        state: { ...current, ...numbered, lastNotifiedAt: now, improving },
         notification: notify('reminder', current.health, `Still ${current.health} since ${current.since}: ${observed.message}`),
       };
     }
@@ -104,7 +113,7 @@ export function nextAlertState(
   }
   if (toward === 'ok') {
     return {
-      state: { ...current, health: 'ok', since: improving.since, lastNotifiedAt: now, improving: null },
+      state: { ...current, ...numbered, health: 'ok', since: improving.since, lastNotifiedAt: now, improving: null },
       notification: notify(
         'recovery',
         'ok',
@@ -113,7 +122,7 @@ export function nextAlertState(
     };
   }
   return {
-    state: { ...current, health: toward, since: improving.since, lastNotifiedAt: now, improving: null },
+    state: { ...current, ...numbered, health: toward, since: improving.since, lastNotifiedAt: now, improving: null },
     notification: notify('alert', toward, `Now ${toward} (was ${current.health}): ${observed.message}`),
   };
 }

@@ -3,8 +3,10 @@
 /**
  * `outage`: every probe failed — the pool answered nothing (the worst state: no traffic is served at all).
  * `auth-failure`: a backend rejects the gateway's managed identity (401/403), so its share of calls fails.
+ * `blind`: the verifier itself cannot probe (connection refused, DNS, TLS, the gateway refusing its key or URL): its
+ * own incident — nothing is known about the pool, which is never reported as answering nothing.
  */
-export type PoolHealth = 'ok' | 'drift' | 'failover' | 'config-drift' | 'auth-failure' | 'outage';
+export type PoolHealth = 'ok' | 'drift' | 'failover' | 'config-drift' | 'auth-failure' | 'outage' | 'blind';
 
 export interface AlertState {
   readonly pool: string;
@@ -27,11 +29,26 @@ export interface AlertState {
   readonly improving?: { readonly toward: PoolHealth; readonly observations: number; readonly since: string } | null;
   /** When delivery of `pending` was last attempted, ISO 8601: a lease so two concurrent runs never deliver it twice. */
   readonly pendingAttemptedAt?: string | null;
+  /** Delivery attempts of `pending` so far (bounded, see `processAlerts`). */
+  readonly pendingAttempts?: number | null;
+  /** No new attempt before this time, ISO 8601: the lease, or the channel's `Retry-After` (up to the reminder interval). */
+  readonly pendingNotBefore?: string | null;
+  /** The current (or last) incident's id: the pool and when it began. Absent in state written by older versions. */
+  readonly incidentId?: string | null;
+  /** Notifications emitted for `incidentId` so far (alert = 1, then reminders, steps and the recovery). */
+  readonly sequence?: number | null;
   /** Notifier names that still owe `pending` (absent/null = all notifiers). */
   readonly pendingChannels?: readonly string[] | null;
 }
 
 export interface AlertNotification {
+  /**
+   * Stable id of this notification, `<incidentId>#<sequence>`: the same on every delivery attempt (payload and the
+   * `X-Alert-Id` / `Idempotency-Key` headers), so a channel that got it twice can tell. Absent in old state.
+   */
+  readonly id?: string;
+  readonly incidentId?: string;
+  readonly sequence?: number;
   readonly kind: 'alert' | 'reminder' | 'recovery';
   readonly pool: string;
   readonly health: PoolHealth;

@@ -9,17 +9,28 @@ export interface WebhookNotifierOptions {
   /** The webhook URL. A secret (it embeds the credential): never logged, never in an error message. */
   readonly url: string;
   readonly format: WebhookFormat;
-  /** Per attempt; default 10 000 ms. */
+  /** Per attempt; default {@link DEFAULT_WEBHOOK_TIMEOUT_IN_MS}. */
   readonly timeoutInMs?: number;
-  /** Retries after the first attempt, on timeout, network error, 408, 429 and 5xx; default 2. */
+  /**
+   * Retries within one `send`, only when the request surely never reached the webhook (connection refused, DNS);
+   * default 2. A timeout, 408, 429 or 5xx is not retried here: the webhook may have received it (a slow Teams
+   * workflow answering after 12 s got the same alert 3 times in 21 s, issue 15); `processAlerts` tries again in a
+   * later run with the same notification id.
+   */
   readonly retries?: number;
-  /** First backoff, doubled per retry; default 500 ms. A `Retry-After` up to 10 s is honoured instead. */
+  /** First backoff, doubled per retry; default 500 ms. */
   readonly backoffInMs?: number;
   /** Injected for tests; default `setTimeout`. */
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-const MAX_RETRY_AFTER_MS = 10_000;
+/**
+ * Teams workflows and Slack can take seconds to answer (a Power Automate flow runs before it replies); an attempt
+ * cut short would be sent again although it arrived.
+ */
+export const DEFAULT_WEBHOOK_TIMEOUT_IN_MS = 30_000;
+/** Socket errors raised before a connection exists: the webhook never saw the request, so resending is safe. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const STATUS_EMOJI: Readonly<Record<string, string>> = { alert: '🚨', reminder: '⏰', recovery: '✅' };
 
 /**
@@ -43,7 +54,7 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): Notifier
     throw new TypeError('ALERT_WEBHOOK_URL is not a valid URL');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError('ALERT_WEBHOOK_URL must be an http(s) URL');
-  const timeoutInMs = options.timeoutInMs ?? 10_000;
+  const timeoutInMs = options.timeoutInMs ?? DEFAULT_WEBHOOK_TIMEOUT_IN_MS;
   const retries = Math.max(0, Math.floor(options.retries ?? 2));
   const backoffInMs = options.backoffInMs ?? 500;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -53,34 +64,37 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): Notifier
     name,
     async send(notification: AlertNotification): Promise<void> {
       const body = JSON.stringify(toWebhookPayload(notification, options.format));
-      let lastStatus: number | undefined;
-      let lastProblem = '';
-      for (let attempt = 1; attempt <= retries + 1; attempt++) {
-        const outcome = await postOnce(url, body, timeoutInMs);
-        if (outcome.ok) return;
-        lastStatus = outcome.status;
-        lastProblem = outcome.problem;
-        if (!outcome.retryable || attempt > retries) break;
-        const backoff = backoffInMs * 2 ** (attempt - 1);
-        await sleep(outcome.retryAfterMs !== undefined && outcome.retryAfterMs <= MAX_RETRY_AFTER_MS ? outcome.retryAfterMs : backoff);
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (notification.id !== undefined) {
+        // The same id on every attempt: a receiver (or a proxy honouring Idempotency-Key) can drop a duplicate.
+        headers['x-alert-id'] = encodeURIComponent(notification.id);
+        headers['idempotency-key'] = encodeURIComponent(notification.id);
       }
-      const attempts = retries + 1;
-      throw new WebhookDeliveryError(`${name} ${lastProblem}`, options.format, lastStatus, attempts);
+      let attempt = 0;
+      for (;;) {
+        attempt += 1;
+        const outcome = await postOnce(url, body, headers, timeoutInMs);
+        if (outcome.ok) return;
+        if (!outcome.notSent || attempt > retries) {
+          throw new WebhookDeliveryError(`${name} ${outcome.problem}`, options.format, outcome.status, attempt, { retryAfterMs: outcome.retryAfterMs });
+        }
+        await sleep(backoffInMs * 2 ** (attempt - 1));
+      }
     },
   };
 }
 
 type PostOutcome =
   | { ok: true }
-  | { ok: false; retryable: boolean; status: number | undefined; problem: string; retryAfterMs: number | undefined };
+  | { ok: false; notSent: boolean; status: number | undefined; problem: string; retryAfterMs: number | undefined };
 
-async function postOnce(url: URL, body: string, timeoutInMs: number): Promise<PostOutcome> {
+async function postOnce(url: URL, body: string, headers: Record<string, string>, timeoutInMs: number): Promise<PostOutcome> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutInMs);
   try {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers,
       body,
       signal: controller.signal,
       redirect: 'error',
@@ -91,18 +105,24 @@ async function postOnce(url: URL, body: string, timeoutInMs: number): Promise<Po
     const status = response.status;
     return {
       ok: false,
-      retryable: status === 408 || status === 429 || status >= 500,
+      notSent: false,
       status,
       problem: `returned ${status}`,
       retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
     };
   } catch (error) {
     if (controller.signal.aborted) {
-      return { ok: false, retryable: true, status: undefined, problem: `timed out after ${timeoutInMs} ms`, retryAfterMs: undefined };
+      return { ok: false, notSent: false, status: undefined, problem: `timed out after ${timeoutInMs} ms`, retryAfterMs: undefined };
     }
     // Only the error code is kept: undici's messages and causes can name the host and port.
     const code = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
-    return { ok: false, retryable: true, status: undefined, problem: `network error${typeof code === 'string' ? ` (${code})` : ''}`, retryAfterMs: undefined };
+    return {
+      ok: false,
+      notSent: typeof code === 'string' && NOT_SENT_CODES.has(code),
+      status: undefined,
+      problem: `network error${typeof code === 'string' ? ` (${code})` : ''}`,
+      retryAfterMs: undefined,
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -110,8 +130,11 @@ async function postOnce(url: URL, body: string, timeoutInMs: number): Promise<Po
 
 function parseRetryAfter(value: string | null): number | undefined {
   if (value === null) return undefined;
+  // RFC 9110 §10.2.3: delay-seconds or an HTTP-date.
   const seconds = Number(value);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+  if (value.trim() !== '' && Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined;
+  const atMs = Date.parse(value);
+  return Number.isFinite(atMs) ? Math.max(0, atMs - Date.now()) : undefined;
 }
 
 /** The JSON body for a format. Exported for documentation and tests. */
@@ -119,7 +142,15 @@ export function toWebhookPayload(n: AlertNotification, format: WebhookFormat): u
   const title = `${STATUS_EMOJI[n.kind] ?? ''} ${titleOf(n)}`.trim();
   switch (format) {
     case 'generic':
-      return { kind: n.kind, pool: n.pool, health: n.health, previousHealth: n.previousHealth, at: n.at, message: n.message };
+      return {
+        ...(n.id !== undefined ? { id: n.id, incidentId: n.incidentId, sequence: n.sequence } : {}),
+        kind: n.kind,
+        pool: n.pool,
+        health: n.health,
+        previousHealth: n.previousHealth,
+        at: n.at,
+        message: n.message,
+      };
     case 'teams':
       return {
         type: 'message',
@@ -141,6 +172,7 @@ export function toWebhookPayload(n: AlertNotification, format: WebhookFormat): u
                     { title: 'Pool', value: n.pool },
                     { title: 'Health', value: `${n.previousHealth} → ${n.health}` },
                     { title: 'At (UTC)', value: n.at },
+                    ...(n.id !== undefined ? [{ title: 'Alert id', value: n.id }] : []),
                   ],
                 },
               ],
@@ -154,7 +186,7 @@ export function toWebhookPayload(n: AlertNotification, format: WebhookFormat): u
         blocks: [
           { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150), emoji: true } },
           { type: 'section', text: { type: 'mrkdwn', text: escapeSlack(n.message) } },
-          { type: 'context', elements: [{ type: 'mrkdwn', text: escapeSlack(`pool ${n.pool} · ${n.previousHealth} → ${n.health} · ${n.at}`) }] },
+          { type: 'context', elements: [{ type: 'mrkdwn', text: escapeSlack(`pool ${n.pool} · ${n.previousHealth} → ${n.health} · ${n.at}${n.id !== undefined ? ` · id ${n.id}` : ''}`) }] },
         ],
       };
   }

@@ -10,6 +10,7 @@ export const SETTING_KEYS = Object.freeze([
   'APIM_SUBSCRIPTION_KEY',
   'DEPLOY_MODE',
   'DEPLOY_ON_STARTUP',
+  'DEPLOY_DEADLINE_SECONDS',
   'ARM_ENDPOINT',
   'ARM_API_VERSION',
   'APIM_SUBSCRIPTION_ID',
@@ -58,6 +59,7 @@ export const SETTING_DEFAULTS = Object.freeze({
   POOL_DEFINITION_PATH: 'examples/lab-pool.json',
   DEPLOY_MODE: 'deploy',
   DEPLOY_ON_STARTUP: true,
+  DEPLOY_DEADLINE_SECONDS: 120,
   ARM_ENDPOINT: 'https://management.azure.com',
   PROBE_SCHEDULE: '0 */5 * * * *',
   PROBE_MAX_REQUESTS: 60,
@@ -132,6 +134,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
   const deploy: Settings['deploy'] = {
     mode: read.choice('DEPLOY_MODE', ['deploy', 'verify-only'] as const, SETTING_DEFAULTS.DEPLOY_MODE),
     onStartup: read.boolean('DEPLOY_ON_STARTUP', SETTING_DEFAULTS.DEPLOY_ON_STARTUP),
+    deadlineInSeconds: read.integer('DEPLOY_DEADLINE_SECONDS', SETTING_DEFAULTS.DEPLOY_DEADLINE_SECONDS, 10, 3_600),
     armEndpoint: read.url('ARM_ENDPOINT', SETTING_DEFAULTS.ARM_ENDPOINT),
     armApiVersion: read.matching('ARM_API_VERSION', API_VERSION, 'an api-version like 2024-05-01 or 2023-09-01-preview'),
     subscriptionId: read.guid('APIM_SUBSCRIPTION_ID'),

@@ -21,6 +21,8 @@ export interface Settings {
     readonly mode: DeployMode;
     /** DEPLOY_ON_STARTUP, default true. */
     readonly onStartup: boolean;
+    /** DEPLOY_DEADLINE_SECONDS: overall deadline of one deploy (reads, retries, writes), default 120 (10–3600). */
+    readonly deadlineInSeconds: number;
     /** ARM_ENDPOINT, default `https://management.azure.com`. */
     readonly armEndpoint: string;
     /** ARM_API_VERSION, overrides the definition's `apim.armApiVersion` (default 2024-05-01). */

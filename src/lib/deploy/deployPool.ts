@@ -16,7 +16,16 @@ export interface DeployPoolOptions {
   signal?: AbortSignal;
   /** Epoch milliseconds for `startedAt`/`finishedAt`; default `Date.now`. */
   now?: () => number;
+  /**
+   * Overall deadline of this deploy, reads, retries and writes together (DEPLOY_DEADLINE_SECONDS); default
+   * {@link DEFAULT_DEPLOY_DEADLINE_IN_MS}. Past it the call in flight is aborted and the outcome says what was and
+   * was not written. Without it, an ARM endpoint that never answers held one deploy for 375 s (issue 15).
+   */
+  deadlineInMs?: number;
 }
+
+/** Default overall deadline of one deploy. */
+export const DEFAULT_DEPLOY_DEADLINE_IN_MS = 120_000;
 
 /** How many times a 412 (changed since read) leads to re-read and re-compare before giving up. */
 const MAX_CONFLICT_ROUNDS = 3;
@@ -47,6 +56,46 @@ interface PlannedItem {
  * Expected failures (ArmRequestError) become data; only programmer errors throw.
  */
 export async function deployPool(pool: ResolvedPool, options: DeployPoolOptions): Promise<DeployOutcome> {
+  const deadlineInMs = options.deadlineInMs ?? DEFAULT_DEPLOY_DEADLINE_IN_MS;
+  if (!(deadlineInMs > 0)) throw new RangeError(`deadlineInMs must be a positive number of ms, got ${deadlineInMs}`);
+  const controller = new AbortController();
+  let overdue = false;
+  const timer = setTimeout(() => {
+    overdue = true;
+    controller.abort();
+  }, deadlineInMs);
+  const forward = (): void => controller.abort();
+  if (options.signal?.aborted) controller.abort();
+  options.signal?.addEventListener('abort', forward, { once: true });
+  try {
+    const outcome = await deployUntilAborted(pool, { ...options, signal: controller.signal });
+    return overdue && outcome.status === 'failed' ? withDeadlineExceeded(outcome, deadlineInMs) : outcome;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', forward);
+  }
+}
+
+/** The outcome of a deploy stopped by its deadline: what was written, what was not, and the write left in doubt. */
+function withDeadlineExceeded(outcome: DeployOutcome, deadlineInMs: number): DeployOutcome {
+  const label = (a: DeployAction): string => `${a.kind} ${a.resource}`;
+  const written = outcome.actions.filter((a) => a.result === 'written');
+  const unchanged = outcome.actions.filter((a) => a.result === 'unchanged');
+  const notWritten = outcome.actions.filter((a) => a.result !== 'written' && a.result !== 'unchanged');
+  const inFlight = outcome.actions.find((a) => a.result === 'failed' && a.phase === 'write');
+  const message =
+    `The deploy did not finish within ${deadlineInMs / 1000} s (DEPLOY_DEADLINE_SECONDS) and was stopped` +
+    (inFlight ? `; the write of ${label(inFlight)} was in flight, so ARM may or may not have applied it.` : '.');
+  const parts = [
+    message,
+    written.length > 0 ? `Written: ${written.map(label).join(', ')}.` : 'Nothing was written.',
+    ...(unchanged.length > 0 ? [`Already as declared: ${unchanged.map(label).join(', ')}.`] : []),
+    ...(notWritten.length > 0 ? [`Not written: ${notWritten.map(label).join(', ')}.`] : []),
+  ];
+  return { ...outcome, error: { message, code: 'DeployDeadlineExceeded', ...(outcome.error?.operation ? { operation: outcome.error.operation } : {}) }, summary: parts.join(' ') };
+}
+
+async function deployUntilAborted(pool: ResolvedPool, options: DeployPoolOptions): Promise<DeployOutcome> {
   const now = options.now ?? Date.now;
   const startedAt = new Date(now()).toISOString();
   const mode = options.mode;

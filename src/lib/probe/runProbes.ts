@@ -4,6 +4,7 @@ import * as https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { identifyBackend } from '../pool/identifyBackend';
+import { truncateValue } from '../util/boundedCounts';
 import type { ResolvedPool } from '../pool/types';
 import type { ProbeSink } from '../store/types';
 import { ensureError } from '../util/errors';
@@ -276,7 +277,8 @@ function toRecord(
     kind: outcome.kind,
     status: outcome.kind === 'timeout' || outcome.kind === 'network' ? null : outcome.status,
     backend: outcome.headerValue === null ? null : identifyBackend(context.pool, outcome.headerValue),
-    identifierValue: outcome.headerValue,
+    // Identified on the full value, kept truncated: a per-response id in the header must not grow records (issue 15).
+    identifierValue: outcome.headerValue === null ? null : truncateValue(outcome.headerValue),
     totalTokens: outcome.totalTokens,
     errorCode: outcome.errorCode,
   };

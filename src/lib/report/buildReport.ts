@@ -37,6 +37,11 @@ export interface BuildReportInput {
   readonly configDrift: ConfigDriftReport | null;
   readonly policy: readonly PolicyFinding[];
   readonly alerts: { readonly state: AlertState | null; readonly recent: readonly AlertLogEntry[] };
+  /**
+   * Set when the latest run never reached the pool (connection refused, DNS, TLS, the gateway refusing this verifier's
+   * key or URL): why. The report is then `blind` — about the verifier, never "the pool answered nothing".
+   */
+  readonly blind?: string | null;
   readonly dispersion?: { readonly phi: number | null; readonly runs: number; readonly warnAbove: number } | null;
   readonly budget?: {
     readonly probesPerRun: number;
@@ -234,7 +239,9 @@ function deriveFindings(input: BuildReportInput, primary: ReportWindowInput | nu
     primary.evidence.errors.network === 0 &&
     Object.keys(primary.evidence.errors.byStatus).every((status) => status === '401' || status === '403') &&
     primary.evidence.backends.every((b) => Object.keys(b.errorsByStatus).length === 0);
-  if (primary && primary.evidence.total > 0 && primary.evidence.answered === 0 && !onlyGatewayAuth) {
+  if (input.blind) {
+    findings.push({ kind: 'blind', severity: 'alert', message: `The verifier cannot reach the gateway: ${input.blind}` });
+  } else if (primary && primary.evidence.total > 0 && primary.evidence.answered === 0 && !onlyGatewayAuth) {
     const { errors } = primary.evidence;
     const parts = Object.entries(errors.byStatus)
       .sort((x, y) => y[1] - x[1])
@@ -256,6 +263,7 @@ function deriveFindings(input: BuildReportInput, primary: ReportWindowInput | nu
         .sort((x, y) => y[1] - x[1])
         .slice(0, 5)
         .map(([value, count]) => `${value === '' ? '(header absent)' : `"${value}"`} × ${formatCount(count)}`)
+        .concat(unidentified.otherAnswers ? [`other values × ${formatCount(unidentified.otherAnswers)}`] : [])
         .join(', ');
       findings.push({
         kind: 'unidentified',
@@ -448,6 +456,10 @@ function buildHeadline(
   if (health === 'auth-failure') {
     const rejected = findings.filter((f) => f.kind === 'auth-failure' && f.backend !== undefined);
     return `Auth failure: ${rejected.map((f) => f.message).join(' ')}`;
+  }
+  if (health === 'blind') {
+    const blind = findings.find((f) => f.kind === 'blind');
+    return `${blind?.message ?? 'The verifier cannot reach the gateway.'} Nothing is known about the pool itself until it can probe again.`;
   }
   if (health === 'outage') {
     const outage = findings.find((f) => f.kind === 'outage');

@@ -49,6 +49,7 @@ const ICONS = {
 
 function bannerOf(report: Report): Banner {
   const health = report.health ?? healthOf(report);
+  if (health === 'blind') return { label: 'VERIFIER BLIND', tone: 'bad', icon: ICONS.bad };
   if (health === 'outage') return { label: 'OUTAGE', tone: 'bad', icon: ICONS.bad };
   if (health === 'auth-failure') return { label: 'AUTH FAILURE', tone: 'bad', icon: ICONS.bad };
   if (health === 'failover') return { label: 'FAILOVER', tone: 'bad', icon: ICONS.bad };
@@ -309,7 +310,10 @@ function renderAlerts(report: Report): string {
     const tone = state.health === 'ok' ? 'ok' : 'bad';
     parts.push(
       `<p>${tag(state.health.toUpperCase(), tone)} since ${escapeHtml(utc(state.since))}; last notified ${escapeHtml(utc(state.lastNotifiedAt))}` +
-        (state.pending ? `; <strong>a ${escapeHtml(state.pending.kind)} is waiting to be delivered</strong> (retried next run)` : '') +
+        (state.pending
+          ? `; <strong>a ${escapeHtml(state.pending.kind)} is waiting to be delivered</strong>` +
+            (state.pendingNotBefore ? ` (tried again by the first run after ${escapeHtml(utc(state.pendingNotBefore))})` : ' (tried again by a later run)')
+          : '') +
         '.</p>',
     );
   }

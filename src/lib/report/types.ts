@@ -20,7 +20,8 @@ export interface Report {
   /** All probes in the primary window. */
   readonly total: number;
   /** 2xx answers in the primary window that matched no backend. */
-  readonly unidentified: { readonly count: number; readonly values: Readonly<Record<string, number>> };
+  /** See `WindowEvidence.unidentified`: at most 20 values of at most 200 characters, the rest in `otherAnswers`. */
+  readonly unidentified: { readonly count: number; readonly values: Readonly<Record<string, number>>; readonly otherAnswers?: number };
   readonly backends: readonly ReportBackend[];
   readonly failover: Assessment['failover'];
   /** All failed probes in the primary window. */
@@ -128,6 +129,8 @@ export interface ReportFinding {
     | 'degraded-data'
     /** Every probe of the primary window failed (no 2xx at all). */
     | 'outage'
+    /** The latest run never reached the pool: the verifier cannot reach the gateway (refused, DNS, TLS, 401/403/404 for its own key or URL). */
+    | 'blind'
     | string;
   readonly severity: 'alert' | 'warning' | 'info';
   readonly backend?: string;

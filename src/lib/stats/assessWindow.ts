@@ -320,7 +320,8 @@ function explain(ctx: ExplainContext): string[] {
     const values = Object.entries(evidence.unidentified.values)
       .sort((x, y) => y[1] - x[1])
       .slice(0, 5)
-      .map(([value, count]) => `${value === '' ? 'header absent' : `"${value}"`} ×${formatCount(count)}`);
+      .map(([value, count]) => `${value === '' ? 'header absent' : `"${value}"`} ×${formatCount(count)}`)
+      .concat(evidence.unidentified.otherAnswers ? [`other values ×${formatCount(evidence.unidentified.otherAnswers)}`] : []);
     sentences.push(`${plural(evidence.unidentified.count, 'successful answer')} could not be attributed to a backend (${joinList(values)}) and are left out of the shares.`);
   }
   const failures: string[] = [];

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ConfigDriftReport, DeployOutcome } from '../deploy/types';
 import type { ProbeKind, ProbeRecord, ProbeRunInfo, ProbeRunSummary, RunState } from '../probe/types';
+import { boundCounts, MAX_DISTINCT_VALUES, toUnidentifiedEvidence, truncateValue } from '../util/boundedCounts';
 import { ensureError } from '../util/errors';
 import { StoreError, StoreInputError } from './errors';
 import { latencyBucketOf, percentileOfHistogram } from './latencyHistogram';
@@ -23,8 +24,11 @@ export type StoredRun = ProbeRunInfo & Partial<ProbeRunSummary> & { readonly sta
 
 /**
  * The local store: probe sink, evidence source, run lock and the last deploy/config-drift outcomes, in one SQLite
- * file (WAL mode). Every probe is written immediately, in one transaction with its rollup rows, so a killed
- * process keeps what it recorded and a report never scans raw probes.
+ * file (WAL mode). Probes are written in small batches, each in one transaction with its rollup rows, so a report
+ * never scans raw probes and a killed process keeps what it recorded — except the last batch: probes wait at most
+ * {@link PROBE_BATCH_DELAY_IN_MS} ms (never more than {@link PROBE_BATCH_MAX} of them) before they are committed, and
+ * every other call (reads, `finishRun`, `flush`, `close`) commits them first. One transaction per probe made the
+ * report answer 5× slower while a run probed at full rate (issue 15, bench `load-while-probing`).
  *
  * `readWindow` semantics (see `WindowEvidence`):
  * - counts are exact for any window: whole minutes come from per-minute rollups, the partial minutes at either
@@ -85,6 +89,15 @@ export interface SqliteStore extends ProbeSink, EvidenceSource {
 }
 
 const MINUTE_IN_MS = 60_000;
+/** Longest a recorded probe waits before its batch is committed: what a kill can lose (bounded). */
+export const PROBE_BATCH_DELAY_IN_MS = 20;
+/** A batch this large is committed at once. */
+export const PROBE_BATCH_MAX = 200;
+/**
+ * The rollup value that counts unidentified answers beyond MAX_DISTINCT_VALUES in one minute. A NUL can never be in
+ * an HTTP header value (RFC 9110 §5.5; Node refuses it), so no real value collides with it.
+ */
+const OTHER_VALUES = '\u0000other';
 const MAX_BINS = 10_000;
 const PRUNED_BEFORE_KEY = 'raw_probes_pruned_before_ms';
 const PROBE_KINDS: ReadonlySet<string> = new Set<ProbeKind>(['ok', 'http', 'timeout', 'network']);
@@ -186,6 +199,9 @@ function createStore(db: Database.Database): SqliteStore {
       `INSERT INTO rollup_unidentified (pool, minute_ms, value, n) VALUES (?, ?, ?, 1)
        ON CONFLICT (pool, minute_ms, value) DO UPDATE SET n = n + 1`,
     ),
+    // At most MAX_DISTINCT_VALUES values per pool and minute; later new values count under OTHER_VALUES.
+    bumpUnidentified: db.prepare(`UPDATE rollup_unidentified SET n = n + 1 WHERE pool = ? AND minute_ms = ? AND value = ?`),
+    distinctUnidentified: db.prepare(`SELECT COUNT(*) FROM rollup_unidentified WHERE pool = ? AND minute_ms = ?`).pluck(),
     upsertRunCount: db.prepare(
       `INSERT INTO run_backend_counts (run_id, backend, answered) VALUES (?, ?, 1)
        ON CONFLICT (run_id, backend) DO UPDATE SET answered = answered + 1`,
@@ -209,6 +225,7 @@ function createStore(db: Database.Database): SqliteStore {
        ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at_ms = excluded.expires_at_ms`,
     ),
     deleteLock: db.prepare(`DELETE FROM locks WHERE name = ? AND owner = ?`),
+    probeExists: db.prepare(`SELECT 1 FROM probes WHERE run_id = ? AND probe_index = ?`).pluck(),
     markAbandoned: db.prepare(
       `UPDATE runs SET state = 'incomplete', finished_at_ms = last_activity_ms, probes_sent = probe_count, tokens_used = probe_tokens
        WHERE state = 'running' AND last_activity_ms <= ?`,
@@ -233,7 +250,8 @@ function createStore(db: Database.Database): SqliteStore {
     ),
     rollupUnidentified: db.prepare(
       `SELECT value, SUM(n) AS n FROM rollup_unidentified
-       WHERE pool = @pool AND minute_ms >= @from AND minute_ms < @to GROUP BY value`,
+       WHERE pool = @pool AND minute_ms >= @from AND minute_ms < @to AND value <> @other
+       GROUP BY value ORDER BY n DESC, value LIMIT @limit`,
     ),
     // … and partial edge minutes from raw probes.
     rawCounts: db.prepare(
@@ -249,7 +267,7 @@ function createStore(db: Database.Database): SqliteStore {
     rawUnidentified: db.prepare(
       `SELECT COALESCE(identifier_value, '') AS value, COUNT(*) AS n FROM probes
        WHERE pool = @pool AND started_at_ms >= @from AND started_at_ms < @to AND kind = 'ok' AND backend IS NULL
-       GROUP BY value`,
+       GROUP BY value ORDER BY n DESC, value LIMIT @limit`,
     ),
     windowRuns: db.prepare(
       `SELECT run_id, started_at_ms, state, probe_count FROM runs
@@ -296,7 +314,7 @@ function createStore(db: Database.Database): SqliteStore {
         kind: record.kind,
         status: record.status,
         backend: record.backend,
-        identifierValue: record.identifierValue,
+        identifierValue: record.identifierValue === null ? null : truncateValue(record.identifierValue),
         totalTokens: record.totalTokens,
         errorCode: record.errorCode,
       });
@@ -314,7 +332,11 @@ function createStore(db: Database.Database): SqliteStore {
     statements.upsertCount.run(pool, minute, backend, record.kind, record.status ?? 0, tokens);
     if (record.kind === 'ok') {
       if (record.backend === null) {
-        statements.upsertUnidentified.run(pool, minute, record.identifierValue ?? '');
+        const value = truncateValue(record.identifierValue ?? '');
+        if (statements.bumpUnidentified.run(pool, minute, value).changes === 0) {
+          const full = (statements.distinctUnidentified.get(pool, minute) as number) >= MAX_DISTINCT_VALUES;
+          statements.upsertUnidentified.run(pool, minute, full ? OTHER_VALUES : value);
+        }
       } else {
         statements.upsertLatency.run(pool, minute, backend, latencyBucketOf(record.latencyInMs));
         statements.upsertRunCount.run(record.runId, backend);
@@ -322,7 +344,6 @@ function createStore(db: Database.Database): SqliteStore {
     }
     statements.touchRun.run(tokens, Math.ceil(record.startedAtMs + record.latencyInMs), record.runId);
   };
-  const insertOneTransaction = db.transaction(insertOne);
   const insertManyTransaction = db.transaction((records: readonly ProbeRecord[]) => {
     for (const record of records) {
       insertOne(record);
@@ -390,7 +411,10 @@ function createStore(db: Database.Database): SqliteStore {
 
     const countRows: CountRow[] = [];
     const latency = new Map<string, Map<number, number>>();
-    const unidentifiedValues: Record<string, number> = {};
+    const unidentifiedValues = new Map<string, number>();
+    const addValues = (rows: Array<{ value: string; n: number }>): void => {
+      for (const row of rows) unidentifiedValues.set(row.value, (unidentifiedValues.get(row.value) ?? 0) + row.n);
+    };
     const addLatency = (backend: string, bucket: number, n: number): void => {
       let histogram = latency.get(backend);
       if (histogram === undefined) {
@@ -405,18 +429,14 @@ function createStore(db: Database.Database): SqliteStore {
       for (const row of statements.rollupLatency.all({ pool, from: params.from, to: params.to }) as Array<{ backend: string; bucket: number; n: number }>) {
         addLatency(row.backend, row.bucket, row.n);
       }
-      for (const row of statements.rollupUnidentified.all({ pool, from: params.from, to: params.to }) as Array<{ value: string; n: number }>) {
-        unidentifiedValues[row.value] = (unidentifiedValues[row.value] ?? 0) + row.n;
-      }
+      addValues(statements.rollupUnidentified.all({ pool, from: params.from, to: params.to, other: OTHER_VALUES, limit: MAX_DISTINCT_VALUES }) as Array<{ value: string; n: number }>);
     }
     for (const [from, to] of rawRanges) {
       countRows.push(...(statements.rawCounts.all({ pool, from, to, bin }) as CountRow[]));
       for (const row of statements.rawLatency.all({ pool, from, to }) as Array<{ backend: string; latency: number }>) {
         addLatency(row.backend, latencyBucketOf(row.latency), 1);
       }
-      for (const row of statements.rawUnidentified.all({ pool, from, to }) as Array<{ value: string; n: number }>) {
-        unidentifiedValues[row.value] = (unidentifiedValues[row.value] ?? 0) + row.n;
-      }
+      addValues(statements.rawUnidentified.all({ pool, from, to, limit: MAX_DISTINCT_VALUES }) as Array<{ value: string; n: number }>);
     }
 
     const firstBin = Math.floor(window.fromMs / bin) * bin;
@@ -509,7 +529,9 @@ function createStore(db: Database.Database): SqliteStore {
       source: 'probes',
       total,
       answered,
-      unidentified: { count: unidentified, values: unidentifiedValues },
+      // Both sources are capped by LIMIT: a value just below the cut in each may miss the top list; its answers are
+      // still counted in otherAnswers (count − kept), so the total stays exact.
+      unidentified: toUnidentifiedEvidence(unidentified, boundCounts(unidentifiedValues, MAX_DISTINCT_VALUES)),
       backends: backendEvidence,
       errors: { byStatus: errorsByStatus, timeout, network },
       bins: bins as EvidenceBin[],
@@ -522,10 +544,46 @@ function createStore(db: Database.Database): SqliteStore {
   };
 
   let closed = false;
-  const guard = (operation: string): void => {
+  // Probes recorded but not yet committed (see PROBE_BATCH_DELAY_IN_MS): checked when recorded, committed together.
+  let pending: ProbeRecord[] = [];
+  const pendingKeys = new Set<string>();
+  let batchTimer: NodeJS.Timeout | undefined;
+  let batchError: StoreError | undefined;
+  const commitPending = (): void => {
+    if (batchTimer !== undefined) {
+      clearTimeout(batchTimer);
+      batchTimer = undefined;
+    }
+    if (pending.length === 0) {
+      return;
+    }
+    const batch = pending;
+    pending = [];
+    pendingKeys.clear();
+    try {
+      insertManyTransaction(batch);
+    } catch (error) {
+      // Reported by the next recordProbe/finishRun/flush: the caller learns its probes were not kept.
+      const cause = ensureError(error);
+      batchError ??= new StoreError('recordProbe', `${batch.length} probe(s) could not be written: ${cause.message}`, { cause });
+    }
+  };
+  const throwBatchError = (): void => {
+    const error = batchError;
+    if (error !== undefined) {
+      batchError = undefined;
+      throw error;
+    }
+  };
+  const assertOpen = (operation: string): void => {
     if (closed) {
       throw new StoreError(operation, 'the store is closed');
     }
+  };
+  // Every operation but recordProbe sees (and commits) the probes recorded before it.
+  const guard = (operation: string): void => {
+    assertOpen(operation);
+    commitPending();
   };
 
   return {
@@ -545,8 +603,23 @@ function createStore(db: Database.Database): SqliteStore {
     },
 
     async recordProbe(record: ProbeRecord): Promise<void> {
-      guard('recordProbe');
-      insertOneTransaction(record);
+      assertOpen('recordProbe');
+      throwBatchError();
+      // Everything that can be wrong with one record is checked now, so a batch fails only when the disk does.
+      validateRecord(record);
+      poolOf(record.runId);
+      const key = `${record.runId}\u0000${record.probeIndex}`;
+      if (pendingKeys.has(key) || statements.probeExists.get(record.runId, record.probeIndex) !== undefined) {
+        throw new StoreError('recordProbe', `probe ${record.probeIndex} of run ${record.runId} is already recorded`);
+      }
+      pending.push(record);
+      pendingKeys.add(key);
+      if (pending.length >= PROBE_BATCH_MAX) {
+        commitPending();
+        throwBatchError();
+      } else if (batchTimer === undefined) {
+        batchTimer = setTimeout(commitPending, PROBE_BATCH_DELAY_IN_MS);
+      }
     },
 
     pruneRawProbes(beforeMs: number): number {
@@ -562,6 +635,7 @@ function createStore(db: Database.Database): SqliteStore {
 
     async finishRun(summary: ProbeRunSummary): Promise<void> {
       guard('finishRun');
+      throwBatchError();
       requireString('summary.runId', summary.runId);
       requireFinite('summary.finishedAtMs', summary.finishedAtMs);
       if (!RUN_STATES.has(summary.state)) {
@@ -618,7 +692,8 @@ function createStore(db: Database.Database): SqliteStore {
     },
 
     async flush(): Promise<void> {
-      // Every write is already committed.
+      guard('flush');
+      throwBatchError();
     },
 
     async readWindow(pool: string, window: TimeWindow, binInMs: number, signal?: AbortSignal): Promise<WindowEvidence> {
@@ -690,6 +765,7 @@ function createStore(db: Database.Database): SqliteStore {
 
     close(): void {
       if (!closed) {
+        commitPending();
         closed = true;
         db.close();
       }

@@ -5,7 +5,10 @@ import type { ProbeRecord, ProbeRunInfo, ProbeRunSummary, RunState } from '../pr
  * is Application Insights and the source is Azure Monitor Logs. The functions never know which they got.
  */
 
-/** Where probe records are written as they happen (so a killed run keeps what it already recorded). */
+/**
+ * Where probe records are written as they happen (so a killed run keeps what it already recorded). A sink may
+ * buffer briefly (SQLite: at most 20 ms / 200 probes; App Insights: its export interval); `flush` delivers it.
+ */
 export interface ProbeSink {
   beginRun(run: ProbeRunInfo): Promise<void>;
   recordProbe(record: ProbeRecord): Promise<void>;
@@ -79,8 +82,12 @@ export interface WindowEvidence {
   readonly total: number;
   /** 2xx answers, identified or not. */
   readonly answered: number;
-  /** 2xx answers that matched no backend: count and raw identifier values (`""` = header absent). */
-  readonly unidentified: { readonly count: number; readonly values: Readonly<Record<string, number>> };
+  /**
+   * 2xx answers that matched no backend: count and the most frequent identifier values (`""` = header absent), at
+   * most 20 values of at most 200 characters (see util/boundedCounts.ts); `otherAnswers` counts the answers whose
+   * value was not kept (absent = 0). `count` is always exact.
+   */
+  readonly unidentified: { readonly count: number; readonly values: Readonly<Record<string, number>>; readonly otherAnswers?: number };
   readonly backends: readonly BackendEvidence[];
   /** Every failed probe, identified or not. */
   readonly errors: {

@@ -3,6 +3,7 @@ import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { identifyBackend } from '../pool/identifyBackend';
 import type { ResolvedPool } from '../pool/types';
 import type { BackendEvidence, EvidenceBin, EvidenceSource, RunCounts, TimeWindow, WindowEvidence } from '../store/types';
+import { BoundedTally, toUnidentifiedEvidence, truncateValue } from '../util/boundedCounts';
 import { ensureError } from '../util/errors';
 import { KqlValueError } from './kqlString';
 import { LogsQueryError } from './LogsQueryError';
@@ -251,7 +252,7 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
       source: 'probes',
       total: totals.total,
       answered: totals.answered,
-      unidentified: { count: totals.unidentified, values: totals.unidentifiedValues },
+      unidentified: toUnidentifiedEvidence(totals.unidentified, totals.unidentifiedValues.result()),
       backends: toBackendEvidence(backendNames, totals, latencyBy),
       errors: { byStatus: totals.errorsByStatus, timeout: totals.timeout, network: totals.network },
       bins: toBins(binMap),
@@ -321,7 +322,7 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
       source: 'all-traffic',
       total: totals.total,
       answered: totals.answered,
-      unidentified: { count: totals.unidentified, values: totals.unidentifiedValues },
+      unidentified: toUnidentifiedEvidence(totals.unidentified, totals.unidentifiedValues.result()),
       backends: toBackendEvidence(backendNames, totals, latencyBy),
       errors: { byStatus: totals.errorsByStatus, timeout: totals.timeout, network: totals.network },
       bins: toBins(binMap),
@@ -350,11 +351,14 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
   };
 }
 
+/** HTTP statuses are three digits; more keys than this means the table holds something else. */
+const MAX_STATUS_KEYS = 100;
+
 interface Totals {
   total: number;
   answered: number;
   unidentified: number;
-  unidentifiedValues: Record<string, number>;
+  unidentifiedValues: BoundedTally;
   answeredBy: Map<string, number>;
   errorsBy: Map<string, Record<string, number>>;
   errorsByStatus: Record<string, number>;
@@ -374,7 +378,7 @@ function emptyTotals(backendNames: readonly string[]): Totals {
     total: 0,
     answered: 0,
     unidentified: 0,
-    unidentifiedValues: {},
+    unidentifiedValues: new BoundedTally(),
     answeredBy: new Map(backendNames.map((name) => [name, 0])),
     errorsBy: new Map(backendNames.map((name) => [name, {}])),
     errorsByStatus: {},
@@ -392,14 +396,16 @@ function addOutcome(totals: Totals, kind: string, backend: string | null, errorK
       totals.answeredBy.set(backend, (totals.answeredBy.get(backend) ?? 0) + n);
     } else {
       totals.unidentified += n;
-      totals.unidentifiedValues[identifierValue] = (totals.unidentifiedValues[identifierValue] ?? 0) + n;
+      totals.unidentifiedValues.add(identifierValue, n);
     }
   } else if (kind === 'timeout') {
     totals.timeout += n;
   } else if (kind === 'network') {
     totals.network += n;
   } else if (kind === 'http') {
-    const key = errorKey === '' ? 'unknown' : errorKey;
+    // Keyed by what the table holds: bounded like every input-keyed map (issue 15).
+    const raw = errorKey === '' ? 'unknown' : truncateValue(errorKey, 40);
+    const key = raw in totals.errorsByStatus || Object.keys(totals.errorsByStatus).length < MAX_STATUS_KEYS ? raw : 'other';
     totals.errorsByStatus[key] = (totals.errorsByStatus[key] ?? 0) + n;
     if (backend !== null) {
       const perBackend = totals.errorsBy.get(backend) ?? {};

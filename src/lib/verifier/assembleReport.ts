@@ -60,6 +60,8 @@ export interface AssembleReportInput {
    * only; otherwise on every run of the longest window.
    */
   readonly runVerdicts?: ReadonlyMap<string, string>;
+  /** Why the latest run never reached the pool, if it did not (see `BuildReportInput.blind`). */
+  readonly blind?: string | null;
 }
 
 /**
@@ -143,6 +145,7 @@ export function assembleReport(input: AssembleReportInput): Report {
     configDrift: input.configDrift,
     policy: input.policy,
     alerts: input.alerts,
+    ...(input.blind ? { blind: input.blind } : {}),
     dispersion: { phi: dispersion.phi, runs: dispersion.runs, warnAbove: input.dispersionWarn },
     budget: { probesPerRun: input.probesPerRun, runsPerHour: input.runsPerHour, plan },
   });

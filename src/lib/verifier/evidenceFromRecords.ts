@@ -1,4 +1,5 @@
 import type { ProbeRecord } from '../probe/types';
+import { BoundedTally, toUnidentifiedEvidence } from '../util/boundedCounts';
 import type { BackendEvidence, EvidenceBin, TimeWindow, WindowEvidence } from '../store/types';
 
 /**
@@ -17,7 +18,7 @@ export function evidenceFromRecords(
   const answeredBy = new Map<string, number>(backendNames.map((name) => [name, 0]));
   const errorsBy = new Map<string, Record<string, number>>(backendNames.map((name) => [name, {}]));
   const latenciesBy = new Map<string, number[]>(backendNames.map((name) => [name, []]));
-  const unidentifiedValues: Record<string, number> = {};
+  const unidentifiedValues = new BoundedTally();
   const errorsByStatus: Record<string, number> = {};
   const bins = new Map<number, { answered: Record<string, number>; unidentified: number; failed: number }>();
   let answered = 0;
@@ -41,8 +42,7 @@ export function evidenceFromRecords(
       } else {
         unidentified += 1;
         bin.unidentified += 1;
-        const value = record.identifierValue ?? '';
-        unidentifiedValues[value] = (unidentifiedValues[value] ?? 0) + 1;
+        unidentifiedValues.add(record.identifierValue ?? '');
       }
       continue;
     }
@@ -79,7 +79,7 @@ export function evidenceFromRecords(
     source: 'probes',
     total: inWindow.length,
     answered,
-    unidentified: { count: unidentified, values: unidentifiedValues },
+    unidentified: toUnidentifiedEvidence(unidentified, unidentifiedValues.result()),
     backends,
     errors: { byStatus: errorsByStatus, timeout, network },
     bins: binList,

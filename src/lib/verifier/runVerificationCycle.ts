@@ -84,6 +84,8 @@ export type CycleResult =
     };
 
 const RUN_LOCK = 'probe-run';
+/** The verdict stored for a run that never reached the pool (see `BuildReportInput.blind`). */
+export const BLIND_VERDICT = 'blind';
 const HOUR_IN_MS = 3_600_000;
 const DAY_IN_MS = 24 * HOUR_IN_MS;
 
@@ -131,19 +133,22 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
     const finishedAtMs = now();
     if (result.fatal) deps.log(`Probe run stopped: ${result.fatal.message}`);
 
-    const report = await buildCycleReport(deps, pool, result.records, runId, { fromMs: startedAtMs, toMs: finishedAtMs + 1 }, signal);
+    // Every probe stopped before the pool (refused, DNS, TLS, the gateway refusing this verifier's key or URL): blind.
+    const blind = result.fatal?.message ?? null;
+    const report = await buildCycleReport(deps, pool, result.records, runId, { fromMs: startedAtMs, toMs: finishedAtMs + 1 }, blind, signal);
     await deps.sink.finishRun({
       runId,
       finishedAtMs,
       state: result.fatal || signal?.aborted ? 'incomplete' : 'complete',
       probesSent: result.probesSent,
       tokensUsed: result.tokensUsed,
-      verdict: report.windows.find((w) => w.name === 'run')?.status ?? report.status,
+      verdict: blind !== null ? BLIND_VERDICT : (report.windows.find((w) => w.name === 'run')?.status ?? report.status),
       stoppedEarly: result.stoppedEarly,
     });
     await deps.sink.recordVerdict(toRunVerdictTelemetry(report, runId, result.probesSent, result.tokensUsed));
 
-    if (deps.alerts && !result.fatal) {
+    // A blind run pages too (its own incident): a verifier that cannot probe must not go quiet.
+    if (deps.alerts) {
       const health = healthOf(report);
       const outcome = await processAlerts({
         pool: pool.name,
@@ -158,7 +163,14 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
         log: deps.log,
       });
       if (outcome.sent) {
-        const channels = deps.alerts.notifiers.length === 0 ? 'recorded in the report (no channel configured)' : outcome.delivered ? 'delivered' : 'pending, retried next run';
+        const channels =
+          deps.alerts.notifiers.length === 0
+            ? 'recorded in the report (no channel configured)'
+            : outcome.delivered
+              ? 'delivered'
+              : outcome.pending && outcome.nextAttemptAt
+                ? `not delivered yet; tried again by the first run after ${outcome.nextAttemptAt}`
+                : 'not delivered';
         deps.log(`Alert ${outcome.sent.kind} for ${outcome.sent.health}: ${outcome.sent.message} — ${channels}.`);
       }
     }
@@ -188,6 +200,7 @@ async function buildCycleReport(
   records: readonly ProbeRecord[],
   runId: string,
   runWindow: TimeWindow,
+  blind: string | null,
   signal: AbortSignal | undefined,
 ): Promise<Report> {
   const nowMs = runWindow.toMs;
@@ -195,7 +208,7 @@ async function buildCycleReport(
   const runEvidence = evidenceFromRecords(records, names, runWindow, Math.max(1, runWindow.toMs - runWindow.fromMs), runId);
   const windows: WindowToAssess[] = [{ name: 'run', evidence: runEvidence, alpha: deps.settings.alphaRun, description: 'in this run' }];
   windows.push(...(await readServiceWindows(deps, pool.name, nowMs, signal)));
-  return assembleFromWindows(deps, pool, windows, nowMs);
+  return assembleFromWindows(deps, pool, windows, nowMs, [], blind);
 }
 
 /** The hour and day windows from the evidence source; a failing source degrades the report, never breaks it. */
@@ -232,6 +245,7 @@ export async function assembleFromWindows(
   windows: readonly WindowToAssess[],
   nowMs: number,
   policy: AssemblePolicy = [],
+  blind: string | null = null,
 ): Promise<Report> {
   const alertRecord = deps.alerts ? await deps.alerts.store.read(pool.name) : null;
   const recent = deps.alerts ? await deps.alerts.store.recent(pool.name, 10) : [];
@@ -247,6 +261,7 @@ export async function assembleFromWindows(
     lastDeploy: deps.bookkeeping.lastDeployOutcome(deps.declaredPool.name),
     configDrift: deps.bookkeeping.lastConfigDrift(deps.declaredPool.name),
     policy,
+    blind,
     alerts: { state: alertRecord?.state ?? null, recent },
     runVerdicts: new Map(
       deps.bookkeeping

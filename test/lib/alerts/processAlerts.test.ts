@@ -86,7 +86,7 @@ describe('processAlerts (SQLite store)', () => {
     expect(events.received).toHaveLength(1);
   });
 
-  it('sends the recovery after two ok runs and replaces a still-pending alert with it', async () => {
+  it('sends the recovery after two ok runs together with the still-pending alert: nothing is dropped', async () => {
     const { step, lines } = setup();
     const webhook = new FakeNotifier('webhook (generic)');
     webhook.down = true;
@@ -96,7 +96,9 @@ describe('processAlerts (SQLite store)', () => {
     const recovered = await step('ok', T0 + 60_000, { notifiers: [webhook] });
     expect(recovered).toMatchObject({ delivered: true, pending: false, sent: { kind: 'recovery', previousHealth: 'drift', health: 'ok' } });
     expect(webhook.received.map((n) => n.kind)).toEqual(['recovery']);
-    expect(lines.some((l) => l.includes('superseded'))).toBe(true);
+    // One combined message: the drift the channel never heard of, and its recovery.
+    expect(webhook.received[0]?.message).toMatch(/^drift from \S+ to \S+, now recovered \(the alert could not be delivered at the time: /);
+    expect(lines.some((l) => l.includes('sent together with the new recovery'))).toBe(true);
   });
 
   it('does not send a recovery while runs only lack data (conclusive: false)', async () => {
@@ -135,6 +137,80 @@ describe('processAlerts (SQLite store)', () => {
     expect(lines.some((l) => l.includes('changed concurrently'))).toBe(true);
   });
 
+  it('numbers each notification of an incident with a stable id: alert #1, reminder #2, recovery #3, then a new incident', async () => {
+    const { step } = setup();
+    const webhook = new FakeNotifier('webhook (generic)');
+    const reminderAfterMs = 3 * RUN_MS;
+    await step('drift', T0, { notifiers: [webhook], reminderAfterMs });
+    await step('drift', T0 + 3 * RUN_MS, { notifiers: [webhook], reminderAfterMs });
+    await step('ok', T0 + 4 * RUN_MS, { notifiers: [webhook], reminderAfterMs });
+    await step('ok', T0 + 5 * RUN_MS, { notifiers: [webhook], reminderAfterMs });
+    await step('failover', T0 + 6 * RUN_MS, { notifiers: [webhook], reminderAfterMs });
+    const incident = `${POOL}@${new Date(T0).toISOString()}`;
+    expect(webhook.received.map((n) => [n.kind, n.id])).toEqual([
+      ['alert', `${incident}#1`],
+      ['reminder', `${incident}#2`],
+      ['recovery', `${incident}#3`],
+      ['alert', `${POOL}@${new Date(T0 + 6 * RUN_MS).toISOString()}#1`],
+    ]);
+  });
+
+  it('sends a failed notification again with the same id only after the lease, and says when', async () => {
+    const { step } = setup();
+    const webhook = new FakeNotifier('webhook (generic)');
+    webhook.down = true;
+    const down = await step('drift', T0, { notifiers: [webhook] });
+    expect(down.nextAttemptAt).toBe(new Date(T0 + 120_000).toISOString());
+    expect((await step('drift', T0 + 60_000, { notifiers: [webhook] })).sent).toBeNull();
+    expect(webhook.attempts).toBe(1);
+    webhook.down = false;
+    const again = await step('drift', T0 + 120_000, { notifiers: [webhook] });
+    expect(again.sent?.id).toBe(down.sent?.id);
+    expect(webhook.attempts).toBe(2);
+  });
+
+  it('honours a Retry-After above 10 s, up to the reminder interval', async () => {
+    const { step } = setup();
+    const limited = new FakeNotifier('webhook (generic)');
+    limited.send = async () => {
+      limited.attempts++;
+      throw Object.assign(new Error('webhook (generic) returned 429'), { retryAfterMs: 15 * 60_000 });
+    };
+    const first = await step('drift', T0, { notifiers: [limited], reminderAfterMs: 3_600_000 });
+    expect(first.nextAttemptAt).toBe(new Date(T0 + 15 * 60_000).toISOString());
+    for (const minutes of [5, 10]) expect((await step('drift', T0 + minutes * 60_000, { notifiers: [limited], reminderAfterMs: 3_600_000 })).sent).toBeNull();
+    expect(limited.attempts).toBe(1);
+    await step('drift', T0 + 15 * 60_000, { notifiers: [limited], reminderAfterMs: 3_600_000 });
+    expect(limited.attempts).toBe(2);
+    // A Retry-After beyond the reminder interval waits only that long.
+    const { step: other } = setup();
+    const capped = await other('drift', T0, { notifiers: [limited], reminderAfterMs: 10 * 60_000 });
+    expect(capped.nextAttemptAt).toBe(new Date(T0 + 10 * 60_000).toISOString());
+  });
+
+  it('gives a notification up after a bounded number of attempts, and logs it', async () => {
+    const { step, lines } = setup();
+    const webhook = new FakeNotifier('webhook (generic)');
+    webhook.down = true;
+    for (let i = 0; i < 10; i++) await step('drift', T0 + i * RUN_MS, { notifiers: [webhook], maxDeliveryAttempts: 3 });
+    expect(webhook.attempts).toBe(3);
+    expect(lines.some((l) => /given up after 3 delivery attempts/.test(l))).toBe(true);
+  });
+
+  it('a webhook refusing (429) while the pool drifts and recovers still hears about the drift, then the recovery, in order', async () => {
+    const { step } = setup();
+    const webhook = new FakeNotifier('webhook (generic)');
+    webhook.down = true;
+    await step('drift', T0, { notifiers: [webhook] });
+    await step('ok', T0 + 60_000, { notifiers: [webhook] });
+    await step('ok', T0 + 90_000, { notifiers: [webhook] });
+    webhook.down = false;
+    await step('ok', T0 + 4 * 60_000, { notifiers: [webhook] });
+    expect(webhook.received).toHaveLength(1);
+    expect(webhook.received[0]).toMatchObject({ kind: 'recovery', previousHealth: 'drift' });
+    expect(webhook.received[0]?.message).toMatch(/^drift from 2026-11-25T01:00:00\.000Z to 2026-11-25T01:01:30\.000Z, now recovered/);
+  });
+
   describe('with a real webhook receiver', () => {
     let receiver: WebhookReceiver;
     beforeAll(async () => {
@@ -152,8 +228,10 @@ describe('processAlerts (SQLite store)', () => {
       receiver.answer(200);
       const up = await step('drift', T0 + RUN_MS, { notifiers: [webhook] });
       expect(up).toMatchObject({ delivered: true, pending: false });
-      expect(receiver.requests.map((r) => r.path)).toEqual([secretPath, secretPath, secretPath]);
-      expect(JSON.parse(receiver.requests[2]!.body)).toEqual(down.sent);
+      // A 500 is not resent within the run (the webhook may have acted on it); the next run sends the same id.
+      expect(receiver.requests.map((r) => r.path)).toEqual([secretPath, secretPath]);
+      expect(JSON.parse(receiver.requests[1]!.body)).toEqual(down.sent);
+      expect(receiver.requests[1]!.headers['x-alert-id']).toBe(encodeURIComponent(down.sent?.id ?? 'missing'));
       const everything = lines.join('\n') + JSON.stringify(await store.recent(POOL, 10)) + JSON.stringify(await store.read(POOL));
       expect(everything).toContain('webhook (generic) returned 500');
       expect(everything).not.toContain('SECRET-TOKEN');

@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       deploy: {
         mode: 'deploy',
         onStartup: true,
+        deadlineInSeconds: 120,
         armEndpoint: 'https://management.azure.com',
         armApiVersion: undefined,
         subscriptionId: undefined,
@@ -181,6 +182,12 @@ describe('loadConfig', () => {
         `must be true, false, 1, 0, yes or no, got ${JSON.stringify(value)}`,
       );
     });
+  });
+
+  it('bounds one deploy by DEPLOY_DEADLINE_SECONDS (default 120) and names a bad value', () => {
+    expect(loadConfig({}).deploy.deadlineInSeconds).toBe(120);
+    expect(loadConfig({ DEPLOY_DEADLINE_SECONDS: '30' }).deploy.deadlineInSeconds).toBe(30);
+    expect(() => loadConfig({ DEPLOY_DEADLINE_SECONDS: '0' })).toThrow(/DEPLOY_DEADLINE_SECONDS/);
   });
 
   describe('URLs', () => {

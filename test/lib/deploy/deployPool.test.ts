@@ -367,6 +367,30 @@ describe('deployPool', () => {
       expect(fake.requests).toHaveLength(0);
     });
 
+    it('stops at the overall deadline when ARM never answers a read, and says nothing was written', async () => {
+      fake.script({ method: 'GET', resource: 'openai-instance2', action: { kind: 'hang' } });
+      const started = Date.now();
+      const outcome = await deployPool(makeLabPool(), { client, location: LAB_LOCATION, mode: 'deploy', deadlineInMs: 300 });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(outcome.status).toBe('failed');
+      expect(outcome.error?.code).toBe('DeployDeadlineExceeded');
+      expect(outcome.summary).toMatch(/did not finish within 0\.3 s \(DEPLOY_DEADLINE_SECONDS\)/);
+      expect(outcome.summary).toMatch(/Nothing was written\./);
+      expect(outcome.summary).toContain(`Not written: backend openai-instance1, backend openai-instance2, pool ${POOL}.`);
+      expect(fake.requests.filter((r) => WRITE_METHODS.includes(r.method))).toEqual([]);
+    });
+
+    it('stops at the deadline during the writes, naming what was written and the write left in doubt', async () => {
+      fake.script({ method: 'PUT', resource: 'openai-instance2', action: { kind: 'hang' } });
+      const outcome = await deployPool(makeLabPool(), { client, location: LAB_LOCATION, mode: 'deploy', deadlineInMs: 300 });
+      expect(outcome.status).toBe('failed');
+      expect(outcome.error?.code).toBe('DeployDeadlineExceeded');
+      expect(outcome.summary).toContain('the write of backend openai-instance2 was in flight, so ARM may or may not have applied it');
+      expect(outcome.summary).toContain('Written: backend openai-instance1.');
+      expect(outcome.summary).toContain(`Not written: backend openai-instance2, pool ${POOL}.`);
+      expect(outcome.actions.map((a) => a.result)).toEqual(['written', 'failed', 'not-attempted']);
+    });
+
     it('throws when the client has a bug (not an ArmRequestError)', async () => {
       const broken: ArmClient = { ...client, getBackend: async () => Promise.reject(new TypeError('bug')) };
       await expect(deployPool(makeLabPool(), { client: broken, location: LAB_LOCATION, mode: 'deploy' })).rejects.toThrow(TypeError);
