@@ -11,6 +11,7 @@ import type {
   ReportBudget,
   ReportDispersion,
   ReportFinding,
+  ReportHistory,
   ReportWindow,
   ReportWindowVerdict,
 } from './types';
@@ -24,6 +25,8 @@ export interface ReportWindowInput {
   readonly name: string;
   readonly evidence: WindowEvidence;
   readonly assessment: Assessment;
+  /** Runs judged on their own that this pooled window leaves out of its shares, with their answers. */
+  readonly leftOut?: { readonly runs: number; readonly answers: number };
 }
 
 /** Everything a report is built from. Carries no secret, so the report cannot leak one. */
@@ -45,6 +48,8 @@ export interface BuildReportInput {
   } | null;
   /** A note from the caller about evidence it could not read (e.g. "day window: query timed out"). */
   readonly errorsNote?: string | null;
+  /** Share over a span longer than one run, with incident periods (see `buildHistory`). */
+  readonly history?: ReportHistory | null;
 }
 
 const EMPTY_ERRORS = { byStatus: {}, timeout: 0, network: 0 } as const;
@@ -97,6 +102,8 @@ export function buildReport(input: BuildReportInput): Report {
     },
     budget,
     dispersion,
+    history: input.history ?? null,
+    dataAsOf: dataAsOf(input, primary),
   };
   const health = healthOf(base);
   const headline = buildHeadline(input, primary, backends, labels, health, findings);
@@ -119,7 +126,26 @@ function toWindowVerdict(w: ReportWindowInput): ReportWindowVerdict {
     explanations: w.assessment.explanations,
     probesNeeded: w.assessment.probesNeeded,
     tokensUsed: w.evidence.tokensUsed,
+    ...(w.leftOut && w.leftOut.runs > 0 ? { leftOut: w.leftOut } : {}),
   };
+}
+
+/**
+ * When the newest evidence was recorded: the end of the latest run when the run window is known, otherwise the
+ * end of the newest bin with a probe in any window (never later than the report itself). Null with no evidence.
+ */
+function dataAsOf(input: BuildReportInput, primary: ReportWindowInput | null): string | null {
+  const run = input.windows.find((w) => w.name === 'run' && w.evidence.total > 0);
+  let latest = run ? run.evidence.window.toMs - 1 : Number.NEGATIVE_INFINITY;
+  if (!run) {
+    for (const w of primary ? [primary, ...input.windows] : input.windows) {
+      for (const bin of w.evidence.bins) {
+        const probes = Object.values(bin.answered).reduce((s, n) => s + n, 0) + bin.unidentified + bin.failed;
+        if (probes > 0) latest = Math.max(latest, Math.min(bin.startMs + w.evidence.binInMs, input.generatedAtMs));
+      }
+    }
+  }
+  return Number.isFinite(latest) ? new Date(latest).toISOString() : null;
 }
 
 function mergeBackend(b: ResolvedBackend, primary: ReportWindowInput | null): ReportBackend {
@@ -410,6 +436,13 @@ function formatValue(value: string | number | boolean | null): string {
   return value === null ? '(absent)' : typeof value === 'string' ? `"${value}"` : String(value);
 }
 
+/** `; 124 answers of 4 runs judged on their own are left out` for a pooled window that left flagged runs out. */
+function leftOutClause(w: ReportWindowInput): string {
+  const left = w.leftOut;
+  if (!left || left.runs === 0) return '';
+  return `; ${formatCount(left.answers)} ${left.answers === 1 ? 'answer' : 'answers'} of ${formatCount(left.runs)} ${left.runs === 1 ? 'run' : 'runs'} judged on ${left.runs === 1 ? 'its' : 'their'} own ${left.answers === 1 ? 'is' : 'are'} left out`;
+}
+
 function buildHeadline(
   input: BuildReportInput,
   primary: ReportWindowInput | null,
@@ -482,7 +515,7 @@ function buildHeadline(
         assessment.sampleSize === evidence.total
           ? `${formatCount(evidence.total)} probes`
           : `${formatCount(assessment.sampleSize)} answers from ${formatCount(evidence.total)} probes`;
-      return `${pool} follows its weights: ${shares.join(', ')} over ${over} ${where}.`;
+      return `${pool} follows its weights: ${shares.join(', ')} over ${over} ${where}${leftOutClause(primary)}.`;
     }
   }
 }

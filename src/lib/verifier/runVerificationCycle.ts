@@ -158,8 +158,7 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
         log: deps.log,
       });
       if (outcome.sent) {
-        const channels = deps.alerts.notifiers.length === 0 ? 'recorded in the report (no channel configured)' : outcome.delivered ? 'delivered' : 'pending, retried next run';
-        deps.log(`Alert ${outcome.sent.kind} for ${outcome.sent.health}: ${outcome.sent.message} — ${channels}.`);
+        deps.log(describeSentNotification(outcome.sent, deps.alerts.notifiers.length, outcome.delivered));
       }
     }
     await deps.sink.flush();
@@ -276,4 +275,19 @@ export function emptyEvidence(window: TimeWindow, binInMs: number, degraded: str
     tokensUsed: 0,
     degraded,
   };
+}
+
+/**
+ * The log line for a notification, e.g. `Incident opened (drift), delivered: West US answered 100.0% …`. The
+ * message (the report's headline) comes last, so its own full stop ends the line.
+ */
+export function describeSentNotification(
+  sent: { readonly kind: 'alert' | 'reminder' | 'recovery'; readonly health: string; readonly previousHealth: string; readonly message: string },
+  channelCount: number,
+  delivered: boolean,
+): string {
+  const what =
+    sent.kind === 'alert' ? `Incident opened (${sent.health})` : sent.kind === 'reminder' ? `Reminder: ${sent.health} continues` : `Recovered from ${sent.previousHealth}`;
+  const where = channelCount === 0 ? 'recorded in the report only (no channel configured)' : delivered ? 'delivered' : 'not delivered yet (retried next run)';
+  return `${what}, ${where}: ${sent.message}`;
 }
