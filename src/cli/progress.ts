@@ -88,6 +88,6 @@ function describeDecision(decision: SequentialDecision | null): string {
     case 'drift':
       return 'drift';
     case 'ok':
-      return decision.truncated ? 'no drift found at the probe limit' : 'follows the weights';
+      return decision.truncated ? 'not decided within the probe limit' : 'follows the weights';
   }
 }
