@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { resolveProbeSchedule } from '../app/resolveProbeSchedule';
+import { describeSchedule } from './describeSchedule';
 import { installFunctionsCoreShim } from './functionsCoreShim';
 
 /**
@@ -73,11 +75,12 @@ async function main(): Promise<void> {
   await import('../functions/health');
 
   const port = Number(env.FUNCTIONS_HTTPWORKER_PORT ?? env.PORT ?? 7071);
+  const demoPace = embedded && !env.PROBE_SCHEDULE;
   const host = new LocalFunctionsHost({
     registry: shim.registry,
     port,
     settings: demoEnv,
-    ...(embedded && !env.PROBE_SCHEDULE ? { scheduleOverrides: { probeTimer: DEMO_SCHEDULE } } : {}),
+    ...(demoPace ? { scheduleOverrides: { probeTimer: DEMO_SCHEDULE } } : {}),
     log: (line) => console.log(line),
   });
 
@@ -92,12 +95,19 @@ async function main(): Promise<void> {
   const base = `${host.baseUrl}/api`;
   console.log('');
   console.log(`apim-pool-verifier is running${embedded ? ' on the embedded environment (no Azure)' : ''}.`);
-  console.log(`  Report (HTML): ${base}/report?format=html`);
+  console.log(`  Report (HTML): ${base}/report?format=html  (add &refresh=30 to reload it every 30 s)`);
   console.log(`  Report (JSON): ${base}/report`);
   console.log(`  Health:        ${base}/health`);
+  const services = await getServices();
+  console.log(`  Probes go to:  ${describeTarget(services.settings, embeddedEnv?.gatewayUrl)}`);
+  // The schedule the timer really runs on: the demo pace, or PROBE_SCHEDULE as the timer resolved it.
+  const schedule = demoPace ? DEMO_SCHEDULE : resolveProbeSchedule(demoEnv);
+  console.log(
+    `  Probing:       ${describeSchedule(schedule)}${demoPace ? ' (demo pace; set PROBE_SCHEDULE to change it)' : ' (PROBE_SCHEDULE)'}, up to ${services.settings.probe.maxRequests} probes a run.`,
+  );
   if (embeddedEnv) {
-    console.log(`  Emulator:      gateway ${embeddedEnv.gatewayUrl}, control ${embeddedEnv.controlUrl}/state`);
-    console.log(`  Probing every 15 s; the demo scenario throttles East US, then heals it. Ctrl+C stops.`);
+    console.log(`  Emulator:      control ${embeddedEnv.controlUrl}/state`);
+    console.log(`  The demo throttles one region, then heals it, and narrates what the verifier observes. Ctrl+C stops.`);
   }
   console.log('');
 
@@ -126,6 +136,16 @@ async function main(): Promise<void> {
   // LOCAL_RUN_SECONDS bounds a run (smoke tests, CI): the app stops by itself after that many seconds.
   const stopAfterMs = Number(env.LOCAL_RUN_SECONDS ?? 0) * 1000;
   if (stopAfterMs > 0) setTimeout(() => void shutdown().then(() => process.exit(0)), stopAfterMs);
+}
+
+/** Where probes go, in words: the embedded gateway, or the real gateway's origin (never a key or a path). */
+function describeTarget(settings: { readonly gatewayUrl?: string | undefined }, embeddedGatewayUrl: string | undefined): string {
+  if (embeddedGatewayUrl) return `the embedded APIM emulator at ${embeddedGatewayUrl} (loopback, simulated Azure OpenAI; no Azure)`;
+  try {
+    return `the APIM gateway ${new URL(settings.gatewayUrl ?? '').origin} (a real service: probes cost tokens)`;
+  } catch {
+    return 'the APIM gateway named by APIM_GATEWAY_URL';
+  }
 }
 
 if (require.main === module) {

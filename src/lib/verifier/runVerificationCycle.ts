@@ -99,7 +99,9 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
   const s = deps.settings;
   const lockTtlInMs = Math.max(60_000, Math.ceil(s.maxProbes / s.concurrency) * s.timeoutInMs + 60_000);
   if (!deps.bookkeeping.tryAcquireLock(RUN_LOCK, owner, lockTtlInMs, now())) {
-    deps.log('Skipped this run: another probe run is still in progress (run lock held).');
+    // Expected whenever a tick comes while a run is still probing (e.g. the first run, which also deploys): runs
+    // never overlap by design, so this is information, not an error.
+    deps.log('Timer tick skipped: the previous probe run is still going (runs never overlap); the next tick starts a new one.');
     return { ran: false, reason: 'another run is in progress' };
   }
   try {
