@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { escapeHtml } from './escapeHtml';
-import { describeWindow, formatCount, formatMs, formatPercent, labelBackends } from './format';
+import { countOf, describeWindow, formatCount, formatMs, formatPercent, labelBackends } from './format';
 import { healthOf } from './healthOf';
 import { renderShareBars } from './renderShareBars';
 import { renderTimelineChart } from './renderTimelineChart';
@@ -290,7 +290,7 @@ function renderErrors(report: Report, labels: ReadonlyMap<string, string>): stri
     escapeHtml(detail(rest)),
   ]);
   return `${table(['Backend', '2xx answers', '429', '5xx', '401/403', 'Timeouts / network', 'Latency p50', 'Latency p95', 'By status'], rows, new Set([1, 2, 3, 4, 5, 6, 7]))}
-<p class="small muted">A timeout or network failure carries no identifying header, so it cannot be attributed to a backend. "Not attributed" 2xx answers are answers whose identifier matched no backend. Latency is the probe's round trip through the gateway.</p>`;
+<p class="small muted">Counts are what reached the probes. A 429 that the API policy retried on another backend reaches the probe as that backend's answer, and a backend whose circuit breaker tripped gets no traffic: a throttled backend can show 0 × 429 and only a lower share (the gateway's own logs show its attempts). A timeout or network failure carries no identifying header, so it cannot be attributed to a backend. "Not attributed" 2xx answers are answers whose identifier matched no backend. Latency is the probe's round trip through the gateway.</p>`;
 }
 
 function renderFailover(report: Report, labels: ReadonlyMap<string, string>): string {
@@ -300,7 +300,7 @@ function renderFailover(report: Report, labels: ReadonlyMap<string, string>): st
     return elsewhere || `<p>${tag('NONE', 'ok')} No answer came from a lower-priority backend ${escapeHtml(describeWindow(report.window.name))}.</p>`;
   }
   const rows = report.failover.backends.map((b) => [escapeHtml(labels.get(b.backend) ?? b.backend), escapeHtml(String(b.priority)), escapeHtml(formatCount(b.count))]);
-  return `<p>${tag('FAILOVER', 'bad')} ${escapeHtml(formatCount(report.failover.count))} answers ${escapeHtml(describeWindow(report.window.name))} came from outside the best priority group: APIM sends traffic there only when every higher-priority backend's circuit breaker has tripped.</p>
+  return `<p>${tag('FAILOVER', 'bad')} ${escapeHtml(countOf(report.failover.count, 'answer'))} ${escapeHtml(describeWindow(report.window.name))} came from outside the best priority group: APIM sends traffic there only when every higher-priority backend's circuit breaker has tripped.</p>
 ${table(['Backend', 'Priority', 'Answers'], rows, new Set([1, 2]))}`;
 }
 
@@ -312,7 +312,7 @@ function renderWindows(report: Report): string {
     escapeHtml(span(w.from, w.to)),
     escapeHtml(
       `${formatCount(w.sampleSize)} / ${formatCount(w.total)}` +
-        (w.leftOut && w.leftOut.runs > 0 ? ` (${formatCount(w.leftOut.answers)} answers of ${formatCount(w.leftOut.runs)} ${w.leftOut.runs === 1 ? 'run' : 'runs'} judged on ${w.leftOut.runs === 1 ? 'its' : 'their'} own left out)` : ''),
+        (w.leftOut && w.leftOut.runs > 0 ? ` (${countOf(w.leftOut.answers, 'answer')} of ${formatCount(w.leftOut.runs)} ${w.leftOut.runs === 1 ? 'run' : 'runs'} judged on ${w.leftOut.runs === 1 ? 'its' : 'their'} own left out)` : ''),
     ),
     escapeHtml(String(w.alpha)),
     escapeHtml(w.probesNeeded === null ? '—' : formatCount(w.probesNeeded)),
@@ -420,7 +420,7 @@ function renderBudget(report: Report): string {
         table(
           ['Drift', 'Window', 'Probes needed', 'Detectable with this budget'],
           budget.plan.map((p) => [
-            escapeHtml(`${p.driftInPoints} points`),
+            escapeHtml(countOf(p.driftInPoints, 'point')),
             escapeHtml(p.window),
             // The planner answers Infinity (null once in JSON) when no sample size within its reach detects the drift.
             typeof p.probesNeeded === 'number' && Number.isFinite(p.probesNeeded) ? escapeHtml(formatCount(p.probesNeeded)) : 'out of reach',

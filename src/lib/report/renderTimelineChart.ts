@@ -1,5 +1,5 @@
 import { escapeHtml } from './escapeHtml';
-import { formatCount, formatPercent } from './format';
+import { countOf, formatCount, formatPercent } from './format';
 import { markerSvg, seriesStyle, type SeriesStyle } from './seriesStyle';
 import type { Report, ReportBackend, ReportHistoryPoint, ReportIncident } from './types';
 
@@ -95,9 +95,9 @@ export function renderTimelineChart(
     )
     .join('\n');
   const caption = [
-    `${describePoints(bins.length, series.byRun, binInMs)} from ${clockUtc(fromMs, withSeconds)} to ${clockUtc(toMs, withSeconds)} UTC, ${plural(answered, 'identified answer')}` +
+    `${describePoints(bins.length, series.byRun, binInMs)} from ${clockUtc(fromMs, withSeconds)} to ${clockUtc(toMs, withSeconds)} UTC, ${countOf(answered, 'identified answer')}` +
       (series.leftOutRuns > 0 && series.window !== 'run'
-        ? ` (including those of ${plural(series.leftOutRuns, 'run')} judged on ${series.leftOutRuns === 1 ? 'its' : 'their'} own, which the ${series.window} verdict leaves out)`
+        ? ` (including those of ${countOf(series.leftOutRuns, 'run')} judged on ${series.leftOutRuns === 1 ? 'its' : 'their'} own, which the ${series.window} verdict leaves out)`
         : '') +
       '.',
     series.fromHistory ? describeIncidents(series.incidents, withSeconds) : '',
@@ -146,14 +146,10 @@ function seriesOf(report: Pick<Report, 'timeline' | 'backends' | 'window'> & Par
   return { points: report.timeline, fromMs, toMs: report.window.toMs, pointWidthMs, byRun: false, incidents: [], leftOutRuns: 0, window: report.window.name, fromHistory: false };
 }
 
-function plural(n: number, noun: string): string {
-  return `${formatCount(n)} ${n === 1 ? noun : `${noun}s`}`;
-}
-
 function describePoints(count: number, byRun: boolean, binInMs: number): string {
-  if (byRun) return `${plural(count, 'run')}, one point each,`;
+  if (byRun) return `${countOf(count, 'run')}, one point each,`;
   const binText = binInMs >= 60_000 ? `${Math.round(binInMs / 60_000)} min` : `${Math.max(1, Math.round(binInMs / 1000))} s`;
-  return `${plural(count, 'bin')} of ${binText}`;
+  return `${countOf(count, 'bin')} of ${binText}`;
 }
 
 function describeIncidents(incidents: readonly ReportIncident[], withSeconds: boolean): string {

@@ -1,4 +1,6 @@
+import { buildReport } from '../../../src/lib/report/buildReport';
 import { renderReportHtml } from '../../../src/lib/report/renderReportHtml';
+import { inputOf, windowOf } from './fixtures';
 import { E, RUN_EVERY_MS, START_MS, storyReport, W } from './storyFixture';
 
 describe('the report tells the story over the last hour whatever the headline window', () => {
@@ -52,5 +54,30 @@ describe('the report tells the story over the last hour whatever the headline wi
     const report = storyReport({ primaryWindow: 'hour', alerts: true });
     expect(report.dataAsOf).toBe(new Date(START_MS + 19 * RUN_EVERY_MS + 5_000).toISOString());
     expect(renderReportHtml(report)).toContain('data as of 2026-11-25 01:49:35 UTC');
+  });
+});
+
+describe('a throttled backend whose 429s never reach the probes', () => {
+  it('is explained: the API policy retried the 429s elsewhere, so only the share shows it, and the gateway logs have them', () => {
+    const report = buildReport(
+      inputOf({ windows: [windowOf({ name: 'run', status: 'drift', answered: { [W]: 58, [E]: 2 }, flagged: [W, E] })], primaryWindow: 'run' }),
+    );
+    const hidden = report.findings.filter((f) => f.backend === E && f.message.includes('no 429 reached the probes'));
+    expect(hidden).toHaveLength(1);
+    expect(hidden[0]!.severity).toBe('info');
+    expect(hidden[0]!.message).toContain('ApiManagementGatewayLogs (BackendId, BackendResponseCode)');
+    // Only the backend below its share; the one above it is not "throttled".
+    expect(report.findings.some((f) => f.backend === W && f.message.includes('no 429'))).toBe(false);
+  });
+
+  it('says nothing of the kind when the probes did see its 429s (they are in the errors table)', () => {
+    const report = buildReport(
+      inputOf({
+        windows: [windowOf({ name: 'run', status: 'drift', answered: { [W]: 58, [E]: 2 }, flagged: [W, E], errorsByBackend: { [E]: { '429': 7 } } })],
+        primaryWindow: 'run',
+      }),
+    );
+    expect(report.findings.some((f) => f.message.includes('no 429 reached the probes'))).toBe(false);
+    expect(report.findings.some((f) => f.kind === 'errors' && f.message.includes('7 × 429'))).toBe(true);
   });
 });
