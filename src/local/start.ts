@@ -120,6 +120,15 @@ async function main(): Promise<void> {
         stepInMs: DEMO_STEP_IN_MS,
         log: (line: string) => console.log(`[demo] ${line}`),
         signal: stop.signal,
+        // Narrate what the verifier observed (its latest finished run, its alert state), not a fixed clock.
+        observe: async () => {
+          const latest = services.store.recentRuns(services.declaredPool.name, 5).find((run) => run.state !== 'running');
+          const record = services.alerts ? await services.alerts.store.read(services.declaredPool.name) : null;
+          return {
+            latestRun: latest ? { startedAtMs: latest.startedAtMs, verdict: latest.verdict ?? null } : null,
+            health: record?.state.health ?? null,
+          };
+        },
       })
       .catch((error: unknown) => console.error(`[demo] ${(error as Error).message}`));
   }
