@@ -14,6 +14,7 @@ const SECTIONS: Record<string, string> = {
   detection: './detection',
   probeCost: './probeCost',
   load: './load',
+  cliVerify: './cliVerify',
 };
 
 async function main(): Promise<void> {
