@@ -27,6 +27,8 @@ export interface DemoScenarioOptions {
 /** The verifier's latest finished run and its alert health, as the demo narration reads them. */
 export interface DemoObservation {
   readonly latestRun: { readonly startedAtMs: number; readonly verdict: string | null } | null;
+  /** Recent finished runs, any order (the narration names the earliest drift after the fault); optional. */
+  readonly recentRuns?: readonly { readonly startedAtMs: number; readonly verdict: string | null }[];
   /** The alert state's health (`ok`, `drift` …); null when alerting keeps no state. */
   readonly health: string | null;
 }
@@ -114,8 +116,10 @@ export async function playDemoScenario(env: EmbeddedEnvironment, options: DemoSc
     if (!(await wait(stepInMs))) return;
     if (options.observe) {
       const flagged = await until(async () => {
-        const run = (await options.observe!()).latestRun;
-        return run && run.startedAtMs >= faultAtMs && run.verdict === 'drift' ? run : null;
+        const seen = await options.observe!();
+        const runs = [...(seen.recentRuns ?? []), ...(seen.latestRun ? [seen.latestRun] : [])];
+        const drifted = runs.filter((run) => run.startedAtMs >= faultAtMs && run.verdict === 'drift').sort((a, b) => a.startedAtMs - b.startedAtMs);
+        return drifted[0] ?? null;
       });
       if (flagged === undefined) return;
       log(

@@ -122,10 +122,12 @@ async function main(): Promise<void> {
         signal: stop.signal,
         // Narrate what the verifier observed (its latest finished run, its alert state), not a fixed clock.
         observe: async () => {
-          const latest = services.store.recentRuns(services.declaredPool.name, 5).find((run) => run.state !== 'running');
+          const finished = services.store.recentRuns(services.declaredPool.name, 10).filter((run) => run.state !== 'running');
+          const latest = finished[0];
           const record = services.alerts ? await services.alerts.store.read(services.declaredPool.name) : null;
           return {
             latestRun: latest ? { startedAtMs: latest.startedAtMs, verdict: latest.verdict ?? null } : null,
+            recentRuns: finished.map((run) => ({ startedAtMs: run.startedAtMs, verdict: run.verdict ?? null })),
             health: record?.state.health ?? null,
           };
         },
