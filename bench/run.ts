@@ -16,6 +16,7 @@ const SECTIONS: Record<string, string> = {
   load: './load',
   'load-while-probing': './loadWhileProbing',
   'unbounded-values': './unboundedValues',
+  cliVerify: './cliVerify',
 };
 
 async function main(): Promise<void> {

@@ -1,4 +1,5 @@
 import { backendNameProblem } from '../lib/pool/validatePoolDocument';
+import { REFRESH_LIMITS } from '../lib/report/renderReportHtml';
 
 /** A validated report query. */
 export type ReportQuery =
@@ -7,14 +8,17 @@ export type ReportQuery =
       readonly window: 'run' | 'hour' | 'day' | undefined;
       readonly format: 'json' | 'html';
       readonly pool: string | undefined;
+      /** `?refresh=N`: reload the HTML page every N seconds (10–3600); undefined when absent. */
+      readonly refresh: number | undefined;
     }
   | { readonly ok: false; readonly message: string };
 
 const WINDOWS = ['run', 'hour', 'day'] as const;
 const FORMATS = ['json', 'html'] as const;
+const { min: REFRESH_MIN, max: REFRESH_MAX } = REFRESH_LIMITS;
 
 /**
- * Validates `window`, `format` and `pool` of `GET /api/report`. Other parameters are ignored (Azure adds `code`
+ * Validates `window`, `format`, `pool` and `refresh` of `GET /api/report`. Other parameters are ignored (Azure adds `code`
  * for function keys). Without `format`, an `Accept` header that prefers `text/html` selects HTML.
  * Every problem is named at once, with what is allowed.
  */
@@ -23,6 +27,10 @@ export function parseReportQuery(query: { get(name: string): string | null }, ac
   const window = query.get('window');
   const format = query.get('format');
   const pool = query.get('pool');
+  const refresh = query.get('refresh');
+  if (refresh !== null && !(/^\d{1,5}$/.test(refresh) && Number(refresh) >= REFRESH_MIN && Number(refresh) <= REFRESH_MAX)) {
+    problems.push(`refresh "${truncate(refresh)}" is not allowed; use a whole number of seconds from ${REFRESH_MIN} to ${REFRESH_MAX}`);
+  }
   if (window !== null && !(WINDOWS as readonly string[]).includes(window)) {
     problems.push(`window "${truncate(window)}" is not allowed; use one of: ${WINDOWS.join(', ')}`);
   }
@@ -41,6 +49,7 @@ export function parseReportQuery(query: { get(name: string): string | null }, ac
     window: (window ?? undefined) as 'run' | 'hour' | 'day' | undefined,
     format: wantsHtml ? 'html' : 'json',
     pool: pool ?? undefined,
+    refresh: refresh === null ? undefined : Number(refresh),
   };
 }
 

@@ -1,3 +1,4 @@
+import { countOf } from '../lib/report/format';
 import type { Report } from '../lib/report/types';
 
 /** Plain-text rendering of a report for terminals and pipeline logs. */
@@ -18,6 +19,6 @@ export function formatReportText(report: Report, run: { probesSent: number; toke
   for (const window of report.windows) for (const sentence of window.explanations) lines.push(`  ${sentence}`);
   for (const finding of report.findings) lines.push(`  [${finding.severity}] ${finding.message}`);
   lines.push('');
-  lines.push(`  ${run.probesSent} probes sent${run.stoppedEarly ? ' (stopped early: the sequential test was decisive)' : ''}, ${run.tokensUsed} tokens used.`);
+  lines.push(`  ${countOf(run.probesSent, 'probe')} sent${run.stoppedEarly ? ' (stopped early: the sequential test was decisive)' : ''}, ${countOf(run.tokensUsed, 'token')} used.`);
   return `${lines.join('\n')}\n`;
 }

@@ -8,6 +8,7 @@ import { describeFileKind } from '../lib/util/describeFileKind';
 import { ensureError } from '../lib/util/errors';
 import { httpUrlProblem, redactUrl } from '../lib/util/httpUrl';
 import { formatReportText } from './formatReportText';
+import { asksForHelp, COMMAND_HELP, COMMANDS, suggestCommand, type CommandName } from './help';
 import { ExitCode, exitCodeOfReport } from './exitCodes';
 
 /** Where the CLI writes and what environment it reads (injected so tests capture everything). */
@@ -17,6 +18,8 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Resolves when the user asks to stop (Ctrl+C); used by `emulate`. */
   readonly untilInterrupted?: () => Promise<void>;
+  /** True when stderr is a terminal: `verify` then draws a progress line there. */
+  readonly stderrIsTTY?: boolean;
 }
 
 const USAGE = `Usage: apim-pool-verifier <command> [options]
@@ -27,7 +30,7 @@ Commands:
            One-shot check that the pool behind <api-base-url> follows its weights.
            The subscription key is read from APIM_SUBSCRIPTION_KEY (never a flag).
   emulate  [--port P] [--pool <file>] [--fault "<region|host>=<fault>"]... [--instances N]
-           [--selection weighted-random|smooth-weighted-round-robin] [--duration-seconds S] [--json]
+           [--selection weighted-random|smooth-weighted-round-robin] [--duration-seconds S] [--latency-scale X] [--json]
            Start only the embedded environment (APIM emulator + simulated Azure OpenAI) and print its URLs and key.
            Faults: down, failing[:status], throttled:<retry-after-seconds>, slow:<ms>, auth-reject, healthy.
   deploy   --pool <file> [--dry-run] [--arm-endpoint URL] [--subscription-id ID] [--resource-group RG]
@@ -36,6 +39,8 @@ Commands:
   export   --pool <file> --format bicep|arm [--out <file>] [--service-name NAME]
            Write a deployable template equivalent to the definition.
 
+Run "apim-pool-verifier <command> --help" for a command's options.
+
 Exit codes: 0 consistent with the weights (or command succeeded), 1 drift, failover or outage, 2 inconclusive or no
 data, 3 invalid input or configuration, 4 could not run (gateway unreachable, 401/403 from the gateway or a
 backend refusing its identity, ARM failure).`;
@@ -43,6 +48,11 @@ backend refusing its identity, ARM failure).`;
 /** Runs the CLI; resolves to the process exit code. Never throws. */
 export async function main(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {
   const [command, ...rest] = argv;
+  const help = helpOf(command, rest);
+  if (help !== undefined) {
+    io.stdout(`${help}\n`);
+    return ExitCode.Ok;
+  }
   try {
     switch (command) {
       case 'verify':
@@ -62,9 +72,15 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       case '--version':
         io.stdout(`${(require('../../../package.json') as { version: string }).version}\n`);
         return ExitCode.Ok;
-      default:
-        io.stderr(`Unknown command "${printable(command)}".\n\n${USAGE}\n`);
+      default: {
+        const suggestion = suggestCommand(command);
+        io.stderr(
+          suggestion
+            ? `Unknown command "${printable(command)}". Did you mean "${suggestion}"? Run "apim-pool-verifier ${suggestion} --help" for its options.\n`
+            : `Unknown command "${printable(command)}".\n\n${USAGE}\n`,
+        );
         return ExitCode.InvalidInput;
+      }
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof DefinitionError) {
@@ -74,6 +90,17 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     io.stderr(`Could not run: ${ensureError(error).message}\n`);
     return ExitCode.CouldNotRun;
   }
+}
+
+/**
+ * The help text asked for, if any: `<command> --help|-h` and `help <command>` print that command's help.
+ * Answered before anything else is parsed or loaded, so a mistake elsewhere on the line does not hide it.
+ */
+function helpOf(command: string | undefined, rest: readonly string[]): string | undefined {
+  const isCommand = (c: string | undefined): c is CommandName => (COMMANDS as readonly string[]).includes(c ?? '');
+  if (isCommand(command) && asksForHelp(rest)) return COMMAND_HELP[command];
+  if (command === 'help' && isCommand(rest[0])) return COMMAND_HELP[rest[0]];
+  return undefined;
 }
 
 /** A problem with the command line: exit code 3. */
@@ -110,6 +137,7 @@ async function verifyCommand(args: readonly string[], io: CliIo): Promise<number
   const pool = await loadPoolDefinition(poolPath as string);
   const { verifyOnce } = await import('../lib/verifier/verifyOnce');
   const controller = new AbortController();
+  const progress = await progressFor(io, pool, requests);
   const result = await verifyOnce({
     pool,
     gatewayUrl: gateway as string,
@@ -121,7 +149,12 @@ async function verifyCommand(args: readonly string[], io: CliIo): Promise<number
     toleranceInPoints: tolerance,
     sequential: values['no-early-stop'] !== true,
     signal: controller.signal,
+    stopOnUniformFailureAfter: UNIFORM_FAILURE_STOP_AFTER,
+    ...(progress ? { onProbe: progress.onProbe } : {}),
   });
+  progress?.done();
+  const gatewaySaid = describeUniformFailure(result);
+  if (gatewaySaid) io.stderr(`${gatewaySaid}\n`);
   if (result.fatal) {
     io.stderr(`Could not verify: ${result.fatal.message}\n`);
     if (values.json === true) io.stdout(`${JSON.stringify(result.report, null, 2)}\n`);
@@ -132,6 +165,30 @@ async function verifyCommand(args: readonly string[], io: CliIo): Promise<number
   return exitCodeOfReport(result.report);
 }
 
+/**
+ * Leading answers that must all be the same gateway error before `verify` stops: enough that a flaky moment does
+ * not end a run, few enough that a pool that is not deployed costs seconds, not 1,000 probes.
+ */
+const UNIFORM_FAILURE_STOP_AFTER = 30;
+
+/** A progress line on stderr when stderr is a terminal (`io.isTTY`); none in pipes, CI logs or tests by default. */
+async function progressFor(io: CliIo, pool: ResolvedPool, requests: number): Promise<import('./progress').Progress | undefined> {
+  if (io.stderrIsTTY !== true) return undefined;
+  const [{ createProgress }, { labelBackends }] = await Promise.all([import('./progress'), import('../lib/report/format')]);
+  return createProgress({ write: io.stderr, maxProbes: requests, labels: labelBackends(pool.backends) });
+}
+
+/** `Stopped early: the first 30 answers were all HTTP 500 from the gateway itself, which said: "…"`, or undefined. */
+function describeUniformFailure(result: {
+  readonly uniformFailure: { readonly status: number; readonly probes: number } | null;
+  readonly gatewayMessage: { readonly status: number; readonly message: string } | null;
+}): string | undefined {
+  const u = result.uniformFailure;
+  if (!u) return undefined;
+  const said = result.gatewayMessage && result.gatewayMessage.status === u.status ? `, which said: "${result.gatewayMessage.message}"` : ' (with no message)';
+  return `Stopped early: the first ${u.probes} answers were all HTTP ${u.status} from the gateway itself${said}`;
+}
+
 async function emulateCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parse(args, {
     port: { type: 'string' },
@@ -140,10 +197,13 @@ async function emulateCommand(args: readonly string[], io: CliIo): Promise<numbe
     instances: { type: 'string' },
     selection: { type: 'string' },
     'duration-seconds': { type: 'string' },
+    'latency-scale': { type: 'string' },
     json: { type: 'boolean' },
   });
   const problems: string[] = [];
   const port = intFlag(values.port, '--port', 8080, 0, 65_535, problems);
+  // 1 = Azure OpenAI's typical latency (median 400 ms, p95 1.2 s); 0 = answer at once (fast local runs).
+  const latencyScale = latencyScaleFlag(values['latency-scale'], problems);
   const instances = intFlag(values.instances, '--instances', 1, 1, 16, problems);
   const durationInSeconds = intFlag(values['duration-seconds'], '--duration-seconds', 0, 0, 86_400, problems);
   const selection = values.selection ?? 'weighted-random';
@@ -170,6 +230,7 @@ async function emulateCommand(args: readonly string[], io: CliIo): Promise<numbe
       port,
       gatewayInstances: instances,
       selection: selection as 'weighted-random' | 'smooth-weighted-round-robin',
+      latencyScale,
       ...(pool ? { resources: resourcesFromPool(pool.backends, pool.probe.deployment), poolBackendId: pool.name } : {}),
       ...(io.env.EMULATOR_SUBSCRIPTION_KEY ? { subscriptionKey: io.env.EMULATOR_SUBSCRIPTION_KEY } : {}),
     });
@@ -260,17 +321,35 @@ async function deployCommand(args: readonly string[], io: CliIo): Promise<number
     : createAzureCredential(io.env.AZURE_CLIENT_ID ? { managedIdentityClientId: io.env.AZURE_CLIENT_ID } : {});
   const client = createArmClient({ endpoint: armEndpoint, credential, apiVersion: location.armApiVersion, identityDescription: description });
   const outcome = await deployPool(pool, { client, location, mode: 'deploy', dryRun: values['dry-run'] === true });
-  if (values.json === true) {
+  const signIn = values.json === true ? undefined : signInProblemOf(outcome);
+  if (signIn !== undefined) {
+    io.stderr(`deploy: ${signIn} Nothing was written.\n`);
+  } else if (values.json === true) {
     io.stdout(`${JSON.stringify(outcome, null, 2)}\n`);
   } else {
     const lines = [`${values['dry-run'] === true ? 'Plan' : 'Deploy'} for ${pool.name} on ${location.serviceName}: ${outcome.summary}`];
     for (const action of outcome.actions) {
       const fields = action.changedFields.length > 0 ? ` (${action.changedFields.join(', ')})` : '';
-      lines.push(`  ${action.kind === 'pool' ? 'pool   ' : 'backend'} ${action.resource}: ${action.plan}${fields} → ${action.result}${action.error ? ` — ${action.error.message}` : ''}`);
+      // An error the summary already states (e.g. no Azure sign-in, the same for every resource) is not repeated.
+      const error = action.error && !outcome.summary.includes(action.error.message) ? ` — ${action.error.message}` : '';
+      lines.push(`  ${action.kind === 'pool' ? 'pool   ' : 'backend'} ${action.resource}: ${action.plan}${fields} → ${action.result}${error}`);
     }
     io.stdout(`${lines.join('\n')}\n`);
   }
   return outcome.status === 'failed' ? ExitCode.CouldNotRun : ExitCode.Ok;
+}
+
+/**
+ * When every failed action failed for want of a token (no Azure sign-in), the one thing to say is how to sign in:
+ * the per-resource lines would repeat it once per backend.
+ */
+function signInProblemOf(outcome: { readonly status: string; readonly actions: readonly { readonly error?: { readonly code?: string; readonly message: string } }[] }): string | undefined {
+  if (outcome.status !== 'failed') return undefined;
+  const errors = outcome.actions.map((a) => a.error).filter((e): e is NonNullable<typeof e> => e !== undefined);
+  if (errors.length === 0 || !errors.every((e) => e.code === 'CredentialUnavailable')) return undefined;
+  const message = errors[0]!.message;
+  const reason = message.slice(message.lastIndexOf('): ') >= 0 ? message.lastIndexOf('): ') + 3 : 0);
+  return `could not get an Azure token, ${reason}`;
 }
 
 async function exportCommand(args: readonly string[], io: CliIo): Promise<number> {
@@ -426,6 +505,18 @@ function floatFlag(value: unknown, flag: string, fallback: number, minExclusive:
   return number;
 }
 
+/** `--latency-scale`: a number from 0 to 10 (0 is allowed, unlike the other number flags); default 1. */
+function latencyScaleFlag(value: unknown, problems: string[]): number {
+  if (value === undefined) return 1;
+  const text = String(value);
+  const number = Number(text);
+  if (text.trim() === '' || !Number.isFinite(number) || number < 0 || number > 10) {
+    problems.push(`--latency-scale "${printable(text)}" must be a number from 0 to 10 (1 = typical Azure OpenAI latency, 0 = none)`);
+    return 1;
+  }
+  return number;
+}
+
 function isLoopback(text: string): boolean {
   const host = new URL(text).hostname;
   return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);
@@ -457,5 +548,6 @@ function defaultIo(): CliIo {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     env: process.env,
+    stderrIsTTY: process.stderr.isTTY === true,
   };
 }

@@ -16,6 +16,21 @@ export interface DemoScenarioOptions {
    * the throttle's Retry-After) before the last step; default 90 s. Checked once a second.
    */
   readonly recoveryTimeoutInMs?: number;
+  /**
+   * What the verifier has observed so far. When given, the narration waits for the verifier instead of a fixed
+   * clock: "drift flagged" only once a run that started after the fault was judged drift, "recovered" only once the
+   * alert state is back to ok (each wait bounded by four steps). Without it, the steps say what the emulator did.
+   */
+  readonly observe?: () => Promise<DemoObservation>;
+}
+
+/** The verifier's latest finished run and its alert health, as the demo narration reads them. */
+export interface DemoObservation {
+  readonly latestRun: { readonly startedAtMs: number; readonly verdict: string | null } | null;
+  /** Recent finished runs, any order (the narration names the earliest drift after the fault); optional. */
+  readonly recentRuns?: readonly { readonly startedAtMs: number; readonly verdict: string | null }[];
+  /** The alert state's health (`ok`, `drift` …); null when alerting keeps no state. */
+  readonly health: string | null;
 }
 
 interface ControlState {
@@ -67,9 +82,28 @@ export async function playDemoScenario(env: EmbeddedEnvironment, options: DemoSc
       return [];
     }
   };
+  /**
+   * Polls `check` once a second until it returns a value, for at most four steps. The value, null when the time
+   * ran out, or undefined when the scenario was stopped.
+   */
+  const until = async <T>(check: () => Promise<T | null>): Promise<T | null | undefined> => {
+    const deadline = Date.now() + 4 * stepInMs;
+    for (;;) {
+      let value: T | null = null;
+      try {
+        value = await check();
+      } catch {
+        value = null;
+      }
+      if (value !== null) return value;
+      if (Date.now() >= deadline) return null;
+      if (!(await sleep(Math.min(1000, stepInMs)))) return undefined;
+    }
+  };
   try {
     log(`Step 1: every region is healthy; traffic follows the pool weights.`);
     if (!(await wait(stepInMs))) return;
+    const faultAtMs = Date.now();
     await env.faults.setFault(region, { kind: 'throttled', retryAfterSeconds: 60 });
     log(`Step 2: ${region} now answers 429 with Retry-After 60 seconds.`);
     if (!(await wait(stepInMs))) return;
@@ -80,7 +114,22 @@ export async function playDemoScenario(env: EmbeddedEnvironment, options: DemoSc
         : `Step 3: no circuit breaker has tripped yet (no traffic reached ${region}, or its rule ignores 429).`,
     );
     if (!(await wait(stepInMs))) return;
-    log(`Step 4: traffic has shifted to ${otherText}; the measured split no longer matches the weights.`);
+    if (options.observe) {
+      const flagged = await until(async () => {
+        const seen = await options.observe!();
+        const runs = [...(seen.recentRuns ?? []), ...(seen.latestRun ? [seen.latestRun] : [])];
+        const drifted = runs.filter((run) => run.startedAtMs >= faultAtMs && run.verdict === 'drift').sort((a, b) => a.startedAtMs - b.startedAtMs);
+        return drifted[0] ?? null;
+      });
+      if (flagged === undefined) return;
+      log(
+        flagged
+          ? `Step 4: the verifier flagged drift in the run that started ${Math.round((flagged.startedAtMs - faultAtMs) / 1000)} s after the fault; the report shows the incident.`
+          : `Step 4: the verifier has not flagged drift in the ${Math.round((Date.now() - faultAtMs) / 1000)} s since the fault (traffic still went to ${otherText}).`,
+      );
+    } else {
+      log(`Step 4: the gateway now sends ${region}'s share to ${otherText}; the verifier's next runs should see the split move.`);
+    }
     if (!(await wait(stepInMs))) return;
     await env.faults.heal(region);
     log(`Step 5: ${region} is healthy again; its breaker closes when its trip time (or Retry-After) ends.`);
@@ -92,11 +141,20 @@ export async function playDemoScenario(env: EmbeddedEnvironment, options: DemoSc
       if (!(await sleep(Math.min(1000, recoveryTimeoutInMs)))) return;
       stillTripped = await trippedBreakers();
     }
-    log(
-      stillTripped.length === 0
-        ? `Step 6: the pool has recovered and traffic follows the weights again.`
-        : `Step 6: ${region} is healthy, but the breaker of ${stillTripped.join(', ')} stays open until its Retry-After ends; traffic returns then.`,
-    );
+    if (stillTripped.length > 0) {
+      log(`Step 6: ${region} is healthy, but the breaker of ${stillTripped.join(', ')} stays open until its Retry-After ends; traffic returns then.`);
+    } else if (options.observe) {
+      log(`Step 6: every breaker has closed, so ${region} gets traffic again; waiting for the verifier to see it.`);
+      const recovered = await until(async () => ((await options.observe!()).health === 'ok' ? true : null));
+      if (recovered === undefined) return;
+      log(
+        recovered
+          ? 'Step 7: the verifier recorded the recovery (clean runs in a row); the incident is closed in the report.'
+          : 'Step 7: the verifier has not recorded a recovery yet; its next clean runs will.',
+      );
+    } else {
+      log(`Step 6: every breaker has closed, so ${region} gets traffic again.`);
+    }
   } finally {
     if (signal?.aborted) {
       await env.faults.heal();

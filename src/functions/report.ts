@@ -11,7 +11,8 @@ ensureDefaultServices();
 
 /**
  * `GET /api/report`: JSON for machines, HTML (with a strict Content-Security-Policy) for browsers
- * (`Accept: text/html` or `?format=html`). `?window=run|hour|day` picks the headline window.
+ * (`Accept: text/html` or `?format=html`). `?window=run|hour|day` picks the headline window;
+ * `?refresh=N` (10–3600) reloads the HTML page every N seconds.
  */
 export async function report(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const parsed = parseReportQuery(request.query, request.headers.get('accept'));
@@ -34,7 +35,7 @@ export async function report(request: HttpRequest, context: InvocationContext): 
   const window = parsed.window ?? services.settings.report.primaryWindow;
   const body = await cachedReport(services, window, () => buildServiceReport(services, window, (line) => context.log(line)));
   if (parsed.format === 'html') {
-    const page = renderReport(body);
+    const page = renderReport(body, parsed.refresh !== undefined ? { refreshSeconds: parsed.refresh } : {});
     return {
       status: 200,
       body: page.html,

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseJsonText } from '../lib/pool/parseJsonText';
+import { resolveProbeSchedule } from '../app/resolveProbeSchedule';
+import { describeSchedule } from './describeSchedule';
 import { installFunctionsCoreShim } from './functionsCoreShim';
 
 /**
@@ -116,11 +118,12 @@ async function main(): Promise<number | undefined> {
   await import('../functions/report');
   await import('../functions/health');
 
+  const demoPace = embedded && !env.PROBE_SCHEDULE;
   const host = new LocalFunctionsHost({
     registry: shim.registry,
     port,
     settings: demoEnv,
-    ...(embedded && !env.PROBE_SCHEDULE ? { scheduleOverrides: { probeTimer: DEMO_SCHEDULE } } : {}),
+    ...(demoPace ? { scheduleOverrides: { probeTimer: DEMO_SCHEDULE } } : {}),
     log: (line) => console.log(line),
   });
 
@@ -144,12 +147,19 @@ async function main(): Promise<number | undefined> {
   const base = `${host.baseUrl}/api`;
   console.log('');
   console.log(`apim-pool-verifier is running${embedded ? ' on the embedded environment (no Azure)' : ''}.`);
-  console.log(`  Report (HTML): ${base}/report?format=html`);
+  console.log(`  Report (HTML): ${base}/report?format=html  (add &refresh=30 to reload it every 30 s)`);
   console.log(`  Report (JSON): ${base}/report`);
   console.log(`  Health:        ${base}/health`);
+  const services = await getServices();
+  console.log(`  Probes go to:  ${describeTarget(services.settings, embeddedEnv?.gatewayUrl)}`);
+  // The schedule the timer really runs on: the demo pace, or PROBE_SCHEDULE as the timer resolved it.
+  const schedule = demoPace ? DEMO_SCHEDULE : resolveProbeSchedule(demoEnv);
+  console.log(
+    `  Probing:       ${describeSchedule(schedule)}${demoPace ? ' (demo pace; set PROBE_SCHEDULE to change it)' : ' (PROBE_SCHEDULE)'}, up to ${services.settings.probe.maxRequests} probes a run.`,
+  );
   if (embeddedEnv) {
-    console.log(`  Emulator:      gateway ${embeddedEnv.gatewayUrl}, control ${embeddedEnv.controlUrl}/state`);
-    console.log(`  Probing every 15 s; the demo scenario throttles East US, then heals it. Ctrl+C stops.`);
+    console.log(`  Emulator:      control ${embeddedEnv.controlUrl}/state`);
+    console.log(`  The demo throttles one region, then heals it, and narrates what the verifier observes. Ctrl+C stops.`);
   }
   console.log('');
 
@@ -162,6 +172,17 @@ async function main(): Promise<number | undefined> {
         stepInMs: DEMO_STEP_IN_MS,
         log: (line: string) => console.log(`[demo] ${line}`),
         signal: stop.signal,
+        // Narrate what the verifier observed (its latest finished run, its alert state), not a fixed clock.
+        observe: async () => {
+          const finished = services.store.recentRuns(services.declaredPool.name, 10).filter((run) => run.state !== 'running');
+          const latest = finished[0];
+          const record = services.alerts ? await services.alerts.store.read(services.declaredPool.name) : null;
+          return {
+            latestRun: latest ? { startedAtMs: latest.startedAtMs, verdict: latest.verdict ?? null } : null,
+            recentRuns: finished.map((run) => ({ startedAtMs: run.startedAtMs, verdict: run.verdict ?? null })),
+            health: record?.state.health ?? null,
+          };
+        },
       })
       .catch((error: unknown) => console.error(`[demo] ${(error as Error).message}`));
   }
@@ -178,6 +199,16 @@ async function main(): Promise<number | undefined> {
   // LOCAL_RUN_SECONDS bounds a run (smoke tests, CI): the app stops by itself after that many seconds.
   const stopAfterMs = Number(env.LOCAL_RUN_SECONDS ?? 0) * 1000;
   if (stopAfterMs > 0) setTimeout(() => void shutdown().then(() => process.exit(0)), stopAfterMs);
+}
+
+/** Where probes go, in words: the embedded gateway, or the real gateway's origin (never a key or a path). */
+function describeTarget(settings: { readonly gatewayUrl?: string | undefined }, embeddedGatewayUrl: string | undefined): string {
+  if (embeddedGatewayUrl) return `the embedded APIM emulator at ${embeddedGatewayUrl} (loopback, simulated Azure OpenAI; no Azure)`;
+  try {
+    return `the APIM gateway ${new URL(settings.gatewayUrl ?? '').origin} (a real service: probes cost tokens)`;
+  } catch {
+    return 'the APIM gateway named by APIM_GATEWAY_URL';
+  }
 }
 
 if (require.main === module) {

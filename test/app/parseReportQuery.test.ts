@@ -4,7 +4,7 @@ const q = (params: Record<string, string>) => new URLSearchParams(params);
 
 describe('parseReportQuery', () => {
   it('defaults to JSON and no window override', () => {
-    expect(parseReportQuery(q({}), null)).toEqual({ ok: true, window: undefined, format: 'json', pool: undefined });
+    expect(parseReportQuery(q({}), null)).toEqual({ ok: true, window: undefined, format: 'json', pool: undefined, refresh: undefined });
   });
 
   it('serves HTML to a browser Accept header and when format=html is asked for', () => {
@@ -25,5 +25,16 @@ describe('parseReportQuery', () => {
     expect(result.message).toContain('format "pdf" is not allowed; use one of: json, html');
     expect(result.message).toContain('pool "bad pool?"');
     expect(result.message).not.toContain('\u0000');
+  });
+
+  it('accepts an auto-refresh of 10 to 3600 seconds and refuses anything else, naming the bounds', () => {
+    expect(parseReportQuery(q({ refresh: '60', format: 'html' }), null)).toMatchObject({ ok: true, refresh: 60 });
+    expect(parseReportQuery(q({ refresh: '10' }), null)).toMatchObject({ ok: true, refresh: 10 });
+    expect(parseReportQuery(q({ refresh: '3600' }), null)).toMatchObject({ ok: true, refresh: 3600 });
+    for (const bad of ['9', '3601', '0', '-5', '1e3', '60.5', ' 60', 'soon', '99999999999']) {
+      const result = parseReportQuery(q({ refresh: bad }), null);
+      expect(result).toMatchObject({ ok: false });
+      if (!result.ok) expect(result.message).toContain('use a whole number of seconds from 10 to 3600');
+    }
   });
 });

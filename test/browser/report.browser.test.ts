@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,10 +7,11 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { buildReport } from '../../src/lib/report/buildReport';
 import { renderReport } from '../../src/lib/report/renderReportHtml';
 import { HOSTILE, hostileReportInput, richReportInput } from '../lib/report/fixtures';
+import { storyReport } from '../lib/report/storyFixture';
 
 /**
- * Loads the rendered report in a real Chromium under its Content-Security-Policy header and writes the
- * screenshots in docs/. Needs Debian's chromium at /usr/bin/chromium (`apt-get install -y chromium`); without it
+ * Loads the rendered report in a real Chromium under its Content-Security-Policy header, at desktop and phone
+ * width. (The README's screenshots come from the running demo: `npm run screenshots`.) Needs Debian's chromium at /usr/bin/chromium (`apt-get install -y chromium`); without it
  * the suite is skipped with a message, so CI without a browser stays green.
  */
 const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -36,6 +37,8 @@ describeWithChromium('the HTML report in Chromium', () => {
   const report = buildReport(richReportInput());
   const { html, contentSecurityPolicy } = renderReport(report);
   const hostile = renderReport(buildReport(hostileReportInput()));
+  // The demo's story over the last hour: healthy runs, four drifting runs (an incident opened and closed), healthy again.
+  const story = renderReport(storyReport({ primaryWindow: 'run', alerts: true }));
   const served: string[] = [];
   let server: Server;
   let baseUrl: string;
@@ -45,8 +48,8 @@ describeWithChromium('the HTML report in Chromium', () => {
   beforeAll(async () => {
     server = createServer((req, res) => {
       served.push(req.url ?? '');
-      if (req.url === '/report' || req.url === '/hostile') {
-        const page = req.url === '/report' ? { html, contentSecurityPolicy } : hostile;
+      if (req.url === '/report' || req.url === '/hostile' || req.url === '/story') {
+        const page = req.url === '/report' ? { html, contentSecurityPolicy } : req.url === '/story' ? story : hostile;
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': page.contentSecurityPolicy });
         res.end(page.html);
       } else {
@@ -102,7 +105,7 @@ describeWithChromium('the HTML report in Chromium', () => {
     expect(consoleErrors).toEqual([]);
     expect(violations).toEqual([]);
     expect(requests).toEqual([`${baseUrl}/report`]);
-    expect(served.filter((u) => u !== '/report' && u !== '/hostile')).toEqual([]);
+    expect(served.filter((u) => u !== '/report' && u !== '/hostile' && u !== '/story')).toEqual([]);
 
     // The stylesheet applied (allowed by its hash): the banner has the drift colour, not the default transparent.
     const bannerBackground = await page.evaluate('getComputedStyle(document.querySelector("header.banner")).backgroundColor');
@@ -110,7 +113,7 @@ describeWithChromium('the HTML report in Chromium', () => {
     await page.close();
   });
 
-  it('shows the verdict banner and every backend, and writes the desktop screenshot', async () => {
+  it('shows the verdict banner and every backend', async () => {
     const { page } = await open({ width: 1000, height: 800 });
     const banner = page.locator('header.banner');
     await expect(banner.innerText()).resolves.toContain(report.headline);
@@ -119,8 +122,6 @@ describeWithChromium('the HTML report in Chromium', () => {
     for (const b of report.backends) {
       expect(text).toContain(b.name);
     }
-    mkdirSync('docs', { recursive: true });
-    writeFileSync('docs/report.png', await page.screenshot({ fullPage: true }));
     await page.close();
   });
 
@@ -135,11 +136,55 @@ describeWithChromium('the HTML report in Chromium', () => {
     await page.close();
   });
 
-  it('fits a phone screen without horizontal scrolling and writes the mobile screenshot', async () => {
+  it('fits a phone screen without horizontal scrolling', async () => {
     const { page } = await open({ width: 390, height: 844 });
     const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
     expect(overflow).toBeLessThanOrEqual(0);
-    writeFileSync('docs/report-mobile.png', await page.screenshot({ fullPage: true }));
+    await page.close();
+  });
+
+  /** Rendered size in CSS px of every text in the share-over-time chart: font size × the SVG's on-screen scale. */
+  const CHART_TEXT_SIZES = `[...document.querySelectorAll('#timeline svg text')].map((t) => {
+    const svg = t.ownerSVGElement; const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    return { text: t.textContent, px: parseFloat(getComputedStyle(t).fontSize) * scale };
+  })`;
+  /** The shaded incidents: their health and on-screen box. */
+  const INCIDENTS = `[...document.querySelectorAll('#timeline rect.incident')].map((r) => {
+    const b = r.getBoundingClientRect(); return { health: r.getAttribute('data-health'), width: b.width, height: b.height };
+  })`;
+
+  it.each([
+    ['a desktop', { width: 1000, height: 800 }],
+    ['a 390 px phone', { width: 390, height: 844 }],
+  ])('on %s, charts the last hour run by run with the drift incident shaded and every label at least 11 px', async (_name, viewport) => {
+    const { page, consoleErrors, violations } = await open(viewport, '/story');
+    expect(consoleErrors).toEqual([]);
+    expect(violations).toEqual([]);
+    const incidents = (await page.evaluate(INCIDENTS)) as { health: string; width: number; height: number }[];
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0]!.health).toBe('drift');
+    // Four of twenty runs wide, and the plot's full height: visible, not a hairline.
+    expect(incidents[0]!.width).toBeGreaterThan(viewport.width / 20);
+    expect(incidents[0]!.height).toBeGreaterThan(80);
+    const sizes = (await page.evaluate(CHART_TEXT_SIZES)) as { text: string; px: number }[];
+    expect(sizes.length).toBeGreaterThan(8);
+    expect(sizes.filter((s) => s.px < 11)).toEqual([]);
+    expect(await page.locator('#timeline figcaption').innerText()).toContain('Shaded: drift from');
+    const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.close();
+  });
+
+  it('folds the secondary sections and opens one when its table-of-contents link is followed', async () => {
+    const { page } = await open({ width: 390, height: 844 }, '/story');
+    const isOpen = 'document.querySelector("#budget details").open';
+    expect(await page.evaluate(isOpen)).toBe(false);
+    expect(await page.locator('#budget').innerText()).not.toContain('probes per hour');
+    await page.locator('nav.toc a[href="#budget"]').click();
+    expect(await page.evaluate('location.hash')).toBe('#budget');
+    await page.locator('#budget summary').click();
+    expect(await page.evaluate(isOpen)).toBe(true);
+    expect(await page.locator('#budget').innerText()).toContain('probes per hour');
     await page.close();
   });
 });

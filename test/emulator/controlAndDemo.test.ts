@@ -108,7 +108,60 @@ describe('playDemoScenario', () => {
           if (step === 5) time += 61_000;
         },
       });
-      expect(sentences[5]).toBe('Step 6: the pool has recovered and traffic follows the weights again.');
+      expect(sentences[5]).toBe('Step 6: every breaker has closed, so East US gets traffic again.');
+    } finally {
+      await env.close();
+    }
+  });
+
+  it('narrates what the verifier observed: drift only once a run after the fault was judged drift, recovery only once the alert state is ok', async () => {
+    let time = Date.UTC(2026, 10, 25);
+    const env = await startEmbeddedEnvironment({ latencyScale: 0, seed: 4, now: () => time });
+    try {
+      await deployPool(env, LAB_MEMBERS);
+      const sentences: string[] = [];
+      // A fake verifier: its runs are judged as the test says, and it is slow (drift seen only on the third look).
+      let looks = 0;
+      let observation: { latestRun: { startedAtMs: number; verdict: string | null } | null; health: string | null } = { latestRun: null, health: 'ok' };
+      await playDemoScenario(env, {
+        stepInMs: 20,
+        recoveryTimeoutInMs: 5_000,
+        log: (sentence) => sentences.push(sentence),
+        observe: async () => {
+          looks += 1;
+          if (sentences.length === 3 && looks >= 3) observation = { latestRun: { startedAtMs: Date.now(), verdict: 'drift' }, health: 'drift' };
+          if (sentences.some((t) => t.startsWith('Step 6'))) observation = { ...observation, health: 'ok' };
+          return observation;
+        },
+        afterStep: async (step) => {
+          for (let index = 0; index < 10; index += 1) await chat(env);
+          if (step === 5) time += 61_000;
+        },
+      });
+      expect(sentences[3]).toMatch(/^Step 4: the verifier flagged drift in the run that started \d+ s after the fault; the report shows the incident\.$/);
+      expect(sentences[5]).toBe('Step 6: every breaker has closed, so East US gets traffic again; waiting for the verifier to see it.');
+      expect(sentences[6]).toBe('Step 7: the verifier recorded the recovery (clean runs in a row); the incident is closed in the report.');
+    } finally {
+      await env.close();
+    }
+  });
+
+  it('says so when the verifier has not flagged the drift within four steps, rather than claiming it did', async () => {
+    const env = await startEmbeddedEnvironment({ latencyScale: 0, seed: 4 });
+    try {
+      await deployPool(env, LAB_MEMBERS);
+      const sentences: string[] = [];
+      const controller = new AbortController();
+      await playDemoScenario(env, {
+        stepInMs: 20,
+        signal: controller.signal,
+        log: (sentence) => {
+          sentences.push(sentence);
+          if (sentence.startsWith('Step 4')) setImmediate(() => controller.abort());
+        },
+        observe: async () => ({ latestRun: { startedAtMs: 0, verdict: 'ok' }, health: 'ok' }),
+      });
+      expect(sentences[3]).toMatch(/^Step 4: the verifier has not flagged drift in the \d+ s since the fault/);
     } finally {
       await env.close();
     }

@@ -90,7 +90,7 @@ describe('webhook down', () => {
     expect(report.alerts.state?.health).toBe('drift');
     expect(report.alerts.state?.pending).toMatchObject({ kind: 'alert', health: 'drift' });
     expect(report.alerts.recent[0]).toMatchObject({ kind: 'alert', delivered: false });
-    expect(logs.join("\n")).toMatch(/not delivered yet; tried again by the first run after \d{4}-\d\d-\d\dT/);
+    expect(logs.join('\n')).toMatch(/Incident opened \(drift\), not delivered yet; tried again by the first run after \d{4}-\d\d-\d\dT/);
     expect(logs.join('\n')).not.toContain('SECRET-WEBHOOK-down-1');
     expect(JSON.stringify(report)).not.toContain('SECRET-WEBHOOK-down-1');
   });

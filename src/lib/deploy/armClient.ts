@@ -6,6 +6,7 @@ import type { ApimLocation } from '../pool/types';
 import { ArmRequestError } from './ArmRequestError';
 import { abortableSleep } from './abortableSleep';
 import { backendArmId } from './backendArmId';
+import { describeCredentialError } from './describeCredentialError';
 import { retryAfterInMs } from './retryAfterInMs';
 
 export { ArmRequestError } from './ArmRequestError';
@@ -193,7 +194,7 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
         }
         token = accessToken.token;
       } catch (error) {
-        const message = redact(error instanceof Error ? error.message : String(error), token);
+        const message = redact(describeCredentialError(error), token);
         throw fail(`could not get a token for ${identity}: ${message}`, undefined, 'CredentialUnavailable', new Error(message));
       }
 

@@ -9,6 +9,7 @@ import type { ResolvedPool } from '../pool/types';
 import type { ProbeSink } from '../store/types';
 import { ensureError } from '../util/errors';
 import { ProbeOptionsError, ProbeSinkError } from './errors';
+import { gatewayMessageOf } from './gatewayMessageOf';
 import { sendProbe, type ProbeOutcome } from './sendProbe';
 import type { ProbeRecord } from './types';
 
@@ -38,6 +39,19 @@ export interface RunProbesOptions {
   readonly maxBodyInBytes?: number | undefined;
   /** Host name resolver (node `dns.lookup` signature); default the OS resolver. For tests of unreachable gateways. */
   readonly lookup?: LookupFunction | undefined;
+  /**
+   * Stop (not fatal: the records are evidence) once this many completed probes in a row, from the first, are the
+   * same error status from the gateway itself (no identifying header), e.g. a 500 because the pool is not deployed
+   * yet: more probes would only repeat it. Off when absent (the timer's runs keep their fixed size).
+   */
+  readonly stopOnUniformFailureAfter?: number | undefined;
+}
+
+/** What the gateway said in its first error answer that named no backend. */
+export interface GatewayMessage {
+  readonly status: number;
+  /** Sanitised: one printable line, bounded, the subscription key cut out (see `gatewayMessageOf`). */
+  readonly message: string;
 }
 
 /** Why a run stopped as a configuration error rather than evidence about the pool. */
@@ -59,6 +73,10 @@ export interface ProbeRunResult {
   /** True when the run ended before `maxProbes` (shouldStop, fatal or abort). */
   readonly stoppedEarly: boolean;
   readonly fatal: ProbeFatal | null;
+  /** The gateway's own words in its first error answer that named no backend (null when there was none). */
+  readonly gatewayMessage: GatewayMessage | null;
+  /** Set when the run stopped because its first answers were all this same gateway error. */
+  readonly uniformFailure: { readonly status: number; readonly probes: number } | null;
 }
 
 /** Default cap on a response body: a chat completion with max_tokens 1 is well under 4 KiB. */
@@ -155,6 +173,24 @@ export async function runProbes(options: RunProbesOptions): Promise<ProbeRunResu
   let fatal: ProbeFatal | null = null;
   let sinkError: ProbeSinkError | null = null;
   const leading = { kind: null as ProbeFatal['kind'] | null, count: 0, status: undefined as number | undefined, code: '', broken: false };
+  let gatewayMessage: GatewayMessage | null = null;
+  const uniform = { status: null as number | null, count: 0, broken: options.stopOnUniformFailureAfter === undefined };
+  let uniformFailure: ProbeRunResult['uniformFailure'] = null;
+  const observeUniform = (record: ProbeRecord): void => {
+    if (uniform.broken) return;
+    const gatewayError = record.kind === 'http' && record.status !== null && (record.status < 200 || record.status >= 300) && record.identifierValue === null;
+    if (!gatewayError || (uniform.status !== null && uniform.status !== record.status)) {
+      uniform.broken = true;
+      return;
+    }
+    uniform.status = record.status;
+    uniform.count += 1;
+    if (uniform.count >= (options.stopOnUniformFailureAfter ?? Number.POSITIVE_INFINITY)) {
+      uniformFailure = { status: record.status as number, probes: uniform.count };
+      uniform.broken = true;
+      stopping = true;
+    }
+  };
 
   const observeLeading = (record: ProbeRecord): void => {
     if (leading.broken || fatal !== null) {
@@ -190,7 +226,12 @@ export async function runProbes(options: RunProbesOptions): Promise<ProbeRunResu
       }
       const record = toRecord(outcome, { runId, probeIndex, startedAtMs, latencyInMs: Math.max(0, latencyClock() - latencyStart), pool });
       records.push(record);
+      if (gatewayMessage === null && record.identifierValue === null && record.status !== null && record.kind === 'http' && (record.status < 200 || record.status >= 300)) {
+        const message = gatewayMessageOf(outcome.errorBody, options.subscriptionKey);
+        if (message !== null) gatewayMessage = { status: record.status, message };
+      }
       observeLeading(record);
+      observeUniform(record);
       if (sink !== undefined) {
         try {
           await sink.recordProbe(record);
@@ -217,7 +258,7 @@ export async function runProbes(options: RunProbesOptions): Promise<ProbeRunResu
   }
   records.sort((a, b) => a.probeIndex - b.probeIndex);
   const tokensUsed = records.reduce((sum, record) => sum + (record.totalTokens ?? 0), 0);
-  return { records, probesSent, tokensUsed, stoppedEarly: records.length < maxProbes, fatal };
+  return { records, probesSent, tokensUsed, stoppedEarly: records.length < maxProbes, fatal, gatewayMessage, uniformFailure };
 }
 
 function validateOptions(options: RunProbesOptions): URL {

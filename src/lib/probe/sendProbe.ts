@@ -13,7 +13,15 @@ export interface ProbeOutcome {
   readonly errorCode: string | null;
   /** True when the caller's signal aborted the exchange: not a measurement. */
   readonly aborted: boolean;
+  /**
+   * The first bytes (at most {@link ERROR_BODY_KEPT_IN_BYTES}) of a non-2xx answer's body, e.g. APIM's
+   * `{"statusCode":500,"message":"…"}`: what the gateway said. Raw and untrusted: sanitise before showing.
+   */
+  readonly errorBody?: string;
 }
+
+/** How much of a non-2xx body is kept for {@link ProbeOutcome.errorBody}. */
+export const ERROR_BODY_KEPT_IN_BYTES = 2048;
 
 /** Inputs of one probe. Built once per run by `runProbes` and shared by every probe. */
 export interface SendProbeOptions {
@@ -125,13 +133,14 @@ export function sendProbe(options: SendProbeOptions): Promise<ProbeOutcome> {
         size += chunk.length;
         if (size > maxBodyInBytes) {
           tooLarge();
-        } else if (isSuccess) {
+        } else if (isSuccess || size - chunk.length < ERROR_BODY_KEPT_IN_BYTES) {
           chunks.push(chunk);
         }
       });
       response.on('end', () => {
         if (!isSuccess) {
-          finish({ kind: 'http', status: httpStatus, totalTokens: null, errorCode: String(httpStatus) });
+          const errorBody = Buffer.concat(chunks).subarray(0, ERROR_BODY_KEPT_IN_BYTES).toString('utf8');
+          finish({ kind: 'http', status: httpStatus, totalTokens: null, errorCode: String(httpStatus), ...(errorBody ? { errorBody } : {}) });
           return;
         }
         finish({ ...classifySuccessBody(Buffer.concat(chunks, size)), status: httpStatus });

@@ -3,7 +3,7 @@ import type { ConfigDriftReport, DeployOutcome, PolicyFinding } from '../deploy/
 import type { ResolvedBackend, ResolvedPool } from '../pool/types';
 import type { Assessment, BackendAssessment, FailoverFinding } from '../stats/types';
 import type { BackendEvidence, WindowEvidence } from '../store/types';
-import { describeWindow, formatCount, formatPercent, formatPoints, formatPValue, labelBackends } from './format';
+import { countOf, describeWindow, formatCount, formatPercent, formatPoints, formatPValue, labelBackends } from './format';
 import { healthOf } from './healthOf';
 import type {
   Report,
@@ -11,6 +11,7 @@ import type {
   ReportBudget,
   ReportDispersion,
   ReportFinding,
+  ReportHistory,
   ReportWindow,
   ReportWindowVerdict,
 } from './types';
@@ -24,6 +25,8 @@ export interface ReportWindowInput {
   readonly name: string;
   readonly evidence: WindowEvidence;
   readonly assessment: Assessment;
+  /** Runs judged on their own that this pooled window leaves out of its shares, with their answers. */
+  readonly leftOut?: { readonly runs: number; readonly answers: number };
 }
 
 /** Everything a report is built from. Carries no secret, so the report cannot leak one. */
@@ -50,6 +53,8 @@ export interface BuildReportInput {
   } | null;
   /** A note from the caller about evidence it could not read (e.g. "day window: query timed out"). */
   readonly errorsNote?: string | null;
+  /** Share over a span longer than one run, with incident periods (see `buildHistory`). */
+  readonly history?: ReportHistory | null;
 }
 
 const EMPTY_ERRORS = { byStatus: {}, timeout: 0, network: 0 } as const;
@@ -102,6 +107,8 @@ export function buildReport(input: BuildReportInput): Report {
     },
     budget,
     dispersion,
+    history: input.history ?? null,
+    dataAsOf: dataAsOf(input, primary),
   };
   const health = healthOf(base);
   const headline = buildHeadline(input, primary, backends, labels, health, findings);
@@ -124,7 +131,26 @@ function toWindowVerdict(w: ReportWindowInput): ReportWindowVerdict {
     explanations: w.assessment.explanations,
     probesNeeded: w.assessment.probesNeeded,
     tokensUsed: w.evidence.tokensUsed,
+    ...(w.leftOut && w.leftOut.runs > 0 ? { leftOut: w.leftOut } : {}),
   };
+}
+
+/**
+ * When the newest evidence was recorded: the end of the latest run when the run window is known, otherwise the
+ * end of the newest bin with a probe in any window (never later than the report itself). Null with no evidence.
+ */
+function dataAsOf(input: BuildReportInput, primary: ReportWindowInput | null): string | null {
+  const run = input.windows.find((w) => w.name === 'run' && w.evidence.total > 0);
+  let latest = run ? run.evidence.window.toMs - 1 : Number.NEGATIVE_INFINITY;
+  if (!run) {
+    for (const w of primary ? [primary, ...input.windows] : input.windows) {
+      for (const bin of w.evidence.bins) {
+        const probes = Object.values(bin.answered).reduce((s, n) => s + n, 0) + bin.unidentified + bin.failed;
+        if (probes > 0) latest = Math.max(latest, Math.min(bin.startMs + w.evidence.binInMs, input.generatedAtMs));
+      }
+    }
+  }
+  return Number.isFinite(latest) ? new Date(latest).toISOString() : null;
 }
 
 function mergeBackend(b: ResolvedBackend, primary: ReportWindowInput | null): ReportBackend {
@@ -201,7 +227,7 @@ function deriveFindings(input: BuildReportInput, primary: ReportWindowInput | nu
         severity: 'alert',
         backend: a.backend,
         message:
-          `${label(a.backend)} answered ${formatPercent(a.observedShare)} of ${formatCount(w.assessment.sampleSize)} answers ` +
+          `${label(a.backend)} answered ${formatPercent(a.observedShare)} of ${countOf(w.assessment.sampleSize, 'answer')} ` +
           `${describeWindow(w.name)}; expected ${formatPercent(a.expectedShare)} (${formatPoints(a.deviationInPoints)}, ${formatPValue(a.pValue)}).`,
       });
     }
@@ -251,12 +277,13 @@ function deriveFindings(input: BuildReportInput, primary: ReportWindowInput | nu
     findings.push({
       kind: 'outage',
       severity: 'alert',
-      message: `Every one of the ${formatCount(primary.evidence.total)} probes ${describeWindow(primary.name)} failed (${parts.join(', ') || 'no answer'}): the pool answered nothing, so its split cannot be judged.`,
+      message: `${primary.evidence.total === 1 ? 'The only probe' : `Every one of the ${countOf(primary.evidence.total, 'probe')}`} ${describeWindow(primary.name)} failed (${parts.join(', ') || 'no answer'}): the pool answered nothing, so its split cannot be judged.`,
     });
   }
 
   if (primary) {
     findings.push(...errorFindings(primary, label));
+    findings.push(...hiddenThrottlingFindings(primary, label));
     const { unidentified } = primary.evidence;
     if (unidentified.count > 0) {
       const values = Object.entries(unidentified.values)
@@ -283,7 +310,7 @@ function deriveFindings(input: BuildReportInput, primary: ReportWindowInput | nu
       kind: 'overdispersion',
       severity: 'warning',
       message:
-        `Dispersion index φ = ${dispersion.phi.toFixed(2)} over ${formatCount(dispersion.runs)} runs (above ${dispersion.warnAbove}): ` +
+        `Dispersion index φ = ${dispersion.phi.toFixed(2)} over ${countOf(dispersion.runs, 'run')} (above ${dispersion.warnAbove}): ` +
         `probes are not independent draws, so standard errors are inflated by √φ = ${Math.sqrt(dispersion.phi).toFixed(2)}. ` +
         'Look for session-affinity cookies, a flapping circuit breaker or two backends in one region.',
     });
@@ -326,7 +353,7 @@ function failoverFindings(f: FailoverFinding, w: ReportWindowInput, label: (name
     severity: 'alert' as const,
     backend: b.backend,
     message:
-      `${formatCount(b.count)} of ${formatCount(w.assessment.sampleSize)} answers ${describeWindow(w.name)} came from priority-${b.priority} ` +
+      `${formatCount(b.count)} of ${countOf(w.assessment.sampleSize, 'answer')} ${describeWindow(w.name)} came from priority-${b.priority} ` +
       `backend ${label(b.backend)}: every higher-priority backend was unavailable (circuit breaker tripped) at those moments.`,
   }));
 }
@@ -397,6 +424,30 @@ function errorFindings(primary: ReportWindowInput, label: (name: string) => stri
   return findings;
 }
 
+/**
+ * A backend flagged below its share with no 429 reaching the probes. Throttling hides from probes twice: the lab's
+ * API policy retries a 429 (`<retry condition="…StatusCode == 429…">`), and the retry may land on another member,
+ * whose 2xx is what the probe records; once the backend's circuit breaker trips on the 429s, the gateway sends it
+ * nothing at all. So the probes only see the share drop. The gateway itself saw every attempt: Azure's
+ * ApiManagementGatewayLogs (BackendId, BackendResponseCode: learn.microsoft.com/azure/api-management/gateway-log-schema-reference)
+ * or, on the embedded emulator, its access log.
+ */
+function hiddenThrottlingFindings(primary: ReportWindowInput, label: (name: string) => string): ReportFinding[] {
+  const where = describeWindow(primary.name);
+  return primary.assessment.backends
+    .filter((a) => a.flagged && (a.deviationInPoints ?? 0) < 0)
+    .filter((a) => (primary.evidence.backends.find((e) => e.backend === a.backend)?.errorsByStatus['429'] ?? 0) === 0)
+    .map((a) => ({
+      kind: 'errors',
+      severity: 'info' as const,
+      backend: a.backend,
+      message:
+        `${label(a.backend)} answered less than its weight says ${where} (${formatPercent(a.observedShare)}, expected ${formatPercent(a.expectedShare)}) and no 429 reached the probes: ` +
+        'a 429 retried by the API policy on another backend reaches the probe as that backend\'s answer, and a tripped circuit breaker sends it nothing, so throttling does not show here. ' +
+        "What the gateway saw is in its own logs: ApiManagementGatewayLogs (BackendId, BackendResponseCode) in Azure, or the emulator's access log (/_emulator/access-log) locally.",
+    }));
+}
+
 function ambiguityFindings(pool: ResolvedPool): ReportFinding[] {
   if (pool.probe.identify.mode !== 'region') return [];
   const byRegion = new Map<string, string[]>();
@@ -418,6 +469,13 @@ function formatValue(value: string | number | boolean | null): string {
   return value === null ? '(absent)' : typeof value === 'string' ? `"${value}"` : String(value);
 }
 
+/** `; 124 answers of 4 runs judged on their own are left out` for a pooled window that left flagged runs out. */
+function leftOutClause(w: ReportWindowInput): string {
+  const left = w.leftOut;
+  if (!left || left.runs === 0) return '';
+  return `; ${formatCount(left.answers)} ${left.answers === 1 ? 'answer' : 'answers'} of ${formatCount(left.runs)} ${left.runs === 1 ? 'run' : 'runs'} judged on ${left.runs === 1 ? 'its' : 'their'} own ${left.answers === 1 ? 'is' : 'are'} left out`;
+}
+
 function buildHeadline(
   input: BuildReportInput,
   primary: ReportWindowInput | null,
@@ -436,20 +494,20 @@ function buildHeadline(
   const failoverWindow = [primary, ...input.windows].find((w) => (w.assessment.failover?.count ?? 0) > 0);
   if (health === 'failover' && failoverWindow?.assessment.failover) {
     const parts = failoverWindow.assessment.failover.backends.map(
-      (b) => `${formatCount(b.count)} answers came from priority-${b.priority} backend ${label(b.backend)}`,
+      (b) => `${countOf(b.count, 'answer')} came from priority-${b.priority} backend ${label(b.backend)}`,
     );
-    return `Failover: ${parts.join('; ')} ${describeWindow(failoverWindow.name)} (of ${formatCount(failoverWindow.assessment.sampleSize)} answers).`;
+    return `Failover: ${parts.join('; ')} ${describeWindow(failoverWindow.name)} (of ${countOf(failoverWindow.assessment.sampleSize, 'answer')}).`;
   }
   const flagged = assessment.backends.filter((a) => a.flagged && a.observedShare !== null);
   if (flagged.length > 0) {
     const parts = flagged.map((a) => `${label(a.backend)} answered ${formatPercent(a.observedShare)}, expected ${formatPercent(a.expectedShare)}`);
-    return `Weight drift: ${parts.join('; ')} (${formatCount(assessment.sampleSize)} answers ${where}).`;
+    return `Weight drift: ${parts.join('; ')} (${countOf(assessment.sampleSize, 'answer')} ${where}).`;
   }
   if (health === 'drift') {
     const other = input.windows.find((w) => w.assessment.backends.some((a) => a.flagged));
     const a = other?.assessment.backends.find((x) => x.flagged && x.observedShare !== null);
     if (other && a) {
-      return `Weight drift: ${label(a.backend)} answered ${formatPercent(a.observedShare)} ${describeWindow(other.name)}, expected ${formatPercent(a.expectedShare)} (${formatCount(other.assessment.sampleSize)} answers).`;
+      return `Weight drift: ${label(a.backend)} answered ${formatPercent(a.observedShare)} ${describeWindow(other.name)}, expected ${formatPercent(a.expectedShare)} (${countOf(other.assessment.sampleSize, 'answer')}).`;
     }
     return `Weight drift: ${assessment.explanations[0] ?? 'the statistics flagged the split'}`;
   }
@@ -475,14 +533,14 @@ function buildHeadline(
       const failed = evidence.total - evidence.answered;
       const top = Object.entries(evidence.errors.byStatus).sort((x, y) => y[1] - x[1])[0];
       return (
-        `No data yet: ${formatCount(evidence.total)} probes ${where}, none identified as a backend of ${pool}` +
+        `No data yet: ${countOf(evidence.total, 'probe')} ${where}, none identified as a backend of ${pool}` +
         (failed > 0 ? ` (${formatCount(failed)} failed${top ? `, mostly ${top[0]}` : ''})` : '') +
         '.'
       );
     }
     case 'inconclusive':
       return (
-        `Inconclusive: ${formatCount(assessment.sampleSize)} answers so far ${where}` +
+        `Inconclusive: ${countOf(assessment.sampleSize, 'answer')} so far ${where}` +
         (assessment.probesNeeded !== null ? `, about ${formatCount(assessment.probesNeeded)} more needed to decide` : ', more needed to decide') +
         ` for ${pool}.`
       );
@@ -492,9 +550,9 @@ function buildHeadline(
         .map((b) => `${label(b.name)} ${formatPercent(b.observedShare)} (expected ${formatPercent(b.expectedShare)})`);
       const over =
         assessment.sampleSize === evidence.total
-          ? `${formatCount(evidence.total)} probes`
-          : `${formatCount(assessment.sampleSize)} answers from ${formatCount(evidence.total)} probes`;
-      return `${pool} follows its weights: ${shares.join(', ')} over ${over} ${where}.`;
+          ? `${countOf(evidence.total, 'probe')}`
+          : `${countOf(assessment.sampleSize, 'answer')} from ${countOf(evidence.total, 'probe')}`;
+      return `${pool} follows its weights: ${shares.join(', ')} over ${over} ${where}${leftOutClause(primary)}.`;
     }
   }
 }

@@ -27,6 +27,11 @@ export function formatCount(n: number): string {
   return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : String(n);
 }
 
+/** A count with its noun, singular for exactly one: `1 run`, `4 runs`, `1,200 probes`. */
+export function countOf(n: number, noun: string, pluralNoun = `${noun}s`): string {
+  return `${formatCount(n)} ${Math.round(n) === 1 ? noun : pluralNoun}`;
+}
+
 /** Milliseconds as `812 ms` or `1.4 s`; `n/a` for null. */
 export function formatMs(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return 'n/a';

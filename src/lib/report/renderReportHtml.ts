@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { escapeHtml } from './escapeHtml';
-import { describeWindow, formatCount, formatMs, formatPercent, labelBackends } from './format';
+import { countOf, describeWindow, formatCount, formatMs, formatPercent, labelBackends } from './format';
 import { healthOf } from './healthOf';
 import { renderShareBars } from './renderShareBars';
 import { renderTimelineChart } from './renderTimelineChart';
@@ -29,9 +29,23 @@ const META_POLICY = REPORT_CONTENT_SECURITY_POLICY.split('; ')
   .filter((d) => !d.startsWith('frame-ancestors'))
   .join('; ');
 
+/** How the page is served: optional auto-refresh, and whether to link the other windows. */
+export interface RenderOptions {
+  /**
+   * Reload the page every this many seconds (a `<meta http-equiv="refresh">`, which the CSP does not govern and
+   * which needs no script). Must already be validated ({@link REFRESH_LIMITS}); anything else is ignored.
+   */
+  readonly refreshSeconds?: number;
+  /** Link to the run / hour / day views as relative `?window=…&format=html` URLs (default true). */
+  readonly windowLinks?: boolean;
+}
+
+/** Bounds of `?refresh=`: faster than every 10 s only loads the store; slower than an hour is not "auto". */
+export const REFRESH_LIMITS = { min: 10, max: 3600 } as const;
+
 /** The HTML and the CSP header value to serve it with. */
-export function renderReport(report: Report): { html: string; contentSecurityPolicy: string } {
-  return { html: renderReportHtml(report), contentSecurityPolicy: REPORT_CONTENT_SECURITY_POLICY };
+export function renderReport(report: Report, options: RenderOptions = {}): { html: string; contentSecurityPolicy: string } {
+  return { html: renderReportHtml(report, options), contentSecurityPolicy: REPORT_CONTENT_SECURITY_POLICY };
 }
 
 interface Banner {
@@ -106,29 +120,46 @@ function utc(iso: string | null | undefined): string {
  * readable on a phone. Every text comes from the report and is HTML-escaped; every chart has its numbers beside
  * it in text; colour always comes with a text label, a marker shape or a hatch pattern. Pure.
  */
-export function renderReportHtml(report: Report): string {
+export function renderReportHtml(report: Report, options: RenderOptions = {}): string {
   const labels = labelBackends(report.backends.map((b) => ({ name: b.name, region: b.region ?? undefined })));
   const banner = bannerOf(report);
   const title = `${banner.label}${banner.label.toLowerCase() !== report.status ? ` (${report.status})` : ''} · ${report.pool} · APIM pool verifier`;
-  const sections = [
-    renderFindings(report),
-    section('shares', 'Expected vs observed share', `<p class="small muted">Share of identified answers ${escapeHtml(describeWindow(report.window.name))} (${escapeHtml(formatCount(report.backends.reduce((s, b) => s + b.observedCount, 0)))} answers of ${escapeHtml(formatCount(report.total))} probes).</p>${renderShareBars(report.backends, labels, new Set(report.failover?.backends.filter((b) => b.count > 0).map((b) => b.backend) ?? []))}${renderShareTable(report, labels)}`),
-    section('timeline', 'Share over time', renderTimelineChart(report, labels)),
-    section('errors', 'Errors and latency per backend', renderErrors(report, labels)),
-    section('failover', 'Failover', renderFailover(report, labels)),
-    section('windows', 'Verdict per window', renderWindows(report)),
-    section('deploy', 'Deployed vs declared', renderDeploy(report)),
-    section('alerts', 'Alerts', renderAlerts(report)),
-    section('budget', 'Probe budget and what it can detect', renderBudget(report)),
-    section('source', 'Data source', renderSource(report)),
+  const refresh =
+    options.refreshSeconds !== undefined &&
+    Number.isInteger(options.refreshSeconds) &&
+    options.refreshSeconds >= REFRESH_LIMITS.min &&
+    options.refreshSeconds <= REFRESH_LIMITS.max
+      ? options.refreshSeconds
+      : undefined;
+  const identified = report.backends.reduce((s, b) => s + b.observedCount, 0);
+  const sections: Section[] = [
+    { id: 'findings', heading: report.findings.length === 0 ? 'Findings' : `Findings (${report.findings.length})`, body: renderFindings(report) },
+    {
+      id: 'timeline',
+      heading: 'Share over time',
+      body: renderTimelineChart(report, labels),
+    },
+    {
+      id: 'shares',
+      heading: 'Expected vs observed share',
+      body: `<p class="small muted">Share of identified answers ${escapeHtml(describeWindow(report.window.name))} (${escapeHtml(`${formatCount(identified)} ${identified === 1 ? 'answer' : 'answers'} of ${formatCount(report.total)} ${report.total === 1 ? 'probe' : 'probes'}`)}${escapeHtml(leftOutNote(report))}).</p>${renderShareBars(report.backends, labels, new Set(report.failover?.backends.filter((b) => b.count > 0).map((b) => b.backend) ?? []))}${renderShareTable(report, labels)}`,
+    },
+    { id: 'errors', heading: 'Errors and latency per backend', body: renderErrors(report, labels) },
+    { id: 'failover', heading: 'Failover', body: renderFailover(report, labels), collapsed: !report.failover || report.failover.count === 0 },
+    { id: 'windows', heading: 'Verdict per window', body: renderWindows(report) },
+    { id: 'alerts', heading: 'Alerts', body: renderAlerts(report) },
+    { id: 'deploy', heading: 'Deployed vs declared', body: renderDeploy(report), collapsed: true },
+    { id: 'budget', heading: 'Probe budget and what it can detect', body: renderBudget(report), collapsed: true },
+    { id: 'source', heading: 'Data source', body: renderSource(report), collapsed: !report.dataSource.degraded },
   ];
+  const links = options.windowLinks === false ? '' : renderWindowLinks(report.window.name, refresh);
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="${escapeHtml(META_POLICY)}">
-<meta name="color-scheme" content="light">
+${refresh !== undefined ? `<meta http-equiv="refresh" content="${refresh}">\n` : ''}<meta name="color-scheme" content="light">
 <meta name="referrer" content="no-referrer">
 <link rel="icon" href="data:,">
 <title>${escapeHtml(title)}</title>
@@ -138,11 +169,13 @@ export function renderReportHtml(report: Report): string {
 <header class="banner st-${banner.tone}" role="status">
 <div class="banner-inner">
 <div class="verdict">${banner.icon}<div><h1>${escapeHtml(banner.label)} · ${escapeHtml(report.pool)}</h1><p class="headline">${escapeHtml(report.headline)}</p></div></div>
-<p class="meta">Window: ${escapeHtml(report.window.name)} (${escapeHtml(utc(report.window.from))} to ${escapeHtml(utc(report.window.to))}) · generated ${escapeHtml(utc(report.generatedAt))} · source: ${escapeHtml(report.dataSource.kind)}${report.dataSource.degraded ? ' · <strong>data incomplete</strong>' : ''}</p>
+<p class="meta">Window: ${escapeHtml(report.window.name)} (${escapeHtml(utc(report.window.from))} to ${escapeHtml(utc(report.window.to))}) · data as of ${escapeHtml(report.dataAsOf ? utcSeconds(report.dataAsOf) : 'no data yet')} · generated ${escapeHtml(utcSeconds(report.generatedAt))}${refresh !== undefined ? ` · refreshes every ${escapeHtml(String(refresh))} s` : ''} · source: ${escapeHtml(report.dataSource.kind)}${report.dataSource.degraded ? ' · <strong>data incomplete</strong>' : ''}</p>
+${links}
 </div>
 </header>
 <main>
-${sections.join('\n')}
+<nav class="toc" aria-label="Sections"><ul>${sections.map((sec) => `<li><a href="#${escapeHtml(sec.id)}">${escapeHtml(sec.heading)}</a></li>`).join('')}</ul></nav>
+${sections.map(section).join('\n')}
 </main>
 <footer>apim-pool-verifier · report schema v${escapeHtml(report.schemaVersion)} · the same data is served as JSON.</footer>
 </body>
@@ -150,18 +183,52 @@ ${sections.join('\n')}
 `;
 }
 
-function section(id: string, heading: string, body: string): string {
-  return `<section id="${escapeHtml(id)}" aria-labelledby="h-${escapeHtml(id)}"><h2 id="h-${escapeHtml(id)}">${escapeHtml(heading)}</h2>\n${body}\n</section>`;
+interface Section {
+  readonly id: string;
+  readonly heading: string;
+  readonly body: string;
+  /** Secondary sections start folded (a `<details>`, no script), so the page opens on the story, not on tables. */
+  readonly collapsed?: boolean;
+}
+
+function section(s: Section): string {
+  const id = escapeHtml(s.id);
+  const heading = `<h2 id="h-${id}">${escapeHtml(s.heading)}</h2>`;
+  return s.collapsed
+    ? `<section id="${id}" aria-labelledby="h-${id}"><details class="fold"><summary>${heading}</summary>\n${s.body}\n</details></section>`
+    : `<section id="${id}" aria-labelledby="h-${id}">${heading}\n${s.body}\n</section>`;
+}
+
+/** Relative links to the same page for each window; the current one is marked, not linked. */
+function renderWindowLinks(current: string, refresh: number | undefined): string {
+  const items = (['run', 'hour', 'day'] as const).map((w) => {
+    const label = w === 'run' ? 'Latest run' : w === 'hour' ? 'Last hour' : 'Last day';
+    if (w === current) return `<li><strong aria-current="page">${label}</strong></li>`;
+    return `<li><a href="?window=${w}&amp;format=html${refresh !== undefined ? `&amp;refresh=${refresh}` : ''}">${label}</a></li>`;
+  });
+  return `<nav class="windows" aria-label="Headline window"><ul>${items.join('')}</ul></nav>`;
+}
+
+/** ` (124 answers of 4 runs judged on their own left out)` when the primary window left flagged runs out. */
+function leftOutNote(report: Report): string {
+  const left = report.windows.find((w) => w.name === report.window.name)?.leftOut;
+  if (!left || left.runs === 0) return '';
+  return `; ${formatCount(left.answers)} ${left.answers === 1 ? 'answer' : 'answers'} of ${formatCount(left.runs)} ${left.runs === 1 ? 'run' : 'runs'} judged on ${left.runs === 1 ? 'its' : 'their'} own left out`;
+}
+
+function utcSeconds(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
 function renderFindings(report: Report): string {
-  if (report.findings.length === 0) return section('findings', 'Findings', '<p>Nothing to report: no drift, failover, errors or configuration differences.</p>');
+  if (report.findings.length === 0) return '<p>Nothing to report: no drift, failover, errors or configuration differences.</p>';
   const order = { alert: 0, warning: 1, info: 2 } as const;
   const items = [...report.findings]
     .sort((a, b) => order[a.severity] - order[b.severity])
     .map((f) => `<li>${tag(f.severity.toUpperCase(), SEVERITY_TONE[f.severity] ?? 'info')}<span><strong>${escapeHtml(f.kind)}</strong>: ${escapeHtml(f.message)}</span></li>`)
     .join('\n');
-  return section('findings', `Findings (${report.findings.length})`, `<ul class="findings">${items}</ul>`);
+  return `<ul class="findings">${items}</ul>`;
 }
 
 function renderShareTable(report: Report, labels: ReadonlyMap<string, string>): string {
@@ -224,7 +291,7 @@ function renderErrors(report: Report, labels: ReadonlyMap<string, string>): stri
     escapeHtml(detail(rest)),
   ]);
   return `${table(['Backend', '2xx answers', '429', '5xx', '401/403', 'Timeouts / network', 'Latency p50', 'Latency p95', 'By status'], rows, new Set([1, 2, 3, 4, 5, 6, 7]))}
-<p class="small muted">A timeout or network failure carries no identifying header, so it cannot be attributed to a backend. "Not attributed" 2xx answers are answers whose identifier matched no backend. Latency is the probe's round trip through the gateway.</p>`;
+<p class="small muted">Counts are what reached the probes. A 429 that the API policy retried on another backend reaches the probe as that backend's answer, and a backend whose circuit breaker tripped gets no traffic: a throttled backend can show 0 × 429 and only a lower share (the gateway's own logs show its attempts). A timeout or network failure carries no identifying header, so it cannot be attributed to a backend. "Not attributed" 2xx answers are answers whose identifier matched no backend. Latency is the probe's round trip through the gateway.</p>`;
 }
 
 function renderFailover(report: Report, labels: ReadonlyMap<string, string>): string {
@@ -234,7 +301,7 @@ function renderFailover(report: Report, labels: ReadonlyMap<string, string>): st
     return elsewhere || `<p>${tag('NONE', 'ok')} No answer came from a lower-priority backend ${escapeHtml(describeWindow(report.window.name))}.</p>`;
   }
   const rows = report.failover.backends.map((b) => [escapeHtml(labels.get(b.backend) ?? b.backend), escapeHtml(String(b.priority)), escapeHtml(formatCount(b.count))]);
-  return `<p>${tag('FAILOVER', 'bad')} ${escapeHtml(formatCount(report.failover.count))} answers ${escapeHtml(describeWindow(report.window.name))} came from outside the best priority group: APIM sends traffic there only when every higher-priority backend's circuit breaker has tripped.</p>
+  return `<p>${tag('FAILOVER', 'bad')} ${escapeHtml(countOf(report.failover.count, 'answer'))} ${escapeHtml(describeWindow(report.window.name))} came from outside the best priority group: APIM sends traffic there only when every higher-priority backend's circuit breaker has tripped.</p>
 ${table(['Backend', 'Priority', 'Answers'], rows, new Set([1, 2]))}`;
 }
 
@@ -244,7 +311,10 @@ function renderWindows(report: Report): string {
     `<strong>${escapeHtml(w.name)}</strong>${w.name === report.window.name ? ' <span class="muted small">(primary)</span>' : ''}`,
     tag(w.status.toUpperCase(), STATUS_TONE[w.status] ?? 'info'),
     escapeHtml(span(w.from, w.to)),
-    escapeHtml(`${formatCount(w.sampleSize)} / ${formatCount(w.total)}`),
+    escapeHtml(
+      `${formatCount(w.sampleSize)} / ${formatCount(w.total)}` +
+        (w.leftOut && w.leftOut.runs > 0 ? ` (${countOf(w.leftOut.answers, 'answer')} of ${formatCount(w.leftOut.runs)} ${w.leftOut.runs === 1 ? 'run' : 'runs'} judged on ${w.leftOut.runs === 1 ? 'its' : 'their'} own left out)` : ''),
+    ),
     escapeHtml(String(w.alpha)),
     escapeHtml(w.probesNeeded === null ? '—' : formatCount(w.probesNeeded)),
     w.explanations.map((e) => escapeHtml(e)).join('<br>') || '—',
@@ -325,9 +395,13 @@ function renderAlerts(report: Report): string {
         ['When', 'Kind', 'Health', 'Delivered', 'Message'],
         report.alerts.recent.map((a) => [
           escapeHtml(utc(a.at)),
-          escapeHtml(a.kind),
+          escapeHtml(a.kind === 'alert' ? 'incident opened' : a.kind === 'recovery' ? 'recovered' : a.kind),
           escapeHtml(`${a.previousHealth} → ${a.health}`),
-          a.delivered ? escapeHtml(`yes (${a.channels.join(', ') || 'no channel'})`) : tag('NOT DELIVERED', 'warn'),
+          !a.delivered
+            ? tag('NOT DELIVERED', 'warn')
+            : a.channels.length === 0
+              ? escapeHtml('not sent: no channel configured (shown here only)')
+              : escapeHtml(`yes, to ${a.channels.join(', ')}`),
           escapeHtml(a.message),
         ]),
       ),
@@ -350,7 +424,7 @@ function renderBudget(report: Report): string {
         table(
           ['Drift', 'Window', 'Probes needed', 'Detectable with this budget'],
           budget.plan.map((p) => [
-            escapeHtml(`${p.driftInPoints} points`),
+            escapeHtml(countOf(p.driftInPoints, 'point')),
             escapeHtml(p.window),
             // The planner answers Infinity (null once in JSON) when no sample size within its reach detects the drift.
             typeof p.probesNeeded === 'number' && Number.isFinite(p.probesNeeded) ? escapeHtml(formatCount(p.probesNeeded)) : 'out of reach',

@@ -1,5 +1,5 @@
 import { escapeHtml } from './escapeHtml';
-import { formatCount, formatPercent, formatPoints, formatPValue } from './format';
+import { countOf, formatCount, formatPercent, formatPoints, formatPValue } from './format';
 import { seriesStyle } from './seriesStyle';
 import type { ReportBackend } from './types';
 
@@ -86,7 +86,7 @@ function renderRow(b: ReportBackend, index: number, label: string, failedOver: b
     (b.flagged ? ', flagged' : '') +
     (failedOver ? ', answered as a failover backend' : '');
   const who = label === b.name ? escapeHtml(b.name) : `${escapeHtml(label)} <span class="muted small">${escapeHtml(b.name)}</span>`;
-  const declared = `priority ${b.priority}${b.weight !== null ? ` · weight ${b.weight}` : ''} · ${formatCount(b.observedCount)} answers`;
+  const declared = `priority ${b.priority}${b.weight !== null ? ` · weight ${b.weight}` : ''} · ${countOf(b.observedCount, 'answer')}`;
   const pValue = b.pValue !== null ? ` · ${escapeHtml(formatPValue(b.pValue))}` : '';
   return `<div class="bar-row">
 <div class="bar-label"><span class="who">${who}</span><span class="small">${observedText} · expected ${escapeHtml(formatPercent(b.expectedShare))}${deviation}${flag}</span></div>

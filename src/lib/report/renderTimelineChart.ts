@@ -1,7 +1,7 @@
 import { escapeHtml } from './escapeHtml';
-import { formatCount, formatPercent } from './format';
+import { countOf, formatCount, formatPercent } from './format';
 import { markerSvg, seriesStyle, type SeriesStyle } from './seriesStyle';
-import type { Report, ReportBackend } from './types';
+import type { Report, ReportBackend, ReportHistoryPoint, ReportIncident } from './types';
 
 /** Above this many backends one chart becomes spaghetti: draw one small chart per backend instead. */
 const MAX_SERIES_IN_ONE_CHART = 4;
@@ -20,30 +20,37 @@ interface Layout {
   readonly maxTicks: number;
 }
 
-const MAIN: Layout = { width: 420, height: 220, pad: { left: 48, right: 22, top: 12, bottom: 30 }, fontSize: 13, maxTicks: 6 };
-const SMALL: Layout = { width: 300, height: 130, pad: { left: 44, right: 18, top: 10, bottom: 26 }, fontSize: 13, maxTicks: 3 };
+// Font sizes are in viewBox units: the chart is drawn at most 640 px wide and about 358 px on a 390 px phone, so 14
+// units read as 11.9 px there (labels stay ≥ 11 px, checked by the browser test).
+const MAIN: Layout = { width: 420, height: 230, pad: { left: 50, right: 22, top: 22, bottom: 32 }, fontSize: 14, maxTicks: 5 };
+const SMALL: Layout = { width: 300, height: 150, pad: { left: 48, right: 18, top: 20, bottom: 30 }, fontSize: 16, maxTicks: 3 };
 
-type Bins = Report['timeline'];
+type Bins = Report['timeline'] | readonly ReportHistoryPoint[];
 
 /**
  * Share over time per backend as SVG line charts: a solid line with a distinct marker shape per backend and a
  * dashed line at its expected share. Up to four backends share one chart; more get one small chart each (same
  * y axis, so they compare). The y axis stops just above the largest share, so a 3% backend is not a flat line
- * on the floor. Bins without answers leave a gap (no invented zero). The numbers follow in a collapsible table.
+ * on the floor. Points without answers leave a gap (no invented zero). Incident periods (drift, failover, outage,
+ * blind …) are shaded, hatched and named, so the story healthy → drift → recovered reads without colour. The
+ * report's `history` (last hour, run by run) is charted when present, otherwise the primary window's bins.
+ * The numbers follow in a collapsible table.
  */
-export function renderTimelineChart(report: Pick<Report, 'timeline' | 'backends' | 'window'>, labels: ReadonlyMap<string, string>): string {
-  if (report.timeline.length === 0) return '<p>No time bins in this window yet.</p>';
-  const fromMs = report.window.fromMs;
-  const sourceBinInMs =
-    report.timeline.length > 1 ? report.timeline[1]!.startMs - report.timeline[0]!.startMs : Math.max(1, report.window.toMs - fromMs);
-  const factor = Math.max(1, Math.ceil(report.timeline.length / MAX_POINTS));
-  const bins = mergeBins(report.timeline, factor);
-  const binInMs = sourceBinInMs * factor;
-  const lastStart = bins[bins.length - 1]?.startMs ?? fromMs;
-  const toMs = Math.max(report.window.toMs, lastStart + binInMs, fromMs + 1);
+export function renderTimelineChart(
+  report: Pick<Report, 'timeline' | 'backends' | 'window'> & Partial<Pick<Report, 'history'>>,
+  labels: ReadonlyMap<string, string>,
+): string {
+  const series = seriesOf(report);
+  if (series.points.length === 0) return '<p>No probes recorded yet, so there is nothing to chart.</p>';
+  const factor = series.byRun ? 1 : Math.max(1, Math.ceil(series.points.length / MAX_POINTS));
+  const bins = mergeBins(series.points, factor);
+  const binInMs = series.pointWidthMs * factor;
+  const lastStart = bins[bins.length - 1]?.startMs ?? series.fromMs;
+  const toMs = Math.max(series.toMs, lastStart + (series.byRun ? 0 : binInMs), series.fromMs + 1);
+  const fromMs = series.fromMs;
   const yMax = yTop(report.backends, bins);
   const styled = report.backends.map((b, i) => ({ backend: b, style: seriesStyle(i), label: labels.get(b.name) ?? b.name }));
-  const context = { bins, fromMs, toMs, binInMs, yMax };
+  const context: ChartContext = { bins, fromMs, toMs, binInMs, yMax, byRun: series.byRun, incidents: series.incidents };
 
   let charts: string;
   if (styled.length <= MAX_SERIES_IN_ONE_CHART) {
@@ -54,7 +61,8 @@ export function renderTimelineChart(report: Pick<Report, 'timeline' | 'backends'
           `${escapeHtml(s.label)} (${escapeHtml(s.style.markerName)}; dashed: expected ${escapeHtml(formatPercent(s.backend.expectedShare))})</li>`,
       )
       .join('');
-    charts = `<ul class="legend" aria-hidden="true">${legend}</ul>\n${chartSvg(MAIN, context, styled, 'chart')}`;
+    const incidentKey = series.incidents.length > 0 ? '<li><svg viewBox="0 0 28 14"><rect x="0" y="0" width="28" height="14" class="inc-key"/></svg>shaded: incident</li>' : '';
+    charts = `<ul class="legend" aria-hidden="true">${legend}${incidentKey}</ul>\n${chartSvg(MAIN, context, styled, 'chart')}`;
   } else {
     charts = `<div class="multiples">${styled
       .map(
@@ -74,33 +82,107 @@ export function renderTimelineChart(report: Pick<Report, 'timeline' | 'backends'
     })
     .join('; ');
   const answered = bins.reduce((sum, bin) => sum + bin.answered, 0);
-  const binText = binInMs >= 60_000 ? `${Math.round(binInMs / 60_000)} min` : `${Math.max(1, Math.round(binInMs / 1000))} s`;
+  const withSeconds = binInMs < 60_000;
   const head = styled.map((s) => `<th class="num" scope="col">${escapeHtml(s.label)}</th>`).join('');
   const rows = bins
     .map(
       (bin) =>
-        `<tr><th scope="row">${escapeHtml(clockUtc(bin.startMs, binInMs < 60_000))}</th><td class="num">${formatCount(bin.answered)}</td>` +
+        `<tr><th scope="row">${escapeHtml(clockUtc(bin.startMs, withSeconds))}</th>` +
+        (series.byRun ? `<td>${escapeHtml(bin.verdict ?? '—')}</td>` : '') +
+        `<td class="num">${formatCount(bin.answered)}</td>` +
         styled.map((s) => `<td class="num">${escapeHtml(formatPercent(bin.shares[s.backend.name] ?? null))}</td>`).join('') +
         '</tr>',
     )
     .join('\n');
+  const caption = [
+    `${describePoints(bins.length, series.byRun, binInMs)} from ${clockUtc(fromMs, withSeconds)} to ${clockUtc(toMs, withSeconds)} UTC, ${countOf(answered, 'identified answer')}` +
+      (series.leftOutRuns > 0 && series.window !== 'run'
+        ? ` (including those of ${countOf(series.leftOutRuns, 'run')} judged on ${series.leftOutRuns === 1 ? 'its' : 'their'} own, which the ${series.window} verdict leaves out)`
+        : '') +
+      '.',
+    series.fromHistory ? describeIncidents(series.incidents, withSeconds) : '',
+    `${summary}.`,
+  ]
+    .filter((t) => t !== '')
+    .join(' ');
 
   return `<figure>
 ${charts}
-<figcaption>${escapeHtml(`${bins.length} bins of ${binText}, ${formatCount(answered)} identified answers. ${summary}.`)}</figcaption>
-<details><summary>Shares per bin (table)</summary>
-<div class="table-wrap"><table><thead><tr><th scope="col">Bin start (UTC)</th><th class="num" scope="col">Answers</th>${head}</tr></thead>
+<figcaption>${escapeHtml(caption)}</figcaption>
+<details><summary>Shares per ${series.byRun ? 'run' : 'bin'} (table)</summary>
+<div class="table-wrap"><table><thead><tr><th scope="col">${series.byRun ? 'Run start' : 'Bin start'} (UTC)</th>${series.byRun ? '<th scope="col">Run verdict</th>' : ''}<th class="num" scope="col">Answers</th>${head}</tr></thead>
 <tbody>${rows}</tbody></table></div></details>
 </figure>`;
 }
 
+/** What is charted: the report's history when it has points, otherwise the primary window's bins. */
+function seriesOf(report: Pick<Report, 'timeline' | 'backends' | 'window'> & Partial<Pick<Report, 'history'>>): {
+  points: Bins;
+  fromMs: number;
+  toMs: number;
+  pointWidthMs: number;
+  byRun: boolean;
+  incidents: readonly ReportIncident[];
+  leftOutRuns: number;
+  window: string;
+  /** Incidents are known (from the history); without it the chart claims nothing about them. */
+  fromHistory: boolean;
+} {
+  const h = report.history;
+  if (h && h.points.length > 0) {
+    const byRun = h.pointsAre === 'run';
+    // Run by run: the span starts at the first run (or incident) rather than an hour before, so a fresh demo's
+    // minutes fill the chart instead of its right edge.
+    const firstMs = Math.min(h.points[0]!.startMs, ...h.incidents.map((i) => i.fromMs));
+    const fromMs = byRun ? Math.max(h.fromMs, firstMs) : h.fromMs;
+    const toMs = byRun ? Math.max(h.points[h.points.length - 1]!.startMs, fromMs + 1) : h.toMs;
+    const gaps = h.points.slice(1).map((p, i) => p.startMs - h.points[i]!.startMs).filter((g) => g > 0);
+    const pointWidthMs = byRun ? (gaps.length > 0 ? Math.min(...gaps) : Math.max(1, toMs - fromMs)) : h.binInMs;
+    return { points: h.points, fromMs, toMs, pointWidthMs, byRun, incidents: h.incidents, leftOutRuns: h.leftOutRuns, window: h.window, fromHistory: true };
+  }
+  const fromMs = report.window.fromMs;
+  const pointWidthMs =
+    report.timeline.length > 1 ? report.timeline[1]!.startMs - report.timeline[0]!.startMs : Math.max(1, report.window.toMs - fromMs);
+  return { points: report.timeline, fromMs, toMs: report.window.toMs, pointWidthMs, byRun: false, incidents: [], leftOutRuns: 0, window: report.window.name, fromHistory: false };
+}
+
+function describePoints(count: number, byRun: boolean, binInMs: number): string {
+  if (byRun) return `${countOf(count, 'run')}, one point each,`;
+  const binText = binInMs >= 60_000 ? `${Math.round(binInMs / 60_000)} min` : `${Math.max(1, Math.round(binInMs / 1000))} s`;
+  return `${countOf(count, 'bin')} of ${binText}`;
+}
+
+function describeIncidents(incidents: readonly ReportIncident[], withSeconds: boolean): string {
+  if (incidents.length === 0) return 'No incident in this span.';
+  const parts = incidents.map(
+    (i) => `${i.health} from ${clockUtc(i.fromMs, withSeconds)}${i.toMs === null ? ', still open' : ` to ${clockUtc(i.toMs, withSeconds)}`}`,
+  );
+  return `Shaded: ${parts.join('; ')}.`;
+}
+
 interface ChartContext {
-  readonly bins: Bins;
+  readonly bins: readonly ChartPoint[];
   readonly fromMs: number;
   readonly toMs: number;
   readonly binInMs: number;
   readonly yMax: number;
+  /** Points are runs (drawn at their start) rather than bins (drawn at their middle). */
+  readonly byRun: boolean;
+  readonly incidents: readonly ReportIncident[];
 }
+
+/** One charted point: a bin of the timeline or a run of the history. */
+type ChartPoint = Bins[number] & { readonly verdict?: string };
+
+/** Fill per incident health; a hatch pattern and a text label go with it, so colour is never the only cue. */
+const INCIDENT_FILL: Readonly<Record<string, string>> = {
+  drift: '#D55E00',
+  failover: '#CC79A7',
+  outage: '#b42318',
+  blind: '#57606a',
+  'auth-failure': '#8F6A00',
+  'config-drift': '#0072B2',
+};
 
 function chartSvg(
   layout: Layout,
@@ -116,6 +198,20 @@ function chartSvg(
   const f = (n: number): string => n.toFixed(1);
 
   const parts: string[] = [];
+  const defs: string[] = [];
+  c.incidents.forEach((inc, k) => {
+    const colour = INCIDENT_FILL[inc.health] ?? '#9a6700';
+    const x0 = x(inc.fromMs);
+    const x1 = Math.max(x0 + 3, x(inc.toMs ?? c.toMs));
+    const id = `hatch-${className}-${k}`;
+    defs.push(
+      `<pattern id="${id}" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="8" height="8" fill="${colour}" fill-opacity="0.12"/><line x1="0" y1="0" x2="0" y2="8" stroke="${colour}" stroke-opacity="0.35" stroke-width="3"/></pattern>`,
+    );
+    parts.push(
+      `<rect class="incident" data-health="${escapeHtml(inc.health)}" x="${f(x0)}" y="${pad.top}" width="${f(x1 - x0)}" height="${f(plotH)}" fill="url(#${id})"><title>${escapeHtml(inc.health)}</title></rect>`,
+    );
+    parts.push(`<text x="${f(x0 + 2)}" y="${f(pad.top - 5)}" font-size="${fontSize}" fill="${colour}" font-weight="600">${escapeHtml(inc.health)}</text>`);
+  });
   const gridSteps = layout === SMALL ? [0, 0.5, 1] : [0, 0.25, 0.5, 0.75, 1];
   for (const g of gridSteps) {
     const share = g * c.yMax;
@@ -128,7 +224,7 @@ function chartSvg(
     parts.push(`<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${f(y(0))}" y2="${f(y(0) + 4)}" stroke="#8c959f"/>`);
     parts.push(`<text x="${f(x(t))}" y="${f(y(0) + fontSize + 4)}" text-anchor="middle" font-size="${fontSize}" fill="#57606a">${escapeHtml(clockUtc(t, withSeconds))}</text>`);
   }
-  if (layout === MAIN) parts.push(`<text x="${width - pad.right}" y="${height - 1}" text-anchor="end" font-size="11" fill="#57606a">UTC</text>`);
+  if (layout === MAIN) parts.push(`<text x="${width - pad.right}" y="${f(y(0) + 2 * fontSize + 2)}" text-anchor="end" font-size="${fontSize}" fill="#57606a">UTC</text>`);
 
   const markerEvery = Math.max(1, Math.ceil(c.bins.length / MAX_MARKERS_PER_SERIES));
   const aria: string[] = [];
@@ -144,7 +240,7 @@ function chartSvg(
         penDown = false;
         return;
       }
-      const px = x(bin.startMs + c.binInMs / 2);
+      const px = x(c.byRun ? bin.startMs : bin.startMs + c.binInMs / 2);
       const py = y(share);
       d += `${penDown ? 'L' : 'M'}${f(px)},${f(py)}`;
       penDown = true;
@@ -154,13 +250,14 @@ function chartSvg(
     parts.push(markers.join(''));
     aria.push(`${label}, expected ${formatPercent(backend.expectedShare)}`);
   }
-  return `<svg class="${className}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(`Share over time: ${aria.join('; ')}. Numbers in the table below.`)}">${parts.join('')}</svg>`;
+  const incidentText = c.incidents.length > 0 ? ` Shaded incidents: ${c.incidents.map((i) => i.health).join(', ')}.` : '';
+  return `<svg class="${className}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(`Share over time: ${aria.join('; ')}.${incidentText} Numbers in the table below.`)}">${defs.length > 0 ? `<defs>${defs.join('')}</defs>` : ''}${parts.join('')}</svg>`;
 }
 
 /** Merges every `factor` consecutive bins, recomputing shares from the answer counts they stand for. */
-function mergeBins(bins: Bins, factor: number): Bins {
+function mergeBins(bins: Bins, factor: number): readonly ChartPoint[] {
   if (factor <= 1) return bins;
-  const merged: Bins[number][] = [];
+  const merged: ChartPoint[] = [];
   for (let i = 0; i < bins.length; i += factor) {
     const group = bins.slice(i, i + factor);
     const answered = group.reduce((sum, b) => sum + b.answered, 0);
@@ -176,7 +273,7 @@ function mergeBins(bins: Bins, factor: number): Bins {
 }
 
 /** The smallest candidate top that leaves ~10% headroom above every share and expectation. */
-function yTop(backends: readonly ReportBackend[], bins: Bins): number {
+function yTop(backends: readonly ReportBackend[], bins: readonly ChartPoint[]): number {
   let max = 0;
   for (const b of backends) max = Math.max(max, b.expectedShare);
   for (const bin of bins) {

@@ -51,6 +51,13 @@ details{margin:6px 0}
 summary{cursor:pointer;color:var(--info)}
 code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.85em;background:var(--panel);padding:0 3px;border-radius:3px;overflow-wrap:anywhere}
 footer{margin:32px auto 24px;max-width:980px;padding:0 16px;color:var(--muted);font-size:.8rem}
+nav.windows ul,nav.toc ul{list-style:none;display:flex;flex-wrap:wrap;gap:4px 14px;margin:8px 0 0;padding:0;font-size:.9rem}
+nav.toc{margin:14px 0 0;padding:8px 10px;background:var(--panel);border-radius:6px}
+nav.toc ul{font-size:.85rem}
+a{color:var(--info)}
+details.fold>summary{list-style-position:outside;margin-left:1.1em}
+details.fold>summary h2{display:inline-block;border-bottom:0;margin:22px 0 4px}
+.inc-key{fill:#D55E00;fill-opacity:.25;stroke:#D55E00;stroke-opacity:.5}
 @media (max-width:600px){body{font-size:14px}.banner .headline{font-size:1rem}.banner .icon{width:28px;height:28px}th,td{padding:4px 5px}h2{margin-top:22px}
 table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 table.stack tr{display:block;border:1px solid var(--line);border-radius:6px;margin:8px 0;padding:4px 8px}

@@ -47,6 +47,47 @@ export interface Report {
   readonly budget?: ReportBudget | null;
   /** Dispersion index φ of per-run counts (null when not computed). */
   readonly dispersion?: ReportDispersion | null;
+  /**
+   * The story over a meaningful span whatever the headline window: share per run (or per bin) over the last hour
+   * (the day when the headline window is the day), with incident periods. Null when nothing was recorded.
+   */
+  readonly history?: ReportHistory | null;
+  /** When the newest evidence was recorded (end of the latest run, or of the latest bin with probes), ISO 8601. */
+  readonly dataAsOf?: string | null;
+}
+
+/** Share over time across a span longer than one run: one point per run (or per time bin when runs are unknown). */
+export interface ReportHistory {
+  /** The window whose evidence is charted (`hour` or `day`; `run` only when nothing longer exists). */
+  readonly window: string;
+  readonly from: string;
+  readonly to: string;
+  readonly fromMs: number;
+  readonly toMs: number;
+  /** `run`: one point per probe run; `bin`: one point per time bin of `binInMs`. */
+  readonly pointsAre: 'run' | 'bin';
+  readonly binInMs: number;
+  readonly points: readonly ReportHistoryPoint[];
+  /** Periods with an alert-worthy health other than `ok` (drift, failover, outage, blind …), oldest first. */
+  readonly incidents: readonly ReportIncident[];
+  /** Runs charted here that the pooled window leaves out of its verdict because they were judged on their own. */
+  readonly leftOutRuns: number;
+}
+
+export interface ReportHistoryPoint {
+  readonly startMs: number;
+  /** Identified answers per backend divided by their sum (null when the point has no answer). */
+  readonly shares: Readonly<Record<string, number | null>>;
+  readonly answered: number;
+  /** The run's own verdict, when known (`ok`, `drift`, `inconclusive` …). */
+  readonly verdict?: string;
+}
+
+/** A period with a health other than `ok`; `toMs` null while it lasts. */
+export interface ReportIncident {
+  readonly health: string;
+  readonly fromMs: number;
+  readonly toMs: number | null;
 }
 
 /** The probe budget and what the planner says it can detect with it. */
@@ -113,6 +154,11 @@ export interface ReportWindowVerdict {
   readonly probesNeeded: number | null;
   /** Tokens the probes of this window consumed (`usage.total_tokens` summed): what verification costs. */
   readonly tokensUsed?: number;
+  /**
+   * Runs that were judged on their own (flagged) and are therefore left out of this pooled window's shares, with
+   * their 2xx answers. Absent or zero for the run window.
+   */
+  readonly leftOut?: { readonly runs: number; readonly answers: number };
 }
 
 export interface ReportFinding {

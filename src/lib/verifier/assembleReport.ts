@@ -1,6 +1,7 @@
 import type { AlertLogEntry, AlertState } from '../alerts/types';
 import type { ConfigDriftReport, DeployOutcome, PolicyFinding } from '../deploy/types';
 import type { ResolvedPool } from '../pool/types';
+import { buildHistory } from '../report/buildHistory';
 import { buildReport } from '../report/buildReport';
 import type { Report } from '../report/types';
 import { assessWindow } from '../stats/assessWindow';
@@ -112,11 +113,27 @@ export function assembleReport(input: AssembleReportInput): Report {
 
   const judged = input.windows.map((w) => {
     if (w === runWindow && runAssessment) return { name: w.name, evidence: w.evidence, assessment: runAssessment };
-    const { evidence, excludedRuns } = withoutFlaggedRuns(w.evidence, verdicts);
+    const { evidence, excludedRuns, excludedAnswers } = withoutFlaggedRuns(w.evidence, verdicts);
     const assessment = judge(w, evidence);
     if (excludedRuns === 0) return { name: w.name, evidence, assessment };
-    const note = `${excludedRuns} run${excludedRuns === 1 ? ' that was' : 's that were'} flagged on its own (see the run verdicts and alerts) ${excludedRuns === 1 ? 'is' : 'are'} left out of this window, which judges the steady state.`;
-    return { name: w.name, evidence, assessment: { ...assessment, explanations: [...assessment.explanations, note] } };
+    const note =
+      `${excludedAnswers} ${excludedAnswers === 1 ? 'answer' : 'answers'} of ${excludedRuns} ${excludedRuns === 1 ? 'run' : 'runs'} judged on ${excludedRuns === 1 ? 'its' : 'their'} own ` +
+      `(see the run verdicts and alerts) ${excludedAnswers === 1 ? 'is' : 'are'} left out of this window, which judges the steady state.`;
+    // The report counts every probe of the window (total); the shares leave the flagged runs' answers out.
+    return {
+      name: w.name,
+      evidence: { ...evidence, total: w.evidence.total },
+      assessment: { ...assessment, explanations: [...assessment.explanations, note] },
+      leftOut: { runs: excludedRuns, answers: excludedAnswers },
+    };
+  });
+  const history = buildHistory({
+    windows: input.windows,
+    primaryWindow: input.primaryWindow,
+    backends: input.pool.backends.map((b) => b.name),
+    runVerdicts: verdicts,
+    alerts: input.alerts,
+    nowMs: input.generatedAtMs,
   });
 
   const primaryShares = input.pool.backends.filter((b) => b.isPrimary).map((b) => b.expectedShare);
@@ -148,6 +165,7 @@ export function assembleReport(input: AssembleReportInput): Report {
     ...(input.blind ? { blind: input.blind } : {}),
     dispersion: { phi: dispersion.phi, runs: dispersion.runs, warnAbove: input.dispersionWarn },
     budget: { probesPerRun: input.probesPerRun, runsPerHour: input.runsPerHour, plan },
+    history,
   });
 }
 
@@ -177,9 +195,12 @@ export function withAuthRejectionsAsAnswers(evidence: WindowEvidence): WindowEvi
  * shares (failures, latency and the timeline keep everything). Under a healthy pool runs are flagged with
  * probability α, so the selection hardly moves the pooled estimate.
  */
-export function withoutFlaggedRuns(evidence: WindowEvidence, verdicts: ReadonlyMap<string, string>): { evidence: WindowEvidence; excludedRuns: number } {
+export function withoutFlaggedRuns(
+  evidence: WindowEvidence,
+  verdicts: ReadonlyMap<string, string>,
+): { evidence: WindowEvidence; excludedRuns: number; excludedAnswers: number } {
   const flagged = evidence.runs.filter((run) => verdicts.get(run.runId) === 'drift');
-  if (flagged.length === 0) return { evidence, excludedRuns: 0 };
+  if (flagged.length === 0) return { evidence, excludedRuns: 0, excludedAnswers: 0 };
   const removed = new Map<string, number>();
   for (const run of flagged) for (const [name, count] of Object.entries(run.answered)) removed.set(name, (removed.get(name) ?? 0) + count);
   let removedTotal = 0;
@@ -191,11 +212,15 @@ export function withoutFlaggedRuns(evidence: WindowEvidence, verdicts: ReadonlyM
   return {
     evidence: {
       ...evidence,
+      // The removed answers leave `total` too: otherwise total − answered − failed would count them as probes
+      // with no outcome ("lost"), which they are not.
+      total: Math.max(0, evidence.total - removedTotal),
       answered: Math.max(0, evidence.answered - removedTotal),
       backends,
       runs: evidence.runs.filter((run) => verdicts.get(run.runId) !== 'drift'),
     },
     excludedRuns: flagged.length,
+    excludedAnswers: removedTotal,
   };
 }
 

@@ -101,7 +101,9 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
   const s = deps.settings;
   const lockTtlInMs = Math.max(60_000, Math.ceil(s.maxProbes / s.concurrency) * s.timeoutInMs + 60_000);
   if (!deps.bookkeeping.tryAcquireLock(RUN_LOCK, owner, lockTtlInMs, now())) {
-    deps.log('Skipped this run: another probe run is still in progress (run lock held).');
+    // Expected whenever a tick comes while a run is still probing (e.g. the first run, which also deploys): runs
+    // never overlap by design, so this is information, not an error.
+    deps.log('Timer tick skipped: the previous probe run is still going (runs never overlap); the next tick starts a new one.');
     return { ran: false, reason: 'another run is in progress' };
   }
   try {
@@ -163,15 +165,7 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
         log: deps.log,
       });
       if (outcome.sent) {
-        const channels =
-          deps.alerts.notifiers.length === 0
-            ? 'recorded in the report (no channel configured)'
-            : outcome.delivered
-              ? 'delivered'
-              : outcome.pending && outcome.nextAttemptAt
-                ? `not delivered yet; tried again by the first run after ${outcome.nextAttemptAt}`
-                : 'not delivered';
-        deps.log(`Alert ${outcome.sent.kind} for ${outcome.sent.health}: ${outcome.sent.message} — ${channels}.`);
+        deps.log(describeSentNotification(outcome.sent, deps.alerts.notifiers.length, outcome.delivered, outcome.pending ? outcome.nextAttemptAt : undefined));
       }
     }
     await deps.sink.flush();
@@ -291,4 +285,24 @@ export function emptyEvidence(window: TimeWindow, binInMs: number, degraded: str
     tokensUsed: 0,
     degraded,
   };
+}
+
+/**
+ * The log line for a notification, e.g. `Incident opened (drift), delivered: West US answered 100.0% …`. The
+ * message (the report's headline) comes last, so its own full stop ends the line.
+ */
+export function describeSentNotification(
+  sent: { readonly kind: 'alert' | 'reminder' | 'recovery'; readonly health: string; readonly previousHealth: string; readonly message: string },
+  channelCount: number,
+  delivered: boolean,
+  nextAttemptAt?: string,
+): string {
+  const what =
+    sent.kind === 'alert' ? `Incident opened (${sent.health})` : sent.kind === 'reminder' ? `Reminder: ${sent.health} continues` : `Recovered from ${sent.previousHealth}`;
+  const where = channelCount === 0 ? 'recorded in the report only (no channel configured)' : delivered
+        ? 'delivered'
+        : nextAttemptAt
+          ? `not delivered yet; tried again by the first run after ${nextAttemptAt}`
+          : 'not delivered';
+  return `${what}, ${where}: ${sent.message}`;
 }

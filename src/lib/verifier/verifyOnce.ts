@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ResolvedPool } from '../pool/types';
-import { runProbes, type ProbeFatal } from '../probe/runProbes';
+import { runProbes, type GatewayMessage, type ProbeFatal } from '../probe/runProbes';
 import type { ProbeRecord } from '../probe/types';
 import type { Report } from '../report/types';
 import type { SequentialDecision } from '../stats/sequentialTest';
@@ -27,6 +27,13 @@ export interface VerifyOnceOptions {
   readonly sink?: ProbeSink;
   readonly signal?: AbortSignal;
   readonly now?: () => number;
+  /**
+   * Stop once this many leading answers are the same gateway error (e.g. 500: the pool is not deployed); the
+   * report then shows what there is and `gatewayMessage` what the gateway said. Off when absent.
+   */
+  readonly stopOnUniformFailureAfter?: number;
+  /** Called after each completed probe with the sequential test's current decision (null when it is off): progress. */
+  readonly onProbe?: (record: ProbeRecord, decision: SequentialDecision | null) => void;
 }
 
 export interface VerifyOnceResult {
@@ -38,6 +45,10 @@ export interface VerifyOnceResult {
   readonly decision: SequentialDecision | null;
   /** Set when probing could not run at all (401/403 from the gateway, unreachable, 404). */
   readonly fatal: ProbeFatal | null;
+  /** The gateway's own words in its first error answer that named no backend. */
+  readonly gatewayMessage: GatewayMessage | null;
+  /** Set when the run stopped because its first answers were all the same gateway error. */
+  readonly uniformFailure: { readonly status: number; readonly probes: number } | null;
 }
 
 /**
@@ -62,7 +73,12 @@ export async function verifyOnce(options: VerifyOnceOptions): Promise<VerifyOnce
     timeoutInMs: options.timeoutInMs,
     ...(options.sink ? { sink: options.sink } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
-    ...(sequential ? { shouldStop: (record: ProbeRecord) => sequential.shouldStop(record) } : {}),
+    ...(options.stopOnUniformFailureAfter !== undefined ? { stopOnUniformFailureAfter: options.stopOnUniformFailureAfter } : {}),
+    shouldStop: (record: ProbeRecord) => {
+      const stop = sequential ? sequential.shouldStop(record) : false;
+      options.onProbe?.(record, sequential?.decision ?? null);
+      return stop;
+    },
   });
   const window = { fromMs: Math.min(startedAtMs, ...result.records.map((r) => r.startedAtMs)), toMs: now() + 1 };
   const evidence = evidenceFromRecords(result.records, names, window, Math.max(1000, Math.ceil((window.toMs - window.fromMs) / 20)), runId);
@@ -88,5 +104,7 @@ export async function verifyOnce(options: VerifyOnceOptions): Promise<VerifyOnce
     stoppedEarly: result.stoppedEarly,
     decision: sequential?.decision ?? null,
     fatal: result.fatal,
+    gatewayMessage: result.gatewayMessage,
+    uniformFailure: result.uniformFailure,
   };
 }

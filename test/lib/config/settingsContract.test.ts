@@ -32,6 +32,16 @@ describe('local.settings.sample.json', () => {
     }
   });
 
+  it('cannot turn the demo half-real: no endpoint URL, and no value that overrides the demo\'s schedule, store or window', () => {
+    // Copying the sample to local.settings.json (as the README suggests) must leave `npm start` on the embedded
+    // environment: a real ARM_ENDPOINT would send the start-up deploy to Azure with the developer's sign-in.
+    const urls = Object.entries(sample.Values).filter(([, value]) => /^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim()));
+    expect(urls).toEqual([]);
+    for (const key of ['PROBE_SCHEDULE', 'STORE_PATH', 'REPORT_PRIMARY_WINDOW', 'APIM_GATEWAY_URL', 'VERIFIER_ENVIRONMENT']) {
+      expect([key, sample.Values[key]]).toEqual([key, '']);
+    }
+  });
+
   it('loads as it stands, selecting the embedded environment', () => {
     const settings = loadConfig(sample.Values);
     expect(settings.environment).toBe('embedded');

@@ -62,7 +62,10 @@ describe('renderReportHtml', () => {
     expect(attributes.filter(([name]) => name.startsWith('on'))).toEqual([]);
     expect(attributes.filter(([name]) => name === 'style')).toEqual([]);
     const references = attributes.filter(([name]) => ['src', 'href', 'xlink:href', 'action', 'srcset', 'poster', 'data'].includes(name));
-    expect(references).toEqual([['href', 'data:,']]);
+    // The favicon placeholder, in-page anchors (table of contents) and this page's other windows; nothing else.
+    const others = references.filter(([, value]) => value !== 'data:,' && !/^#[a-z-]+$/.test(value) && !/^\?window=(run|hour|day)&amp;format=html$/.test(value));
+    expect(others).toEqual([]);
+    expect(references).toContainEqual(['href', 'data:,']);
     expect(html).not.toMatch(/@import/i);
     // url() only ever points at an in-document fragment (the SVG hatch patterns).
     expect(html.match(/url\(([^)]*)\)/g)?.every((u) => u.startsWith('url(#')) ?? true).toBe(true);
@@ -94,7 +97,7 @@ describe('renderReportHtml', () => {
   it('prints the numbers beside the charts: shares, intervals, per-bin table and errors', () => {
     const html = renderReportHtml(buildReport(richReportInput()));
     expect(html).toContain('observed <strong>73.3%</strong> (69.3%–77.3%) · expected 66.7% · 6.7 points above');
-    expect(html).toContain('12 bins of 5 min, 720 identified answers.');
+    expect(html).toContain('12 bins of 5 min from 01:00 to 02:00 UTC, 720 identified answers.');
     expect(html).toMatch(/<th scope="row">01:25<\/th><td class="num">60<\/td><td class="num">76\.7%<\/td><td class="num">23\.3%<\/td>/);
     expect(html).toContain('41 × 429');
     expect(html).toContain('538 ms');
@@ -106,7 +109,7 @@ describe('renderReportHtml', () => {
     for (const label of ['INCONCLUSIVE', 'DRIFT', 'OK']) expect(html).toContain(`>${label}</span>`);
     expect(html).toContain('pool.members[openai-instance1].weight');
     expect(html).toContain('2 backends unchanged, pool updated (members)');
-    expect(html).toContain('yes (webhook (teams))');
+    expect(html).toContain('yes, to webhook (teams)');
     expect(html).toContain('<strong>720 probes per hour</strong>');
     expect(html).toContain('86,000');
     expect(html).toContain('Dispersion index φ = 1.08 over 12 runs');
@@ -123,7 +126,7 @@ describe('renderReportHtml', () => {
     const report = buildReport(inputOf({ windows: [windowOf({ name: 'hour', status: 'no-data', answered: {} })] }));
     const html = renderReportHtml(report);
     expect(html).toContain('NO DATA');
-    expect(html).toContain('No time bins in this window yet.');
+    expect(html).toContain('No probes recorded yet, so there is nothing to chart.');
     expect(html).toContain('No probe budget given.');
   });
 
@@ -184,7 +187,8 @@ describe('renderReportHtml share-over-time chart', () => {
   it('merges 288 five-minute bins into 48 half-hour points, shares recomputed from counts', () => {
     const report = dayOf(2);
     const html = renderReportHtml(report);
-    expect(html).toContain('48 bins of 30 min, 1,152 identified answers.');
+    expect(html).toContain('48 bins of 30 min from ')
+    expect(html).toContain(' UTC, 1,152 identified answers.');
     // Six 5-minute bins alternate 3:1 and 1:3 between the two backends → exactly 50% each once merged.
     expect(html).toMatch(/<th scope="row">02:00<\/th><td class="num">24<\/td><td class="num">50\.0%<\/td><td class="num">50\.0%<\/td>/);
   });
@@ -230,7 +234,54 @@ describe('renderReportHtml with values as the pipeline produces them', () => {
       }),
     );
     const html = renderReportHtml(report);
-    expect(html).toContain('2 bins of 1 s, 36 identified answers.');
+    expect(html).toContain('2 bins of 1 s from 02:19:21 to 02:19:23 UTC, 36 identified answers.');
     expect(html).toContain('<th scope="row">02:19:22</th>');
   });
+
+describe('renderReportHtml navigation', () => {
+  const report = buildReport(richReportInput());
+
+  it('links the other windows as relative URLs and marks the current one', () => {
+    const html = renderReportHtml(report);
+    expect(html).toContain('<a href="?window=run&amp;format=html">Latest run</a>');
+    expect(html).toContain('<a href="?window=day&amp;format=html">Last day</a>');
+    expect(html).toContain('<strong aria-current="page">Last hour</strong>');
+  });
+
+  it('reloads itself with a meta refresh only for a valid interval, and keeps it in the window links', () => {
+    const html = renderReportHtml(report, { refreshSeconds: 60 });
+    expect(html).toContain('<meta http-equiv="refresh" content="60">');
+    expect(html).toContain('refreshes every 60 s');
+    expect(html).toContain('<a href="?window=run&amp;format=html&amp;refresh=60">');
+    for (const bad of [5, 4000, 12.5, Number.NaN]) expect(renderReportHtml(report, { refreshSeconds: bad })).not.toContain('http-equiv="refresh"');
+    expect(renderReportHtml(report)).not.toContain('http-equiv="refresh"');
+  });
+
+  it('opens on a table of contents and folds the secondary sections', () => {
+    const html = renderReportHtml(report);
+    const toc = /<nav class="toc"[^>]*>([\s\S]*?)<\/nav>/.exec(html)?.[1] ?? '';
+    for (const id of ['findings', 'timeline', 'shares', 'errors', 'windows', 'alerts', 'deploy', 'budget', 'source']) {
+      expect(toc).toContain(`href="#${id}"`);
+      expect(html).toContain(`<section id="${id}"`);
+    }
+    expect(html).toContain('<section id="budget" aria-labelledby="h-budget"><details class="fold"><summary><h2');
+    expect(html).toContain('<section id="timeline" aria-labelledby="h-timeline"><h2');
+  });
+
+  it('says an alert with no channel was not sent anywhere rather than "delivered"', () => {
+    const base = richReportInput();
+    const html = renderReportHtml(
+      buildReport({
+        ...base,
+        alerts: {
+          state: null,
+          recent: [{ kind: 'alert', pool: 'p', health: 'drift', previousHealth: 'ok', at: '2026-11-25T01:10:00Z', message: 'm', delivered: true, channels: [] }],
+        },
+      }),
+    );
+    expect(html).toContain('not sent: no channel configured (shown here only)');
+    expect(html).toContain('incident opened');
+    expect(html).not.toContain('no channel)');
+  });
+});
 });

@@ -1,0 +1,91 @@
+import { formatReportText } from '../../../src/cli/formatReportText';
+import { buildReport } from '../../../src/lib/report/buildReport';
+import { renderReportHtml } from '../../../src/lib/report/renderReportHtml';
+import type { Report } from '../../../src/lib/report/types';
+import { describeSentNotification } from '../../../src/lib/verifier/runVerificationCycle';
+import { inputOf, labPool, richReportInput, windowOf } from './fixtures';
+import { storyReport } from './storyFixture';
+
+/**
+ * Proofreading every sentence the report and the logs can produce, over reports of every kind: healthy,
+ * inconclusive, drift (with and without the story over the last hour), failover, outage, no data. Each rule
+ * names a slip that once shipped ("Alert alert for drift", "Delivered: yes (no channel)", "1 bins").
+ */
+function reports(): [string, Report][] {
+  const pool = labPool({ withBackup: true });
+  return [
+    ['rich (drift)', buildReport(richReportInput())],
+    ['story, run window', storyReport({ primaryWindow: 'run', alerts: true })],
+    ['story, hour window', storyReport({ primaryWindow: 'hour', alerts: false })],
+    ['ok', buildReport(inputOf({ windows: [windowOf({ name: 'hour', status: 'ok', answered: { 'openai-instance1': 476, 'openai-instance2': 244 } })] }))],
+    ['one answer', buildReport(inputOf({ windows: [windowOf({ name: 'run', status: 'inconclusive', answered: { 'openai-instance1': 1 }, probesNeeded: 1 })], primaryWindow: 'run' }))],
+    [
+      'failover',
+      buildReport(inputOf({ pool, windows: [windowOf({ name: 'hour', pool, status: 'drift', answered: { 'openai-instance1': 450, 'openai-instance2': 229, 'openai-backup': 1 } })] })),
+    ],
+    ['outage', buildReport(inputOf({ windows: [windowOf({ name: 'run', status: 'no-data', answered: {}, unattributedByStatus: { '500': 1 } })], primaryWindow: 'run' }))],
+    ['no data', buildReport(inputOf({ windows: [], primaryWindow: 'hour' }))],
+  ];
+}
+
+/** Visible text of the page: tags out, entities decoded, one line per block. */
+function textOf(html: string): string {
+  return html
+    .replace(/<style>[\s\S]*?<\/style>/g, '')
+    .replace(/<(br|\/p|\/li|\/tr|\/h\d|\/figcaption|\/summary)[^>]*>/g, '\n')
+    .replace(/<\/(text|title|td|th)>/g, '\n')
+    .replace(/<(\/?(div|section|ul|table|thead|tbody|tr|figure|details|nav|header|main|footer|svg|h\d|p|li))\b[^>]*>/g, '\n')
+    .replace(/<[^>]+>/g, '')
+    .replace(/&amp;/g, '&')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'");
+}
+
+const RULES: [string, RegExp][] = [
+  ['a plural noun after 1', /(?<![\d.,])\b1 (bins|runs|probes|answers|backends|points|windows|fields|failures|seconds)\b/],
+  ['a doubled word', /(?<![-\w.[])([A-Za-z]{2,})[ \t]+\1\b/i],
+  ['"yes (no channel)"', /yes \(no channel\)/],
+  ['a double full stop', /(?<!\.)\.\.(?!\.)/],
+  ['a space before punctuation', /[A-Za-z0-9)] [,;:](?=\s)|[A-Za-z0-9)] \.(?=\s|$)/],
+  ['an empty parenthesis', /\(\s*\)/],
+  ['an undefined or NaN', /\b(undefined|NaN|null)\b/],
+];
+
+describe('proofreading what the report and the logs say', () => {
+  it.each(reports())('the %s report: headline, findings, window explanations, page and CLI text', (_name, report) => {
+    const texts = [
+      report.headline,
+      ...report.findings.map((f) => f.message),
+      ...report.windows.flatMap((w) => w.explanations),
+      textOf(renderReportHtml(report)),
+      formatReportText(report, { probesSent: report.total, tokensUsed: 0, stoppedEarly: false }),
+    ];
+    for (const text of texts) {
+      for (const [rule, pattern] of RULES) {
+        const match = pattern.exec(text);
+        expect({ rule, found: match ? text.slice(Math.max(0, match.index - 20), match.index + 50) : null }).toEqual({ rule, found: null });
+      }
+    }
+  });
+
+  it.each([
+    ['alert', 'ok', 'drift'],
+    ['reminder', 'drift', 'drift'],
+    ['recovery', 'drift', 'ok'],
+  ] as const)('the log line of a %s notification', (kind, previousHealth, health) => {
+    for (const [channels, delivered] of [
+      [0, true],
+      [1, true],
+      [1, false],
+    ] as const) {
+      const line = describeSentNotification({ kind, previousHealth, health, message: 'Weight drift: West US answered 96.3%.' }, channels, delivered);
+      for (const [rule, pattern] of RULES) expect({ rule, line, bad: pattern.test(line) }).toEqual({ rule, line, bad: false });
+      expect(line).not.toMatch(/^Alert alert/);
+    }
+    expect(describeSentNotification({ kind: 'alert', previousHealth: 'ok', health: 'drift', message: 'm.' }, 0, true)).toBe(
+      'Incident opened (drift), recorded in the report only (no channel configured): m.',
+    );
+  });
+});
