@@ -50,12 +50,14 @@ export async function run(): Promise<string> {
   try {
     const services = await getServices();
     const pool = services.declaredPool;
+    const store = services.localStore;
+    if (!store) throw new Error('the load bench needs the local environment (a SQLite store)');
     const random = seededRandom(17);
     const nowMs = Date.now();
     for (let r = 0; r < RUNS; r += 1) {
       const runId = `load-run-${r}`;
       const startedAtMs = nowMs - 23 * HOUR_IN_MS + Math.floor((r * 23 * HOUR_IN_MS) / RUNS);
-      await services.store.beginRun({ runId, pool: pool.name, startedAtMs, trigger: 'timer' });
+      await store.beginRun({ runId, pool: services.scope.key(pool.name), startedAtMs, trigger: 'timer' });
       const records: ProbeRecord[] = Array.from({ length: PROBES_PER_RUN }, (_, probeIndex) => {
         const west = random() < 2 / 3;
         return {
@@ -71,8 +73,8 @@ export async function run(): Promise<string> {
           errorCode: null,
         };
       });
-      services.store.insertProbes(records);
-      await services.store.finishRun({ runId, finishedAtMs: startedAtMs + PROBES_PER_RUN * 100, state: 'complete', probesSent: PROBES_PER_RUN, tokensUsed: 9 * PROBES_PER_RUN, verdict: 'ok', stoppedEarly: false });
+      store.insertProbes(records);
+      await store.finishRun({ runId, finishedAtMs: startedAtMs + PROBES_PER_RUN * 100, state: 'complete', probesSent: PROBES_PER_RUN, tokensUsed: 9 * PROBES_PER_RUN, verdict: 'ok', stoppedEarly: false });
     }
     await host.start();
     const url = `${host.baseUrl}/api/report`;

@@ -89,6 +89,8 @@ async function main(): Promise<void> {
     return;
   }
   await host.start();
+  // appStart only begins the start-up step (it must not block a real host); here the URLs are printed once it is done.
+  await (await import('../functions/startup')).startupSettled();
   const base = `${host.baseUrl}/api`;
   console.log('');
   console.log(`apim-pool-verifier is running${embedded ? ' on the embedded environment (no Azure)' : ''}.`);
