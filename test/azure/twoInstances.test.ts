@@ -186,10 +186,11 @@ describe('two instances in the azure environment, one truth', () => {
     a = startInstance('A');
     b = startInstance('B');
     for (const instance of [a, b]) {
-      const ready = await instance.waitFor(/^ready /, 60_000, true);
+      // Each process transpiles the sources on load (no build needed): slow on a busy machine, hence the bound.
+      const ready = await instance.waitFor(/^ready /, 150_000, true);
       instance.baseUrl = ready.slice('ready '.length);
     }
-    await Promise.all([a.waitFor(/^startup-settled$/, 60_000, true), b.waitFor(/^startup-settled$/, 60_000, true)]);
+    await Promise.all([a.waitFor(/^startup-settled$/, 30_000, true), b.waitFor(/^startup-settled$/, 30_000, true)]);
     const deployed = [a, b].filter((instance) => instance.lines.some((line) => /Deploy \(deploy\): succeeded/.test(line)));
     expect(deployed).toHaveLength(1);
     // The host served (after awaiting appStart) before the deploy finished: the hook did not block it.
@@ -201,7 +202,7 @@ describe('two instances in the azure environment, one truth', () => {
     expect(lab.armLog.filter((entry) => entry.method === 'PUT').length).toBe(3);
     const record = await state.lastStartupRecord(POOL);
     expect(record?.deploy.status).toBe('succeeded');
-  });
+  }, 200_000);
 
   it('a timer run on A shows on B: the run, its verdict, the deploy outcome and the alert state', async () => {
     const lines = await fireTimer(a);
