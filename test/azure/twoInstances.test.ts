@@ -154,12 +154,11 @@ const ranRun = (lines: readonly string[]): boolean => lines.some((line) => /Run 
 const skipped = (lines: readonly string[]): boolean => lines.some((line) => /Probe run skipped: another run is in progress/.test(line));
 
 beforeAll(async () => {
-  [azurite, ingestion, webhook, lab] = await Promise.all([
-    startAzurite(),
-    startFakeIngestion(),
-    startWebhookReceiver(),
-    startEmbeddedEnvironment({ port: 0, latencyScale: 0, seed: 11 }),
-  ]);
+  // Started one by one so that whatever started is closed by afterAll even when a later one fails.
+  ingestion = await startFakeIngestion();
+  webhook = await startWebhookReceiver();
+  lab = await startEmbeddedEnvironment({ port: 0, latencyScale: 0, seed: 11 });
+  azurite = await startAzurite();
   logsApi = await startFakeLogAnalytics((query) => answerFromEnvelopes(ingestion.envelopes(), query));
   // The app folder holds only the pool definition, and is read-only (as when a Function App runs from a package).
   appDir = mkdtempSync(path.join(tmpdir(), 'apv-readonly-app-'));
@@ -167,7 +166,7 @@ beforeAll(async () => {
   chmodSync(appDir, 0o555);
   const scope = evidenceScope({ embedded: false, gatewayUrl: lab.gatewayUrl, apim: lab.apim });
   state = scopeSharedState(createTableSharedState(createTableClient({ kind: 'connection-string', connectionString: azurite.connectionString })), scope);
-});
+}, 120_000);
 
 afterAll(async () => {
   for (const instance of instances) if (instance.child.exitCode === null && instance.child.signalCode === null) instance.child.kill('SIGKILL');

@@ -54,19 +54,11 @@ export const SETTING_KEYS = Object.freeze([
 /** A key of `SETTING_KEYS`. */
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
-/** Keys the Functions host itself reads; they may appear in `local.settings.json` but `loadConfig` ignores them. */
-export const HOST_KEYS = Object.freeze(['FUNCTIONS_WORKER_RUNTIME', 'AzureWebJobsFeatureFlags', ...AZURE_HOST_MARKERS] as const);
-
 /**
- * Other settings of ours the Functions host itself reads (identity-based storage for the host's blob and queue
- * use): known, so never reported as misspelt.
+ * Keys the Functions host or platform sets or reads; they may appear in `local.settings.json`. `loadConfig` reads only
+ * the platform's WEBSITE_INSTANCE_ID / WEBSITE_SITE_NAME (to detect the azure environment).
  */
-const HOST_STORAGE_KEYS = Object.freeze([
-  'AzureWebJobsStorage__blobServiceUri',
-  'AzureWebJobsStorage__queueServiceUri',
-  'AzureWebJobsStorage__clientSecret',
-  'AzureWebJobsStorage__tenantId',
-] as const);
+export const HOST_KEYS = Object.freeze(['FUNCTIONS_WORKER_RUNTIME', 'AzureWebJobsFeatureFlags', ...AZURE_HOST_MARKERS] as const);
 
 export { SECRET_KEYS };
 
@@ -139,7 +131,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
   const environment = choice.environment;
   const azure = environment === 'azure';
   if (choice.invalid !== undefined) read.fail('VERIFIER_ENVIRONMENT', 'must be one of local, azure (embedded is an alias of local)', choice.invalid);
-  for (const issue of unknownSettingIssues(env, [...SETTING_KEYS, ...HOST_KEYS, ...HOST_STORAGE_KEYS])) read.fail(issue.key, issue.message);
+  for (const issue of unknownSettingIssues(env, [...SETTING_KEYS, ...HOST_KEYS])) read.fail(issue.key, issue.message);
 
   const gatewayUrl = read.url('APIM_GATEWAY_URL');
   const gatewayGiven = read.has('APIM_GATEWAY_URL');

@@ -2,7 +2,8 @@ import type { ConfigIssue } from './types';
 
 /**
  * Prefixes that mark a setting as ours. `ARM_` and `AZURE_` are left out on purpose: Terraform (`ARM_CLIENT_ID`)
- * and the Azure SDK (`AZURE_TENANT_ID`) use them for their own settings, which may share the environment.
+ * and the Azure SDK (`AZURE_TENANT_ID`) use them for their own settings, which may share the environment; so is
+ * `AzureWebJobsStorage__`, whose other keys belong to the Functions host.
  */
 export const OUR_PREFIXES: readonly string[] = Object.freeze([
   'APIM_',
@@ -16,7 +17,6 @@ export const OUR_PREFIXES: readonly string[] = Object.freeze([
   'TELEMETRY_',
   'VERIFIER_',
   'ALL_TRAFFIC_',
-  'AzureWebJobsStorage__',
 ]);
 
 /** Names longer than this are not compared (bounds the edit-distance work; no real setting is this long). */

@@ -98,7 +98,11 @@ interface RunEntity {
  *
  * The probes themselves are not here: they go to Application Insights and are read back from Azure Monitor Logs.
  */
-export function createTableSharedState(client: TableClient): SharedState & { recordProbeCount(runId: string): void } {
+export function createTableSharedState(client: TableClient): SharedState & {
+  /** Counts a probe of a run begun by this process (written with the next heartbeat, so a dead run's count is kept). */
+  recordProbeCount(runId: string): void;
+  touchRun(runId: string, nowMs: number): Promise<void>;
+} {
   let tableReady: Promise<void> | undefined;
   const ensureTable = (): Promise<void> => {
     // createTable ignores "TableAlreadyExists"; a failure is retried by the next call rather than cached.
