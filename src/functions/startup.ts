@@ -16,6 +16,7 @@ let background: Promise<void> = Promise.resolve();
 export async function startup(log: (line: string) => void = (line) => console.log(line)): Promise<void> {
   try {
     const services = await getServices();
+    log(`Environment: ${services.settings.environment} (${services.settings.environmentReason}).`);
     const result = await ensureStartupOnce(services, log);
     if (!result.ran) log(`Start-up step not repeated: ${result.reason}.`);
   } catch (error) {

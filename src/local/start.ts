@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { detectEnvironment } from '../lib/config/azureSettings';
 import { installFunctionsCoreShim } from './functionsCoreShim';
 
 /**
@@ -46,7 +47,8 @@ async function main(): Promise<void> {
       import('../emulator/demoScenario'),
     ]);
 
-  const embedded = !env.APIM_GATEWAY_URL && env.VERIFIER_ENVIRONMENT !== 'azure';
+  // The emulator only in the local environment without a gateway; never in azure (there a missing gateway is an error).
+  const embedded = !env.APIM_GATEWAY_URL?.trim() && detectEnvironment(env).environment === 'local';
   let embeddedEnv: Awaited<ReturnType<typeof startEmbeddedForPool>> | undefined;
   const demoEnv: Record<string, string | undefined> = { ...env };
   if (embedded && !env.STORE_PATH) {

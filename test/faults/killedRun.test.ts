@@ -107,7 +107,7 @@ describe('a probe run killed mid-way', () => {
     } finally {
       store.close();
     }
-  });
+  }, 150_000); // The child transpiles the sources on load: slow on a busy machine.
 
   it('the next cycle, once the dead run lock has expired, marks that run incomplete and runs normally', async () => {
     const services = await createServices(settings(), { appRoot: APP_ROOT, embedded: env });
