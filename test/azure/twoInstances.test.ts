@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startEmbeddedEnvironment, type EmbeddedEnvironment } from '../../src/emulator/startEmbeddedEnvironment';
@@ -77,11 +77,32 @@ function settings(): Record<string, string> {
   };
 }
 
-function startInstance(name: string): Instance {
+/**
+ * How an app process loads the code: the compiled `dist/` when it is at least as new as every source file (as after
+ * `npm test`'s build: much faster to start), else the TypeScript sources transpiled on load. Never a stale build.
+ */
+function loaderArgs(): string[] {
+  const compiled = path.join(APP_ROOT, 'dist', 'test', 'azure', 'support', 'appProcess.js');
+  const sources = ['src', path.join('test', 'azure', 'support')].flatMap((dir) => listTs(path.join(APP_ROOT, dir)));
+  const fresh = sources.every((file) => {
+    const built = path.join(APP_ROOT, 'dist', path.relative(APP_ROOT, file).replace(/\.ts$/, '.js'));
+    return existsSync(built) && statSync(built).mtimeMs >= statSync(file).mtimeMs;
+  });
+  if (fresh) return [compiled];
   const script = `require(${JSON.stringify(path.join(APP_ROOT, 'test', 'azure', 'support', 'appProcess.ts'))});`;
+  return ['-r', path.join(APP_ROOT, 'test', 'faults', 'tsRegister.js'), '-e', script];
+}
+
+function listTs(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? listTs(path.join(dir, entry.name)) : entry.name.endsWith('.ts') ? [path.join(dir, entry.name)] : [],
+  );
+}
+
+function startInstance(name: string): Instance {
   const child = spawn(
     process.execPath,
-    ['-r', path.join(APP_ROOT, 'test', 'faults', 'tsRegister.js'), '-r', path.join(APP_ROOT, 'test', 'azure', 'support', 'forbidNativeSqlite.js'), '-e', script],
+    ['-r', path.join(APP_ROOT, 'test', 'azure', 'support', 'forbidNativeSqlite.js'), ...loaderArgs()],
     { cwd: appDir, env: settings(), stdio: ['pipe', 'pipe', 'pipe'] },
   );
   const lines: string[] = [];
@@ -185,7 +206,7 @@ describe('two instances in the azure environment, one truth', () => {
     a = startInstance('A');
     b = startInstance('B');
     for (const instance of [a, b]) {
-      // Each process transpiles the sources on load (no build needed): slow on a busy machine, hence the bound.
+      // Without a fresh build each process transpiles the sources on load: slow on a busy machine, hence the bound.
       const ready = await instance.waitFor(/^ready /, 150_000, true);
       instance.baseUrl = ready.slice('ready '.length);
     }
