@@ -67,7 +67,7 @@ export async function run(): Promise<string> {
       }
     })();
     const loaded = await measure(bench.reportUrl, LOADED_SECONDS);
-    const probes = bench.services.store.readWindowSync(bench.services.declaredPool.name, { fromMs: loadStartedAtMs, toMs: Date.now() + 1 }, 60_000).total;
+    const probes = bench.services.localStore!.readWindowSync(bench.services.scope.key(bench.services.declaredPool.name), { fromMs: loadStartedAtMs, toMs: Date.now() + 1 }, 60_000).total;
     probing = false;
     await runner;
 

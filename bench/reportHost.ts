@@ -77,12 +77,14 @@ export async function startReportHost(options: {
 /** `runs × probesPerRun` seeded answers (2:1 between the lab's two backends) spread over the last 23 hours. */
 async function prefillStore(services: Services, runs: number, probesPerRun: number): Promise<void> {
   const pool = services.declaredPool;
+  const store = services.localStore;
+  if (!store) throw new Error('the report benchmarks need the local environment (a SQLite store)');
   const random = createRandom(17).next;
   const nowMs = Date.now();
   for (let r = 0; r < runs; r += 1) {
     const runId = `load-run-${r}`;
     const startedAtMs = nowMs - 23 * HOUR_IN_MS + Math.floor((r * 23 * HOUR_IN_MS) / runs);
-    await services.store.beginRun({ runId, pool: pool.name, startedAtMs, trigger: 'timer' });
+    await store.beginRun({ runId, pool: services.scope.key(pool.name), startedAtMs, trigger: 'timer' });
     const records: ProbeRecord[] = Array.from({ length: probesPerRun }, (_, probeIndex) => {
       const west = random() < 2 / 3;
       return {
@@ -98,7 +100,7 @@ async function prefillStore(services: Services, runs: number, probesPerRun: numb
         errorCode: null,
       };
     });
-    services.store.insertProbes(records);
-    await services.store.finishRun({ runId, finishedAtMs: startedAtMs + probesPerRun * 100, state: 'complete', probesSent: probesPerRun, tokensUsed: 9 * probesPerRun, verdict: 'ok', stoppedEarly: false });
+    store.insertProbes(records);
+    await store.finishRun({ runId, finishedAtMs: startedAtMs + probesPerRun * 100, state: 'complete', probesSent: probesPerRun, tokensUsed: 9 * probesPerRun, verdict: 'ok', stoppedEarly: false });
   }
 }

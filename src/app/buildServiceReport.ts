@@ -1,7 +1,7 @@
 import type { Report } from '../lib/report/types';
+import type { WindowEvidence } from '../lib/store/types';
 import { assembleFromWindows, BLIND_VERDICT, emptyEvidence, readServiceWindows, type WindowToAssess } from '../lib/verifier/runVerificationCycle';
 import { ensureError } from '../lib/util/errors';
-import { currentPolicyFindings } from './appState';
 import type { Services } from './createServices';
 
 /**
@@ -14,7 +14,7 @@ export async function buildServiceReport(services: Services, primaryWindow: 'run
   const pool = services.settings.deploy.mode === 'verify-only' ? (await services.expectation.currentExpectation(signal)).pool : services.declaredPool;
   const windows: WindowToAssess[] = [];
   // The latest finished run: a run still in progress would show a partial count.
-  const latest = services.store.recentRuns(pool.name, 5).find((run) => run.state !== 'running');
+  const latest = (await services.state.recentRuns(pool.name, 5)).find((run) => run.state !== 'running');
   // The latest finished run never reached the pool: the report is about the verifier being blind (issue 11).
   const blind =
     latest?.verdict === BLIND_VERDICT
@@ -22,7 +22,7 @@ export async function buildServiceReport(services: Services, primaryWindow: 'run
       : null;
   if (latest) {
     const window = { fromMs: latest.startedAtMs, toMs: (latest.finishedAtMs ?? nowMs) + 1 };
-    const evidence = await services.store.readWindow(pool.name, window, Math.max(1, window.toMs - window.fromMs));
+    const evidence = await readRunWindow(services, pool.name, window, log, signal);
     windows.push({ name: 'run', evidence, alpha: services.settings.verdict.alphaRun, description: 'in the latest run' });
   }
   windows.push(...(await readServiceWindows(deps, pool.name, nowMs, signal)));
@@ -32,9 +32,21 @@ export async function buildServiceReport(services: Services, primaryWindow: 'run
     pool,
     windows,
     nowMs,
-    currentPolicyFindings(),
+    (await services.state.lastStartupRecord(services.declaredPool.name))?.policy ?? [],
     blind,
   );
+}
+
+/** The latest run's window, from wherever evidence lives (the local store, or Azure Monitor Logs in Azure). */
+async function readRunWindow(services: Services, poolName: string, window: { fromMs: number; toMs: number }, log: (line: string) => void, signal?: AbortSignal): Promise<WindowEvidence> {
+  const binInMs = Math.max(1, window.toMs - window.fromMs);
+  try {
+    return await services.runEvidence.readWindow(poolName, window, binInMs, signal);
+  } catch (error) {
+    const message = ensureError(error).message;
+    log(`Could not read the run window: ${message}`);
+    return emptyEvidence(window, binInMs, message);
+  }
 }
 
 /** All-traffic evidence covers the last hour; its counts are APIM's (possibly sampled) server-side records. */

@@ -1,8 +1,7 @@
+import { hostname } from 'node:os';
 import path from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
-import { SqliteAlertStateStore } from '../lib/alerts/sqliteAlertStateStore';
 import type { AlertStateStore } from '../lib/alerts/stateStore';
-import { TableAlertStateStore } from '../lib/alerts/tableAlertStateStore';
 import type { Notifier } from '../lib/alerts/types';
 import { createWebhookNotifier } from '../lib/alerts/webhookNotifier';
 import { loadConfig } from '../lib/config/loadConfig';
@@ -13,15 +12,15 @@ import { createAzureCredential, createLocalCredential } from '../lib/deploy/crea
 import { readDeployedPool } from '../lib/deploy/readDeployedPool';
 import { loadPoolDefinition } from '../lib/pool/loadPoolDefinition';
 import type { ApimLocation, ResolvedPool } from '../lib/pool/types';
-import { openSqliteStore, type SqliteStore } from '../lib/store/sqliteStore';
+import { evidenceScope, type EvidenceScope } from '../lib/state/evidenceScope';
+import type { SharedState } from '../lib/state/types';
+import type { SqliteStore } from '../lib/store/sqliteStore';
 import type { EvidenceSource, ProbeSink } from '../lib/store/types';
-import { createAppInsightsSink } from '../lib/telemetry/createAppInsightsSink';
-import { createLogsEvidenceSource, createLogsQueryClient } from '../lib/telemetry/createLogsEvidenceSource';
 import { ensureError } from '../lib/util/errors';
 import type { CycleDependencies, ExpectationSource } from '../lib/verifier/runVerificationCycle';
-import { createCompositeSink } from './createCompositeSink';
+import { createAzureEnvironment } from './environments/azure/createAzureEnvironment';
+import type { EnvironmentAdapters, EnvironmentInputs } from './environments/types';
 import { runsPerHourOf } from './runsPerHourOf';
-
 /** The embedded environment, as far as the app needs to know it (URLs, key, where the APIM service "is"). */
 export interface EmbeddedEndpoints {
   readonly gatewayUrl: string;
@@ -31,13 +30,22 @@ export interface EmbeddedEndpoints {
   close(): Promise<void>;
 }
 
-/** Everything the functions use, wired once per process from settings. */
+/** Everything the functions use, wired once per process from settings, the same for either environment. */
 export interface Services {
   readonly settings: Settings;
   readonly declaredPool: ResolvedPool;
-  readonly store: SqliteStore;
+  /** Run records, leases, deploy/drift/start-up records: SQLite locally, Storage Tables in Azure (scoped). */
+  readonly state: SharedState;
+  /** The local SQLite store (local environment only: tests and the CLI read it directly). */
+  readonly localStore: SqliteStore | undefined;
+  /** Which gateway / APIM service this evidence belongs to. */
+  readonly scope: EvidenceScope;
+  /** Identifies this instance in lease owners and start-up records (WEBSITE_INSTANCE_ID in Azure). */
+  readonly instanceId: string;
   readonly sink: ProbeSink;
   readonly evidence: EvidenceSource;
+  /** Where the latest run's window is read for the report (the local store when there is one). */
+  readonly runEvidence: EvidenceSource;
   /** APIM's own telemetry of all real traffic (ALL_TRAFFIC_MODE with a Logs source), judged beside the probes. */
   readonly allTrafficEvidence: EvidenceSource | undefined;
   readonly expectation: ExpectationSource;
@@ -63,173 +71,174 @@ export interface CreateServicesOptions {
 }
 
 /**
- * Reads settings and the pool definition and wires the adapters: local SQLite + embedded emulator with a local
- * credential that never touches Azure, or App Insights / Azure Monitor Logs / ARM with `DefaultAzureCredential`.
+ * Reads settings and the pool definition, chooses the environment and wires its adapters:
+ * - `local`: the SQLite store (loaded lazily: the azure environment never requires `better-sqlite3`), the embedded
+ *   emulator with a local credential that never touches Azure when no gateway is configured;
+ * - `azure`: Storage Tables, App Insights, Azure Monitor Logs and ARM with `DefaultAzureCredential`; never the
+ *   emulator, never the local disk.
  * Throws `ConfigError` / `DefinitionError` (naming every bad key or JSON path) before anything is started.
  */
 export async function createServices(env: Readonly<Record<string, string | undefined>>, options: CreateServicesOptions = {}): Promise<Services> {
   const settings = loadConfig(env);
   const appRoot = options.appRoot ?? process.cwd();
   const declaredPool = await loadPoolDefinition(path.resolve(appRoot, settings.poolDefinitionPath));
+  const isAzure = settings.environment === 'azure';
 
-  // The store first: it is the likeliest to fail (a directory, a corrupt or read-only file as STORE_PATH), and
-  // everything opened after it is closed again below when a later step fails (issue 15: a failed start-up left
-  // the emulator running and the process never exited).
-  const store = openSqliteStore(settings.storePath === ':memory:' ? ':memory:' : path.resolve(appRoot, settings.storePath));
-  let embedded = options.embedded;
+  let embedded = isAzure ? undefined : options.embedded;
   let ownsEmbedded = false;
-  const closers: (() => Promise<void>)[] = [];
-  try {
-    if (settings.environment === 'embedded' && !settings.gatewayUrl && !embedded) {
-      if (!options.startEmbedded) throw new Error('The embedded environment is selected but cannot be started here.');
-      embedded = await options.startEmbedded(declaredPool);
-      ownsEmbedded = true;
-    }
+  if (!isAzure && !settings.gatewayUrl && !embedded) {
+    if (!options.startEmbedded) throw new Error('The embedded environment is selected but cannot be started here.');
+    embedded = await options.startEmbedded(declaredPool);
+    ownsEmbedded = true;
+  }
 
-    const isEmbedded = settings.environment === 'embedded';
-    const gatewayUrl = settings.gatewayUrl ?? embedded?.gatewayUrl;
-    const subscriptionKey = settings.secrets.subscriptionKey ?? embedded?.subscriptionKey;
-    if (!gatewayUrl || subscriptionKey === undefined) {
-      throw new Error('No gateway: set APIM_GATEWAY_URL and APIM_SUBSCRIPTION_KEY, or leave both unset for the embedded environment.');
-    }
+  // loadConfig guarantees both in azure: never a fallback to the emulator there.
+  const gatewayUrl = settings.gatewayUrl ?? embedded?.gatewayUrl;
+  const subscriptionKey = settings.secrets.subscriptionKey ?? embedded?.subscriptionKey;
+  if (!gatewayUrl || subscriptionKey === undefined) {
+    throw new Error('No gateway: set APIM_GATEWAY_URL and APIM_SUBSCRIPTION_KEY, or leave both unset for the embedded environment.');
+  }
+  // The emulator is "the" gateway only when the app started against it without a configured gateway.
+  const onEmulator = !isAzure && embedded !== undefined && !settings.gatewayUrl;
 
-    const { credential, description: identity } = options.credential
-      ? { credential: options.credential, description: 'the injected credential' }
-      : isEmbedded
-        ? createLocalCredential()
-        : createAzureCredential(settings.deploy.managedIdentityClientId ? { managedIdentityClientId: settings.deploy.managedIdentityClientId } : {});
+  const { credential, description: identity } = options.credential
+    ? { credential: options.credential, description: 'the injected credential' }
+    : onEmulator
+      ? createLocalCredential()
+      : createAzureCredential(settings.deploy.managedIdentityClientId ? { managedIdentityClientId: settings.deploy.managedIdentityClientId } : {});
 
-    const location = resolveLocation(settings, declaredPool, embedded);
-    const armVersion = settings.deploy.armApiVersion ?? location?.armApiVersion ?? '2024-05-01';
-    const arm = location
-      ? {
-          client: createArmClient({
-            endpoint: isEmbedded && embedded && !env.ARM_ENDPOINT ? embedded.armEndpoint : settings.deploy.armEndpoint,
-            credential,
-            apiVersion: armVersion,
-            identityDescription: identity,
-          }),
-          location: { ...location, armApiVersion: armVersion },
-          identity,
-        }
-      : undefined;
-
-    const sinks: ProbeSink[] = [store];
-    if (settings.secrets.appInsightsConnectionString) {
-      const appInsights = createAppInsightsSink({
-        connectionString: settings.secrets.appInsightsConnectionString,
-        cloudRoleName: settings.telemetry.cloudRoleName,
-        pool: declaredPool,
-      });
-      sinks.push(appInsights);
-      closers.push(() => appInsights.close());
-    }
-    const sink = sinks.length === 1 ? store : createCompositeSink(sinks);
-
-    let evidence: EvidenceSource = store;
-    let allTrafficEvidence: EvidenceSource | undefined;
-    if (settings.telemetry.logsSource !== 'local') {
-      const client = createLogsQueryClient({ credential, endpoint: settings.telemetry.logsEndpoint });
-      const target =
-        settings.telemetry.logsSource === 'workspace'
-          ? ({ kind: 'workspace', workspaceId: settings.telemetry.workspaceId ?? '' } as const)
-          : ({ kind: 'appinsights', resourceId: settings.telemetry.appInsightsResourceId ?? '' } as const);
-      evidence = createLogsEvidenceSource({
-        client,
-        target,
-        pool: declaredPool,
-        cloudRoleName: settings.telemetry.cloudRoleName,
-        timeoutInMs: settings.telemetry.logsQueryTimeoutInMs,
-      });
-      if (settings.telemetry.allTraffic) {
-        allTrafficEvidence = createLogsEvidenceSource({
-          client,
-          target,
-          pool: declaredPool,
-          cloudRoleName: settings.telemetry.cloudRoleName,
-          timeoutInMs: settings.telemetry.logsQueryTimeoutInMs,
-          mode: 'all-traffic',
-        });
+  const location = resolveLocation(settings, declaredPool, embedded);
+  const armVersion = settings.deploy.armApiVersion ?? location?.armApiVersion ?? '2024-05-01';
+  const arm = location
+    ? {
+        client: createArmClient({
+          endpoint: embedded && !env.ARM_ENDPOINT ? embedded.armEndpoint : settings.deploy.armEndpoint,
+          credential,
+          apiVersion: armVersion,
+          identityDescription: identity,
+        }),
+        location: { ...location, armApiVersion: armVersion },
+        identity,
       }
-    }
+    : undefined;
 
-    const alertStore: AlertStateStore =
-      settings.alerts.stateStore === 'table' && settings.secrets.storageConnectionString
-        ? TableAlertStateStore.fromConnectionString(settings.secrets.storageConnectionString)
-        : new SqliteAlertStateStore(store.db);
-    const notifiers: Notifier[] = settings.secrets.webhookUrl
-      ? [createWebhookNotifier({ url: settings.secrets.webhookUrl, format: settings.alerts.webhookFormat })]
-      : [];
-    const alerts = { store: alertStore, notifiers, reminderAfterMs: settings.alerts.reminderInMinutes * 60_000 };
-
-    const expectation: ExpectationSource = {
-      async currentExpectation(signal) {
-        if (!arm) return { pool: declaredPool, configDrift: null };
-        const checkedAt = new Date().toISOString();
-        try {
-          const deployed = await readDeployedPool({ client: arm.client, location: arm.location, poolName: declaredPool.name, declared: declaredPool, ...(signal ? { signal } : {}) });
-          const configDrift = compareDeployed(declaredPool, deployed, checkedAt);
-          return { pool: settings.deploy.mode === 'verify-only' ? deployed.pool : declaredPool, configDrift };
-        } catch (error) {
-          const message = ensureError(error).message;
-          return { pool: declaredPool, configDrift: { checkedAt, differences: [], error: { message } } };
-        }
-      },
-    };
-
-    // The schedule does not change while the app runs: count its firings once.
-    const runsPerHour = runsPerHourOf(settings.probe.schedule);
-    const services: Services = {
-      settings,
-      declaredPool,
-      store,
-      sink,
-      evidence,
-      allTrafficEvidence,
-      expectation,
-      gateway: { url: gatewayUrl, subscriptionKey },
-      arm,
-      alerts,
-      embedded,
-      cycleDependencies(log) {
-        return {
-          declaredPool,
-          expectation,
-          gateway: { url: gatewayUrl, subscriptionKey },
-          settings: {
-            maxProbes: settings.probe.maxRequests,
-            concurrency: settings.probe.concurrency,
-            timeoutInMs: settings.probe.timeoutInMs,
-            sequential: settings.probe.sequential,
-            alphaRun: settings.verdict.alphaRun,
-            alphaHour: settings.verdict.alphaHour,
-            alphaDay: settings.verdict.alphaDay,
-            toleranceInPoints: settings.verdict.toleranceInPoints,
-            dispersionWarn: settings.verdict.dispersionWarn,
-            primaryWindow: settings.report.primaryWindow,
-            binInMs: settings.report.binInMinutes * 60_000,
-            runsPerHour,
-          },
-          bookkeeping: store,
-          sink,
-          evidence,
-          alerts,
-          log,
-        };
-      },
-      async close() {
-        for (const close of closers) await close();
-        store.close();
-        if (ownsEmbedded && embedded) await embedded.close();
-      },
-    };
-    return services;
+  const scope = onEmulator
+    ? evidenceScope({ embedded: true })
+    : evidenceScope({ embedded: false, gatewayUrl, apim: resolveLocation(settings, declaredPool, undefined) });
+  const inputs: EnvironmentInputs = { settings, declaredPool, appRoot, credential, scope };
+  let adapters: EnvironmentAdapters;
+  try {
+    adapters = isAzure ? createAzureEnvironment(inputs) : await createLocal(inputs);
   } catch (error) {
-    for (const close of closers) await close().catch(() => undefined);
-    store.close();
     if (ownsEmbedded && embedded) await embedded.close();
     throw error;
   }
+  try {
+    return assembleServices(env, settings, declaredPool, adapters, { embedded, ownsEmbedded, gatewayUrl, subscriptionKey, arm, scope });
+  } catch (error) {
+    // Everything opened so far is closed again (issue 15: a failed start-up left the emulator running).
+    await adapters.close().catch(() => undefined);
+    if (ownsEmbedded && embedded) await embedded.close();
+    throw error;
+  }
+}
+
+/** Wires the environment's adapters into the services the functions use (no I/O). */
+function assembleServices(
+  env: Readonly<Record<string, string | undefined>>,
+  settings: Settings,
+  declaredPool: ResolvedPool,
+  adapters: EnvironmentAdapters,
+  wiring: {
+    readonly embedded: EmbeddedEndpoints | undefined;
+    readonly ownsEmbedded: boolean;
+    readonly gatewayUrl: string;
+    readonly subscriptionKey: string;
+    readonly arm: Services['arm'];
+    readonly scope: Services['scope'];
+  },
+): Services {
+  const { embedded, ownsEmbedded, gatewayUrl, subscriptionKey, arm, scope } = wiring;
+  const { state, sink, evidence, allTrafficEvidence } = adapters;
+
+  const notifiers: Notifier[] = settings.secrets.webhookUrl
+    ? [createWebhookNotifier({ url: settings.secrets.webhookUrl, format: settings.alerts.webhookFormat })]
+    : [];
+  const alerts: Services['alerts'] = { store: adapters.alertStore, notifiers, reminderAfterMs: settings.alerts.reminderInMinutes * 60_000 };
+
+  const expectation: ExpectationSource = {
+    async currentExpectation(signal) {
+      if (!arm) return { pool: declaredPool, configDrift: null };
+      const checkedAt = new Date().toISOString();
+      try {
+        const deployed = await readDeployedPool({ client: arm.client, location: arm.location, poolName: declaredPool.name, declared: declaredPool, ...(signal ? { signal } : {}) });
+        const configDrift = compareDeployed(declaredPool, deployed, checkedAt);
+        return { pool: settings.deploy.mode === 'verify-only' ? deployed.pool : declaredPool, configDrift };
+      } catch (error) {
+        const message = ensureError(error).message;
+        return { pool: declaredPool, configDrift: { checkedAt, differences: [], error: { message } } };
+      }
+    },
+  };
+
+  // The schedule does not change while the app runs: count its firings once.
+  const runsPerHour = runsPerHourOf(settings.probe.schedule);
+  const instanceId = `${env.WEBSITE_INSTANCE_ID?.trim().slice(0, 64) || hostname().slice(0, 64)}/${process.pid}`;
+  const services: Services = {
+    settings,
+    declaredPool,
+    state,
+    localStore: adapters.localStore,
+    scope,
+    instanceId,
+    sink,
+    evidence,
+    runEvidence: adapters.runEvidence,
+    allTrafficEvidence,
+    expectation,
+    gateway: { url: gatewayUrl, subscriptionKey },
+    arm,
+    alerts,
+    embedded,
+    cycleDependencies(log) {
+      return {
+        declaredPool,
+        expectation,
+        gateway: { url: gatewayUrl, subscriptionKey },
+        settings: {
+          maxProbes: settings.probe.maxRequests,
+          concurrency: settings.probe.concurrency,
+          timeoutInMs: settings.probe.timeoutInMs,
+          sequential: settings.probe.sequential,
+          alphaRun: settings.verdict.alphaRun,
+          alphaHour: settings.verdict.alphaHour,
+          alphaDay: settings.verdict.alphaDay,
+          toleranceInPoints: settings.verdict.toleranceInPoints,
+          dispersionWarn: settings.verdict.dispersionWarn,
+          primaryWindow: settings.report.primaryWindow,
+          binInMs: settings.report.binInMinutes * 60_000,
+          runsPerHour,
+        },
+        bookkeeping: state,
+        sink,
+        evidence,
+        alerts,
+        log,
+        instanceId,
+      };
+    },
+    async close() {
+      await adapters.close();
+      if (ownsEmbedded && embedded) await embedded.close();
+    },
+  };
+  return services;
+}
+
+/** The local environment, imported only when chosen: it is the one module that loads `better-sqlite3`. */
+async function createLocal(inputs: EnvironmentInputs): Promise<EnvironmentAdapters> {
+  const { createLocalEnvironment } = await import('./environments/local/createLocalEnvironment');
+  return createLocalEnvironment(inputs);
 }
 
 /** Settings override the definition's `apim` section; the embedded environment supplies its own. */

@@ -28,13 +28,13 @@ export function invalidateReports(): void {
  * window) and reused for {@link REPORT_CACHE_TTL_IN_MS}; a newly finished run (even on another instance) or
  * {@link invalidateReports} makes the next call build afresh. A failed build is not kept.
  */
-export function cachedReport(services: Services, window: string, build: () => Promise<Report>, nowMs: number = Date.now()): Promise<Report> {
+export async function cachedReport(services: Services, window: string, build: () => Promise<Report>, nowMs: number = Date.now()): Promise<Report> {
+  const latest = (await services.state.recentRuns(services.declaredPool.name, 1))[0];
   let cache = caches.get(services);
   if (cache === undefined) {
     cache = new Map();
     caches.set(services, cache);
   }
-  const latest = services.store.recentRuns(services.declaredPool.name, 1)[0];
   const key = `${generation}|${latest?.runId ?? ''}|${latest?.state ?? ''}`;
   const entry = cache.get(window);
   if (entry !== undefined && entry.key === key && nowMs - entry.builtAtMs < REPORT_CACHE_TTL_IN_MS) {

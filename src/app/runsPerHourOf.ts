@@ -18,3 +18,21 @@ export function runsPerHourOf(schedule: string, fromMs = Date.UTC(2026, 0, 1)): 
   }
   return count / 24;
 }
+
+/**
+ * The longest gap between two consecutive firings of an NCRONTAB schedule over one day from `fromMs` (UTC), in
+ * milliseconds; a day when it fires at most once a day.
+ */
+export function longestIntervalInMsOf(schedule: string, fromMs = Date.UTC(2026, 0, 1)): number {
+  const expression = CronExpressionParser.parse(schedule, { currentDate: new Date(fromMs - 1), tz: 'UTC' });
+  const endMs = fromMs + 24 * 3_600_000;
+  let previous: number | undefined;
+  let longest = 0;
+  for (let count = 0; count < MAX_FIRINGS; count++) {
+    const next = expression.next().getTime();
+    if (previous !== undefined) longest = Math.max(longest, next - previous);
+    if (next >= endMs) break;
+    previous = next;
+  }
+  return longest > 0 ? longest : 24 * 3_600_000;
+}

@@ -1,28 +1,37 @@
 import { app } from '@azure/functions';
-import { getServices, setPolicyFindings } from '../app/appState';
+import { ensureStartupOnce, getServices } from '../app/appState';
 import { ensureDefaultServices } from '../app/defaultServices';
-import { runStartup } from '../app/runStartup';
+import { describeServicesFailure } from '../app/describeServicesFailure';
 import { ensureError } from '../lib/util/errors';
 
 ensureDefaultServices();
 
+let background: Promise<void> = Promise.resolve();
+
 /**
- * Start-up: deploy the pool definition (or, in verify-only mode, only read it) and check the API policy.
- * Exported so the local host and the CLI can call it directly (`appStart` never runs outside the Functions host).
- * Never throws: a failed deploy is kept and shown in the report.
+ * Start-up: deploy the pool definition (or, in verify-only mode, only read it) and check the API policy, once per
+ * definition across all instances (a lease and the definition's hash in the shared state). Exported so the local
+ * host and tests can call it directly. Never throws: a failed deploy is kept and shown in the report.
  */
 export async function startup(log: (line: string) => void = (line) => console.log(line)): Promise<void> {
-  let services;
   try {
-    services = await getServices();
+    const services = await getServices();
+    log(`Environment: ${services.settings.environment} (${services.settings.environmentReason}).`);
+    const result = await ensureStartupOnce(services, log);
+    if (!result.ran) log(`Start-up step not repeated: ${result.reason}.`);
   } catch (error) {
-    log(`Start-up skipped: ${ensureError(error).message}`);
-    return;
+    const failure = describeServicesFailure(error);
+    log(`Start-up skipped: ${failure.settings.length > 0 || !(error instanceof Error) ? failure.line : ensureError(error).message}`);
   }
-  const outcome = await runStartup(services, log);
-  setPolicyFindings(outcome.policy);
 }
 
-app.hook.appStart(async () => {
-  await startup();
+/** The background start-up begun by the last `appStart` (tests and the local host await it). */
+export function startupSettled(): Promise<void> {
+  return background;
+}
+
+// The worker awaits this hook before it answers the host (about 30 s allowed): it only starts the work in the
+// background and returns at once. The first timer run waits for the same work if it is still going.
+app.hook.appStart(() => {
+  background = startup();
 });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseJsonText } from '../lib/pool/parseJsonText';
 import { resolveProbeSchedule } from '../app/resolveProbeSchedule';
 import { describeSchedule } from './describeSchedule';
+import { detectEnvironment } from '../lib/config/azureSettings';
 import { installFunctionsCoreShim } from './functionsCoreShim';
 
 /**
@@ -92,7 +93,8 @@ async function main(): Promise<number | undefined> {
       import('../emulator/demoScenario'),
     ]);
 
-  const embedded = !env.APIM_GATEWAY_URL && env.VERIFIER_ENVIRONMENT !== 'azure';
+  // The emulator only in the local environment without a gateway; never in azure (there a missing gateway is an error).
+  const embedded = !env.APIM_GATEWAY_URL?.trim() && detectEnvironment(env).environment === 'local';
   let embeddedEnv: Awaited<ReturnType<typeof startEmbeddedForPool>> | undefined;
   const demoEnv: Record<string, string | undefined> = { ...env };
   if (embedded && !env.STORE_PATH) {
@@ -144,6 +146,8 @@ async function main(): Promise<number | undefined> {
     await disposeServices().catch(() => undefined);
     return 3;
   }
+  // appStart only begins the start-up step (it must not block a real host); here the URLs are printed once it is done.
+  await (await import('../functions/startup')).startupSettled();
   const base = `${host.baseUrl}/api`;
   console.log('');
   console.log(`apim-pool-verifier is running${embedded ? ' on the embedded environment (no Azure)' : ''}.`);
@@ -174,7 +178,7 @@ async function main(): Promise<number | undefined> {
         signal: stop.signal,
         // Narrate what the verifier observed (its latest finished run, its alert state), not a fixed clock.
         observe: async () => {
-          const finished = services.store.recentRuns(services.declaredPool.name, 10).filter((run) => run.state !== 'running');
+          const finished = (await services.state.recentRuns(services.declaredPool.name, 10)).filter((run) => run.state !== 'running');
           const latest = finished[0];
           const record = services.alerts ? await services.alerts.store.read(services.declaredPool.name) : null;
           return {

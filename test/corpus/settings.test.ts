@@ -1,4 +1,5 @@
 import { createServices } from '../../src/app/createServices';
+import { AZURE_REQUIRED_SETTINGS } from '../../src/lib/config/azureSettings';
 import { ConfigError } from '../../src/lib/config/ConfigError';
 import { loadConfig } from '../../src/lib/config/loadConfig';
 import { runsPerHourOf } from '../../src/app/runsPerHourOf';
@@ -14,6 +15,20 @@ import { APP_ROOT, recordUnhandledRejections, type RejectionRecorder } from './s
 
 const GATEWAY = { APIM_GATEWAY_URL: 'https://apim-x.azure-api.net/openai', APIM_SUBSCRIPTION_KEY: 'SECRET-SUBKEY-corpus-0001' };
 
+/** A complete azure-environment configuration (identity-based storage, as Microsoft's templates do); each case breaks one thing. */
+const AZURE_READY: Record<string, string> = {
+  WEBSITE_INSTANCE_ID: 'a1b2c3d4e5f6',
+  WEBSITE_SITE_NAME: 'func-pool-verifier',
+  ...GATEWAY,
+  POOL_DEFINITION_PATH: 'pools/production.json',
+  AzureWebJobsStorage__accountName: 'stverifier01',
+  AzureWebJobsStorage__credential: 'managedidentity',
+  AzureWebJobsStorage__clientId: '11111111-2222-3333-4444-555555555555',
+  APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-1111-4222-8333-444444444444;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/',
+  LOGS_SOURCE: 'workspace',
+  LOGS_WORKSPACE_ID: '8b3e1c2a-1111-2222-3333-444455556666',
+};
+
 interface Case {
   readonly name: string;
   readonly env: Record<string, string>;
@@ -28,8 +43,26 @@ const CASES: readonly Case[] = [
   { name: 'gateway URL with ftp scheme', env: { APIM_GATEWAY_URL: 'ftp://apim-x.azure-api.net/openai', APIM_SUBSCRIPTION_KEY: 'k' }, key: 'APIM_GATEWAY_URL', cause: /http/ },
   { name: 'gateway URL with credentials in it', env: { APIM_GATEWAY_URL: 'https://user:SECRET-PASS-77@apim-x.azure-api.net/openai', APIM_SUBSCRIPTION_KEY: 'k' }, key: 'APIM_GATEWAY_URL', cause: /credential|user/i, secret: 'SECRET-PASS-77' },
   { name: 'gateway URL without the subscription key', env: { APIM_GATEWAY_URL: 'https://apim-x.azure-api.net/openai' }, key: 'APIM_SUBSCRIPTION_KEY', cause: /required/ },
-  { name: 'azure environment without a gateway', env: { VERIFIER_ENVIRONMENT: 'azure' }, key: 'APIM_GATEWAY_URL', cause: /required/ },
-  { name: 'unknown environment', env: { VERIFIER_ENVIRONMENT: 'cloud' }, key: 'VERIFIER_ENVIRONMENT', cause: /embedded.*azure/ },
+  { name: 'azure environment without a gateway', env: { VERIFIER_ENVIRONMENT: 'azure' }, key: 'APIM_GATEWAY_URL', cause: /^is required in the azure environment \(VERIFIER_ENVIRONMENT=azure\)$/ },
+  { name: 'unknown environment', env: { VERIFIER_ENVIRONMENT: 'cloud' }, key: 'VERIFIER_ENVIRONMENT', cause: /local, azure \(embedded is an alias of local\)/ },
+  // The azure environment (detected from the Function App's own settings): every requirement, each by name.
+  { name: 'gateway missing in a Function App', env: { ...AZURE_READY, APIM_GATEWAY_URL: '' }, key: 'APIM_GATEWAY_URL', cause: /^is required in the azure environment \(WEBSITE_INSTANCE_ID is set \(running in a Function App\)\)$/ },
+  { name: 'subscription key missing in azure', env: { ...AZURE_READY, APIM_SUBSCRIPTION_KEY: '' }, key: 'APIM_SUBSCRIPTION_KEY', cause: /^is required in the azure environment$/ },
+  { name: 'lab pool refused as a default in azure', env: { ...AZURE_READY, POOL_DEFINITION_PATH: '' }, key: 'POOL_DEFINITION_PATH', cause: /^is required in the azure environment \(the lab pool is never a default there\)$/ },
+  { name: 'no storage account in azure', env: { ...AZURE_READY, AzureWebJobsStorage__accountName: '', AzureWebJobsStorage__credential: '', AzureWebJobsStorage__clientId: '' }, key: 'AzureWebJobsStorage__accountName', cause: /^is required in the azure environment \(or AzureWebJobsStorage__tableServiceUri/ },
+  { name: 'no Logs source in azure', env: { ...AZURE_READY, LOGS_SOURCE: '' }, key: 'LOGS_SOURCE', cause: /^is required in the azure environment: workspace/ },
+  { name: 'the local Logs source in azure', env: { ...AZURE_READY, LOGS_SOURCE: 'local' }, key: 'LOGS_SOURCE', cause: /^must be workspace or appinsights in the azure environment/ },
+  { name: 'no App Insights in azure', env: { ...AZURE_READY, APPLICATIONINSIGHTS_CONNECTION_STRING: '' }, key: 'APPLICATIONINSIGHTS_CONNECTION_STRING', cause: /^is required in the azure environment/ },
+  { name: 'local alert state in azure', env: { ...AZURE_READY, ALERT_STATE_STORE: 'local' }, key: 'ALERT_STATE_STORE', cause: /^must be table in the azure environment/ },
+  { name: 'identity storage with a bad account name', env: { ...AZURE_READY, AzureWebJobsStorage__accountName: 'Not_An_Account' }, key: 'AzureWebJobsStorage__accountName', cause: /storage account name/ },
+  { name: 'identity storage with a client id that is not a GUID', env: { ...AZURE_READY, AzureWebJobsStorage__clientId: 'my-identity' }, key: 'AzureWebJobsStorage__clientId', cause: /GUID/ },
+  { name: 'identity storage with an unknown credential kind', env: { ...AZURE_READY, AzureWebJobsStorage__credential: 'connectionstring' }, key: 'AzureWebJobsStorage__credential', cause: /managedidentity/ },
+  { name: 'identity client id without an account', env: { AzureWebJobsStorage__clientId: '11111111-2222-3333-4444-555555555555' }, key: 'AzureWebJobsStorage__accountName', cause: /^is required when AzureWebJobsStorage__clientId is set$/ },
+  // Misspelt settings that look like ours: named, with the setting meant.
+  { name: 'misspelt PROBE_MAX_REQUEST', env: { PROBE_MAX_REQUEST: '30' }, key: 'PROBE_MAX_REQUEST', cause: /^is not a known setting; did you mean PROBE_MAX_REQUESTS\?$/ },
+  { name: 'misspelt ALERT_WEBHOK_URL (secret value)', env: { ALERT_WEBHOK_URL: 'https://hooks.example/SECRET-WEBHOOK-typo-9' }, key: 'ALERT_WEBHOK_URL', cause: /^is not a known setting; did you mean ALERT_WEBHOOK_URL\?$/, secret: 'SECRET-WEBHOOK-typo-9' },
+  { name: 'lower-case setting name', env: { deploy_mode: 'deploy' }, key: 'deploy_mode', cause: /^is not a known setting; did you mean DEPLOY_MODE\?$/ },
+  { name: 'unknown setting far from any', env: { REPORT_COLOUR_SCHEME: 'dark' }, key: 'REPORT_COLOUR_SCHEME', cause: /^is not a known setting \(see the settings table in the README\)$/ },
   { name: 'negative probe count', env: { PROBE_MAX_REQUESTS: '-5' }, key: 'PROBE_MAX_REQUESTS', cause: /integer from 1/ },
   { name: 'zero probe count', env: { PROBE_MAX_REQUESTS: '0' }, key: 'PROBE_MAX_REQUESTS', cause: /integer from 1/ },
   { name: 'probe count in exponent notation', env: { PROBE_MAX_REQUESTS: '6e1' }, key: 'PROBE_MAX_REQUESTS', cause: /6e1/ },
@@ -68,6 +101,43 @@ beforeAll(() => {
   rejections = recordUnhandledRejections();
 });
 afterAll(() => rejections.uninstall());
+
+describe('the azure environment', () => {
+  it('accepts the complete identity-based configuration, deploying nothing unless asked (verify-only)', () => {
+    const settings = loadConfig(AZURE_READY);
+    expect(settings.environment).toBe('azure');
+    expect(settings.deploy.mode).toBe('verify-only');
+    expect(settings.alerts.stateStore).toBe('table');
+    expect(settings.storageIdentity).toEqual({
+      tableServiceUri: 'https://stverifier01.table.core.windows.net',
+      clientId: '11111111-2222-3333-4444-555555555555',
+      credential: 'managedidentity',
+    });
+    expect(loadConfig({ ...AZURE_READY, DEPLOY_MODE: 'deploy' }).deploy.mode).toBe('deploy');
+  });
+
+  it('names every setting of AZURE_REQUIRED_SETTINGS when none is given', () => {
+    const keys = (() => {
+      try {
+        loadConfig({ WEBSITE_INSTANCE_ID: 'a1b2c3d4e5f6' });
+      } catch (error) {
+        return (error as ConfigError).issues.map((issue) => issue.key);
+      }
+      return [];
+    })();
+    expect([...keys].sort()).toEqual([...AZURE_REQUIRED_SETTINGS].sort());
+  });
+
+  it('createServices in a Function App without a gateway never starts the emulator', async () => {
+    let started = 0;
+    const error = await createServices({ ...AZURE_READY, APIM_GATEWAY_URL: '' }, { appRoot: APP_ROOT, startEmbedded: async () => { started += 1; throw new Error('must not start'); } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(started).toBe(0);
+  });
+});
 
 describe('bad settings', () => {
   it.each(CASES.map((c) => [c.name, c] as const))('%s: ConfigError naming the key, no secret echoed', (_name, c) => {

@@ -78,11 +78,12 @@ describe('the whole loop on the embedded default', () => {
     expect(registry.hooks.get('appStart')).toHaveLength(1);
   });
 
-  it('deploys at start-up through ARM, then a second start-up writes nothing', async () => {
+  it('deploys at start-up through ARM, then a second start-up with the same definition does not deploy again', async () => {
     const [hook] = registry.hooks.get('appStart') ?? [];
     await hook?.({ hookData: {}, appHookData: {} });
+    await (await import('../../src/functions/startup')).startupSettled();
     const services = await getServices();
-    const first = services.store.lastDeployOutcome(services.declaredPool.name);
+    const first = await services.state.lastDeployOutcome(services.declaredPool.name);
     expect(first?.status).toBe('succeeded');
     expect(first?.actions.map((a) => [a.resource, a.result])).toEqual([
       ['openai-instance1', 'written'],
@@ -90,9 +91,11 @@ describe('the whole loop on the embedded default', () => {
       ['openai-instance-backend-pool', 'written'],
     ]);
     await hook?.({ hookData: {}, appHookData: {} });
-    const second = services.store.lastDeployOutcome(services.declaredPool.name);
-    expect(second?.status).toBe('succeeded');
-    expect(second?.actions.every((a) => a.result === 'unchanged')).toBe(true);
+    await (await import('../../src/functions/startup')).startupSettled();
+    const second = await services.state.lastDeployOutcome(services.declaredPool.name);
+    // Same definition hash: the recorded outcome stands, nothing was deployed again.
+    expect(second).toEqual(first);
+    expect((await services.state.lastStartupRecord(services.declaredPool.name))?.deploy).toEqual(first);
   });
 
   it('sends 600 probes through the gateway and finds the 2:1 split consistent with the weights', async () => {

@@ -54,11 +54,12 @@ export async function useServices(settings: Record<string, string>, embedded: Em
   return getServices();
 }
 
-/** Runs the registered `appStart` hook (the start-up deploy). */
+/** Runs the registered `appStart` hook (which returns at once) and waits for the start-up work it began in the background. */
 export async function runStartupHook(): Promise<void> {
   const [hook] = registry.hooks.get('appStart') ?? [];
   if (!hook) throw new Error('appStart hook was not registered');
   await hook({ hookData: {}, appHookData: {} });
+  await (await import('../../src/functions/startup')).startupSettled();
 }
 
 /** Invokes the registered probeTimer handler once. */

@@ -5,6 +5,7 @@ import { createServices } from '../../src/app/createServices';
 import { startEmbeddedEnvironment, type EmbeddedEnvironment } from '../../src/emulator/startEmbeddedEnvironment';
 import type { AccessLogEntry } from '../../src/emulator/startEmbeddedEnvironment';
 import { openSqliteStore } from '../../src/lib/store/sqliteStore';
+import { evidenceScope } from '../../src/lib/state/evidenceScope';
 import { runVerificationCycle, type RunBookkeeping } from '../../src/lib/verifier/runVerificationCycle';
 import { APP_ROOT, LAB_POOL_PATH, makeTempDir, recordUnhandledRejections, type RejectionRecorder } from '../corpus/support';
 
@@ -95,16 +96,18 @@ describe('a probe run killed mid-way', () => {
 
     const store = openSqliteStore(storePath());
     try {
-      const [run] = store.recentRuns(POOL, 1);
+      // The store keys evidence by pool *and* gateway (the scope this verifier's settings give).
+      const key = evidenceScope({ embedded: false, gatewayUrl: env.gatewayUrl, apim: undefined }).key(POOL);
+      const [run] = store.recentRuns(key, 1);
       expect(run?.state).toBe('running');
-      const kept = store.readWindowSync(POOL, { fromMs: 0, toMs: Date.now() + 1 }, 60_000);
+      const kept = store.readWindowSync(key, { fromMs: 0, toMs: Date.now() + 1 }, 60_000);
       expect(kept.total).toBeGreaterThanOrEqual(PROBES_BEFORE_KILL - 2);
       expect(kept.total).toBeLessThan(200);
       expect(kept.answered).toBe(kept.total);
     } finally {
       store.close();
     }
-  });
+  }, 150_000); // The child transpiles the sources on load: slow on a busy machine.
 
   it('the next cycle, once the dead run lock has expired, marks that run incomplete and runs normally', async () => {
     const services = await createServices(settings(), { appRoot: APP_ROOT, embedded: env });
@@ -116,10 +119,11 @@ describe('a probe run killed mid-way', () => {
       const later = (nowMs: number): number => nowMs + 2 * HOUR_IN_MS;
       // Every other bookkeeping call goes to the store unchanged.
       const shifted: Partial<RunBookkeeping> = {
-        tryAcquireLock: (name, owner, ttlInMs, nowMs) => services.store.tryAcquireLock(name, owner, ttlInMs, later(nowMs)),
-        markAbandonedRuns: (nowMs, olderThanMs) => services.store.markAbandonedRuns(later(nowMs), olderThanMs),
+        tryAcquireLock: (name, owner, ttlInMs, nowMs) => services.state.tryAcquireLock(name, owner, ttlInMs, later(nowMs)),
+        renewLock: (name, owner, ttlInMs, nowMs) => services.state.renewLock(name, owner, ttlInMs, later(nowMs)),
+        markAbandonedRuns: (nowMs, olderThanMs, pool) => services.state.markAbandonedRuns(later(nowMs), olderThanMs, pool),
       };
-      const bookkeeping = new Proxy(services.store, {
+      const bookkeeping = new Proxy(services.state, {
         get(target, property, receiver) {
           const override = shifted[property as keyof RunBookkeeping];
           if (override) return override;
@@ -127,15 +131,15 @@ describe('a probe run killed mid-way', () => {
           return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
         },
       }) as RunBookkeeping;
-      const killed = services.store.recentRuns(POOL, 1)[0];
+      const killed = (await services.state.recentRuns(POOL, 1))[0];
       const result = await runVerificationCycle({ ...deps, bookkeeping, settings: { ...deps.settings, maxProbes: 30 } });
       expect(result.ran).toBe(true);
       expect(lines.join('\n')).toMatch(/Marked 1 unfinished earlier run\(s\) as incomplete; their probes are kept/);
-      const runs = services.store.recentRuns(POOL, 2);
+      const runs = await services.state.recentRuns(POOL, 2);
       expect(runs[0]).toMatchObject({ state: 'complete', probesSent: 30 });
       expect(runs[1]).toMatchObject({ runId: killed?.runId, state: 'incomplete' });
       if (result.ran) expect(result.report.total).toBe(30);
-      const all = services.store.readWindowSync(POOL, { fromMs: 0, toMs: Date.now() + 1 }, 60_000);
+      const all = services.localStore!.readWindowSync(services.scope.key(POOL), { fromMs: 0, toMs: Date.now() + 1 }, 60_000);
       expect(all.incompleteRuns).toBe(1);
     } finally {
       await services.close();

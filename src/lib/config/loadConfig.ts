@@ -1,6 +1,8 @@
+import { AZURE_HOST_MARKERS, detectEnvironment, STORAGE_IDENTITY_KEYS } from './azureSettings';
 import { ConfigError } from './ConfigError';
 import { SECRET_KEYS, SettingsReader } from './SettingsReader';
 import type { Settings } from './types';
+import { unknownSettingIssues } from './unknownSettings';
 
 /** Every environment variable `loadConfig` reads (the `Values` of `local.settings.json` / App Settings). */
 export const SETTING_KEYS = Object.freeze([
@@ -44,13 +46,20 @@ export const SETTING_KEYS = Object.freeze([
   'ALERT_REMINDER_MINUTES',
   'ALERT_STATE_STORE',
   'AzureWebJobsStorage',
+  'AzureWebJobsStorage__accountName',
+  'AzureWebJobsStorage__tableServiceUri',
+  'AzureWebJobsStorage__credential',
+  'AzureWebJobsStorage__clientId',
 ] as const);
 
 /** A key of `SETTING_KEYS`. */
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
-/** Keys the Functions host itself reads; they may appear in `local.settings.json` but `loadConfig` ignores them. */
-export const HOST_KEYS = Object.freeze(['FUNCTIONS_WORKER_RUNTIME', 'AzureWebJobsFeatureFlags'] as const);
+/**
+ * Keys the Functions host or platform sets or reads; they may appear in `local.settings.json`. `loadConfig` reads only
+ * the platform's WEBSITE_INSTANCE_ID / WEBSITE_SITE_NAME (to detect the azure environment).
+ */
+export const HOST_KEYS = Object.freeze(['FUNCTIONS_WORKER_RUNTIME', 'AzureWebJobsFeatureFlags', ...AZURE_HOST_MARKERS] as const);
 
 export { SECRET_KEYS };
 
@@ -101,8 +110,11 @@ const ALPHA_RANGE = { min: 0, max: 0.5, exclusive: true } as const;
  *
  * Rules beyond the per-key types:
  * - Values are trimmed; empty or blank values count as absent.
- * - `environment` is `embedded` when APIM_GATEWAY_URL is absent, else `azure`; VERIFIER_ENVIRONMENT forces
- *   either, but `azure` needs APIM_GATEWAY_URL. APIM_GATEWAY_URL needs APIM_SUBSCRIPTION_KEY.
+ * - `environment` comes from `detectEnvironment` (VERIFIER_ENVIRONMENT, else `azure` inside a Function App, else
+ *   `local`). In azure, APIM_GATEWAY_URL, APIM_SUBSCRIPTION_KEY, POOL_DEFINITION_PATH, a storage account (either
+ *   form), APPLICATIONINSIGHTS_CONNECTION_STRING and a Logs source are required, DEPLOY_MODE defaults to
+ *   `verify-only` and alert state is always in Tables. APIM_GATEWAY_URL needs APIM_SUBSCRIPTION_KEY everywhere.
+ * - A setting that looks like ours (a known prefix) but is not known is an error with a "did you mean".
  * - Integers are decimal digits only; booleans are true/false/1/0/yes/no; URLs are absolute http(s) without
  *   credentials (a trailing `/` is dropped); alphas lie strictly between 0 and 0.5.
  * - PROBE_SCHEDULE is a 6-field NCRONTAB (seconds first); a 5-field cron gets a hint.
@@ -117,22 +129,31 @@ const ALPHA_RANGE = { min: 0, max: 0.5, exclusive: true } as const;
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Settings {
   const read = new SettingsReader(env);
 
+  const choice = detectEnvironment(env);
+  const environment = choice.environment;
+  const azure = environment === 'azure';
+  if (choice.invalid !== undefined) read.fail('VERIFIER_ENVIRONMENT', 'must be one of local, azure (embedded is an alias of local)', choice.invalid);
+  for (const issue of unknownSettingIssues(env, [...SETTING_KEYS, ...HOST_KEYS])) read.fail(issue.key, issue.message);
+
   const gatewayUrl = read.url('APIM_GATEWAY_URL');
   const gatewayGiven = read.has('APIM_GATEWAY_URL');
   const subscriptionKey = read.string('APIM_SUBSCRIPTION_KEY', undefined, 4096);
-  const forced = read.choice('VERIFIER_ENVIRONMENT', ['embedded', 'azure'] as const);
-  const environment = forced ?? (gatewayGiven ? 'azure' : 'embedded');
-  if (forced === 'azure' && !gatewayGiven) {
-    read.fail('APIM_GATEWAY_URL', 'is required when VERIFIER_ENVIRONMENT is azure');
+  if (azure && !gatewayGiven) {
+    // No silent fallback: in azure a missing gateway is a misconfiguration, never the embedded emulator.
+    read.fail('APIM_GATEWAY_URL', `is required in the azure environment (${choice.because})`);
   }
-  if (gatewayGiven && subscriptionKey === undefined) {
-    read.fail('APIM_SUBSCRIPTION_KEY', 'is required when APIM_GATEWAY_URL is set');
+  if ((gatewayGiven || azure) && subscriptionKey === undefined) {
+    read.fail('APIM_SUBSCRIPTION_KEY', azure ? 'is required in the azure environment' : 'is required when APIM_GATEWAY_URL is set');
   }
 
+  if (azure && !read.has('POOL_DEFINITION_PATH')) {
+    read.fail('POOL_DEFINITION_PATH', 'is required in the azure environment (the lab pool is never a default there)');
+  }
   const poolDefinitionPath = read.string('POOL_DEFINITION_PATH', SETTING_DEFAULTS.POOL_DEFINITION_PATH);
 
   const deploy: Settings['deploy'] = {
-    mode: read.choice('DEPLOY_MODE', ['deploy', 'verify-only'] as const, SETTING_DEFAULTS.DEPLOY_MODE),
+    // Writing to APIM must be chosen explicitly in azure.
+    mode: read.choice('DEPLOY_MODE', ['deploy', 'verify-only'] as const, azure ? 'verify-only' : SETTING_DEFAULTS.DEPLOY_MODE),
     onStartup: read.boolean('DEPLOY_ON_STARTUP', SETTING_DEFAULTS.DEPLOY_ON_STARTUP),
     deadlineInSeconds: read.integer('DEPLOY_DEADLINE_SECONDS', SETTING_DEFAULTS.DEPLOY_DEADLINE_SECONDS, 10, 3_600),
     armEndpoint: read.url('ARM_ENDPOINT', SETTING_DEFAULTS.ARM_ENDPOINT),
@@ -191,7 +212,20 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     );
   }
 
+  if (azure && appInsightsConnectionString === undefined) {
+    read.fail('APPLICATIONINSIGHTS_CONNECTION_STRING', 'is required in the azure environment (probes are written to Application Insights)');
+  }
+
   const logsSource = read.choice('LOGS_SOURCE', ['local', 'workspace', 'appinsights'] as const, SETTING_DEFAULTS.LOGS_SOURCE);
+  if (azure && logsSource === 'local') {
+    read.fail(
+      'LOGS_SOURCE',
+      read.has('LOGS_SOURCE')
+        ? 'must be workspace or appinsights in the azure environment (there is no local store)'
+        : 'is required in the azure environment: workspace (with LOGS_WORKSPACE_ID) or appinsights (with APPINSIGHTS_RESOURCE_ID)',
+      read.raw('LOGS_SOURCE'),
+    );
+  }
   const workspaceId = read.guid('LOGS_WORKSPACE_ID');
   const appInsightsResourceId = read.matching(
     'APPINSIGHTS_RESOURCE_ID',
@@ -222,10 +256,23 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
       'is not a valid storage connection string (expected UseDevelopmentStorage=true or DefaultEndpointsProtocol=…;AccountName=…;…)',
     );
   }
+  const storageIdentity = readStorageIdentity(read);
   const realStorage = storageConnectionString !== undefined && !DEVELOPMENT_STORAGE.test(storageConnectionString);
-  const stateStore = read.choice('ALERT_STATE_STORE', ['local', 'table'] as const, realStorage ? 'table' : 'local');
-  if (stateStore === 'table' && storageConnectionString === undefined && read.has('ALERT_STATE_STORE')) {
-    read.fail('ALERT_STATE_STORE', 'is table, which needs AzureWebJobsStorage (a storage connection string)', 'table');
+  const anyStorage = storageConnectionString !== undefined || storageIdentity !== undefined;
+  if (azure && !anyStorage) {
+    read.fail(
+      'AzureWebJobsStorage__accountName',
+      'is required in the azure environment (or AzureWebJobsStorage__tableServiceUri, or the connection string AzureWebJobsStorage): all shared state lives in Storage Tables',
+    );
+  }
+  const stateStore = azure
+    ? 'table'
+    : read.choice('ALERT_STATE_STORE', ['local', 'table'] as const, realStorage || storageIdentity !== undefined ? 'table' : 'local');
+  if (azure && read.raw('ALERT_STATE_STORE')?.toLowerCase() === 'local') {
+    read.fail('ALERT_STATE_STORE', 'must be table in the azure environment (alert state is shared by every instance)', 'local');
+  }
+  if (stateStore === 'table' && !anyStorage && read.has('ALERT_STATE_STORE')) {
+    read.fail('ALERT_STATE_STORE', 'is table, which needs AzureWebJobsStorage (a storage connection string) or AzureWebJobsStorage__accountName', 'table');
   }
   const alerts: Settings['alerts'] = {
     webhookFormat: read.choice('ALERT_WEBHOOK_FORMAT', ['generic', 'teams', 'slack'] as const, SETTING_DEFAULTS.ALERT_WEBHOOK_FORMAT),
@@ -239,6 +286,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
 
   const settings: Settings = {
     environment,
+    environmentReason: choice.because,
     poolDefinitionPath,
     gatewayUrl,
     deploy,
@@ -246,6 +294,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     verdict,
     report,
     storePath,
+    storageIdentity,
     telemetry,
     alerts,
     secrets: {
@@ -256,6 +305,27 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     },
   };
   return deepFreeze(settings);
+}
+
+/**
+ * The identity-based storage settings, the Functions host's own convention: `__tableServiceUri` (an https URL) or
+ * `__accountName` (a storage account name), `__credential` (`managedidentity` is the only value the host defines),
+ * `__clientId` (a user-assigned identity's client id).
+ */
+function readStorageIdentity(read: SettingsReader): Settings['storageIdentity'] {
+  const [accountNameKey, tableServiceUriKey, credentialKey, clientIdKey] = STORAGE_IDENTITY_KEYS;
+  const accountName = read.matching(accountNameKey, /^[a-z0-9]{3,24}$/, 'a storage account name (3–24 lower-case letters and digits)');
+  const tableServiceUri = read.url(tableServiceUriKey);
+  const credential = read.choice(credentialKey, ['managedidentity'] as const);
+  const clientId = read.guid(clientIdKey);
+  const uri = tableServiceUri ?? (accountName !== undefined ? `https://${accountName}.table.core.windows.net` : undefined);
+  if (uri === undefined) {
+    if (read.has(credentialKey) || read.has(clientIdKey)) {
+      read.fail(accountNameKey, `is required when ${read.has(clientIdKey) ? clientIdKey : credentialKey} is set`);
+    }
+    return undefined;
+  }
+  return { tableServiceUri: uri, clientId, credential: credential === 'managedidentity' ? 'managedidentity' : 'default' };
 }
 
 /** `UseDevelopmentStorage=true`, or `;`-separated `name=value` pairs naming an account or an endpoint. */

@@ -7,17 +7,23 @@ import type { DeployMode } from '../deploy/types';
  */
 export interface Settings {
   /**
-   * VERIFIER_ENVIRONMENT. `embedded`: start the embedded emulator and point everything at it; `azure`: use real
-   * endpoints. Default: `embedded` when APIM_GATEWAY_URL is absent, else `azure`.
+   * VERIFIER_ENVIRONMENT: `local` (SQLite store; the embedded emulator when APIM_GATEWAY_URL is absent; `embedded`
+   * is accepted as an alias) or `azure` (Storage Tables, App Insights, Azure Monitor Logs; never the emulator).
+   * Default: `azure` inside a Function App (WEBSITE_INSTANCE_ID or WEBSITE_SITE_NAME set by the platform), else `local`.
    */
-  readonly environment: 'embedded' | 'azure';
-  /** POOL_DEFINITION_PATH, default `examples/lab-pool.json` (relative to the app root). */
+  readonly environment: 'local' | 'azure';
+  /** Why `environment` was chosen (e.g. `VERIFIER_ENVIRONMENT=azure`), for log lines. */
+  readonly environmentReason: string;
+  /**
+   * POOL_DEFINITION_PATH (relative to the app root). Local default `examples/lab-pool.json`; required in azure
+   * (the lab pool is never a default there).
+   */
   readonly poolDefinitionPath: string;
   /** APIM_GATEWAY_URL: API base URL including the API suffix, e.g. `https://apim-x.azure-api.net/openai`. */
   readonly gatewayUrl: string | undefined;
 
   readonly deploy: {
-    /** DEPLOY_MODE: `deploy` (default) or `verify-only`. */
+    /** DEPLOY_MODE: `deploy` or `verify-only`. Default `deploy` locally, `verify-only` in azure (writing to APIM is opt-in there). */
     readonly mode: DeployMode;
     /** DEPLOY_ON_STARTUP, default true. */
     readonly onStartup: boolean;
@@ -69,8 +75,16 @@ export interface Settings {
     readonly binInMinutes: number;
   };
 
-  /** STORE_PATH: the local SQLite store, default `.data/verifier.sqlite`. */
+  /** STORE_PATH: the local SQLite store, default `.data/verifier.sqlite`. Never used in azure. */
   readonly storePath: string;
+
+  /**
+   * The storage account for shared state (Tables) when given by identity: AzureWebJobsStorage__tableServiceUri, or
+   * AzureWebJobsStorage__accountName (→ `https://<name>.table.core.windows.net`), with
+   * AzureWebJobsStorage__credential (`managedidentity`) and AzureWebJobsStorage__clientId (a user-assigned
+   * identity). Undefined when not given (then the connection string `AzureWebJobsStorage` is used, if any).
+   */
+  readonly storageIdentity: { readonly tableServiceUri: string; readonly clientId: string | undefined; readonly credential: 'managedidentity' | 'default' } | undefined;
 
   readonly telemetry: {
     /** TELEMETRY_CLOUD_ROLE_NAME, default `apim-pool-verifier`. */
@@ -92,7 +106,10 @@ export interface Settings {
     readonly webhookFormat: 'generic' | 'teams' | 'slack';
     /** ALERT_REMINDER_MINUTES: remind while an incident lasts, default 240. */
     readonly reminderInMinutes: number;
-    /** ALERT_STATE_STORE: `local` (SQLite) or `table` (Azure Table Storage via AzureWebJobsStorage); default `table` when AzureWebJobsStorage is a real connection string. */
+    /**
+     * ALERT_STATE_STORE: `local` (SQLite) or `table` (Azure Table Storage via AzureWebJobsStorage, either form).
+     * Locally the default is `table` when AzureWebJobsStorage is a real connection string; always `table` in azure.
+     */
     readonly stateStore: 'local' | 'table';
   };
 

@@ -117,4 +117,12 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // v3: the start-up record per pool key (deploy or verify-only read, per definition hash), shared by every
+  // process using this file so a restart does not redeploy an unchanged definition.
+  `
+  CREATE TABLE startup_records (
+    pool TEXT PRIMARY KEY,
+    record_json TEXT NOT NULL
+  );
+  `,
 ];

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ConfigDriftReport, DeployOutcome } from '../deploy/types';
+import type { StartupRecord } from '../state/types';
 import type { ProbeKind, ProbeRecord, ProbeRunInfo, ProbeRunSummary, RunState } from '../probe/types';
 import { boundCounts, MAX_DISTINCT_VALUES, toUnidentifiedEvidence, truncateValue } from '../util/boundedCounts';
 import { ensureError } from '../util/errors';
@@ -65,7 +66,11 @@ export interface SqliteStore extends ProbeSink, EvidenceSource {
    * Marks runs still `running` with no activity (start or probe) for `olderThanMs` as `incomplete` (their process
    * is gone); their probes are kept and counted. Returns how many runs were marked.
    */
-  markAbandonedRuns(nowMs: number, olderThanMs: number): number;
+  markAbandonedRuns(nowMs: number, olderThanMs: number, pool?: string): number;
+  /** Records that run `runId` is alive at `nowMs` (the heartbeat of a run waiting on slow probes). */
+  touchRun(runId: string, nowMs: number): void;
+  saveStartupRecord(pool: string, record: StartupRecord): void;
+  lastStartupRecord(pool: string): StartupRecord | null;
   saveDeployOutcome(pool: string, outcome: DeployOutcome): void;
   lastDeployOutcome(pool: string): DeployOutcome | null;
   saveConfigDrift(pool: string, report: ConfigDriftReport): void;
@@ -230,6 +235,15 @@ function createStore(db: Database.Database): SqliteStore {
       `UPDATE runs SET state = 'incomplete', finished_at_ms = last_activity_ms, probes_sent = probe_count, tokens_used = probe_tokens
        WHERE state = 'running' AND last_activity_ms <= ?`,
     ),
+    markAbandonedOfPool: db.prepare(
+      `UPDATE runs SET state = 'incomplete', finished_at_ms = last_activity_ms, probes_sent = probe_count, tokens_used = probe_tokens
+       WHERE state = 'running' AND last_activity_ms <= ? AND pool = ?`,
+    ),
+    touchRunActivity: db.prepare(`UPDATE runs SET last_activity_ms = MAX(last_activity_ms, ?) WHERE run_id = ?`),
+    upsertStartup: db.prepare(
+      `INSERT INTO startup_records (pool, record_json) VALUES (?, ?) ON CONFLICT (pool) DO UPDATE SET record_json = excluded.record_json`,
+    ),
+    selectStartup: db.prepare(`SELECT record_json FROM startup_records WHERE pool = ?`).pluck(),
     insertDeploy: db.prepare(`INSERT INTO deploy_outcomes (pool, outcome_json) VALUES (?, ?)`),
     lastDeploy: db.prepare(`SELECT outcome_json FROM deploy_outcomes WHERE pool = ? ORDER BY id DESC LIMIT 1`).pluck(),
     insertDrift: db.prepare(`INSERT INTO config_drift (pool, report_json) VALUES (?, ?)`),
@@ -724,11 +738,31 @@ function createStore(db: Database.Database): SqliteStore {
       statements.deleteLock.run(name, owner);
     },
 
-    markAbandonedRuns(nowMs: number, olderThanMs: number): number {
+    markAbandonedRuns(nowMs: number, olderThanMs: number, pool?: string): number {
       guard('markAbandonedRuns');
       requireFinite('nowMs', nowMs);
       requireFinite('olderThanMs', olderThanMs);
+      if (pool !== undefined) return statements.markAbandonedOfPool.run(nowMs - olderThanMs, pool).changes;
       return statements.markAbandoned.run(nowMs - olderThanMs).changes;
+    },
+
+    touchRun(runId: string, nowMs: number): void {
+      guard('touchRun');
+      requireString('runId', runId);
+      requireFinite('nowMs', nowMs);
+      statements.touchRunActivity.run(Math.ceil(nowMs), runId);
+    },
+
+    saveStartupRecord(pool: string, record: StartupRecord): void {
+      guard('saveStartupRecord');
+      requireString('pool', pool);
+      statements.upsertStartup.run(pool, JSON.stringify(record));
+    },
+
+    lastStartupRecord(pool: string): StartupRecord | null {
+      guard('lastStartupRecord');
+      const json = statements.selectStartup.get(pool) as string | undefined;
+      return json === undefined ? null : (JSON.parse(json) as StartupRecord);
     },
 
     saveDeployOutcome(pool: string, outcome: DeployOutcome): void {

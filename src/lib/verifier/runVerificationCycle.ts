@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { AlertStateStore } from '../alerts/stateStore';
 import type { Notifier } from '../alerts/types';
 import { processAlerts } from '../alerts/processAlerts';
-import type { ConfigDriftReport, DeployOutcome } from '../deploy/types';
+import type { ConfigDriftReport } from '../deploy/types';
+import { withLease } from '../state/withLease';
+import type { SharedState } from '../state/types';
 import type { ResolvedPool } from '../pool/types';
 import { runProbes, type ProbeFatal } from '../probe/runProbes';
 import type { ProbeRecord } from '../probe/types';
@@ -17,16 +19,21 @@ import { assembleReport, type WindowToAssess } from './assembleReport';
 export type { WindowToAssess } from './assembleReport';
 import { evidenceFromRecords } from './evidenceFromRecords';
 
-/** What the cycle needs from the local store: run bookkeeping that must be exact and crash-safe. */
-export interface RunBookkeeping {
-  tryAcquireLock(name: string, owner: string, ttlInMs: number, nowMs: number): boolean;
-  releaseLock(name: string, owner: string): void;
-  markAbandonedRuns(nowMs: number, olderThanMs: number): number;
-  lastDeployOutcome(pool: string): DeployOutcome | null;
-  saveConfigDrift(pool: string, report: ConfigDriftReport): void;
-  lastConfigDrift(pool: string): ConfigDriftReport | null;
-  /** Recent runs, newest first, with their own verdicts once finished. */
-  recentRuns(pool: string, limit: number): readonly { readonly runId: string; readonly state: string; readonly verdict?: string | undefined }[];
+/**
+ * What the cycle needs from the shared state (SQLite locally, Storage Tables in Azure): the run lease and run
+ * bookkeeping that must be exact and crash-safe. Answers may be synchronous or promises; the cycle awaits them.
+ */
+export type RunBookkeeping = Pick<
+  SharedState,
+  'tryAcquireLock' | 'renewLock' | 'releaseLock' | 'markAbandonedRuns' | 'touchRun' | 'lastDeployOutcome' | 'saveConfigDrift' | 'lastConfigDrift' | 'recentRuns'
+>;
+
+/**
+ * How long the run lease outlives its holder's last heartbeat: about one probe timeout (at least 1 s), so a run
+ * killed with `kill -9` blocks the next one for no longer than that. The heartbeat renews it every third.
+ */
+export function runLeaseTtlInMs(settings: Pick<CycleSettings, 'timeoutInMs'>): number {
+  return Math.max(1_000, settings.timeoutInMs);
 }
 
 /** Runs looked at for calibrating φ (a day at the default pace is 288). */
@@ -99,23 +106,53 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
   // One owner per invocation: two overlapping invocations in one process must exclude each other too.
   const owner = `${deps.instanceId ?? `instance-${process.pid}`}/${randomUUID()}`;
   const s = deps.settings;
-  const lockTtlInMs = Math.max(60_000, Math.ceil(s.maxProbes / s.concurrency) * s.timeoutInMs + 60_000);
-  if (!deps.bookkeeping.tryAcquireLock(RUN_LOCK, owner, lockTtlInMs, now())) {
+  const leaseTtlInMs = runLeaseTtlInMs(s);
+  let currentRunId: string | undefined;
+  const leased = await withLease(
+    {
+      state: deps.bookkeeping,
+      name: RUN_LOCK,
+      owner,
+      ttlInMs: leaseTtlInMs,
+      now,
+      log: deps.log,
+      ...(signal ? { signal } : {}),
+      // The heartbeat also records that the run is alive, so only a dead run is ever marked incomplete.
+      onBeat: async (atMs) => {
+        if (currentRunId !== undefined) await deps.bookkeeping.touchRun?.(currentRunId, atMs);
+      },
+    },
+    (leaseSignal) =>
+      runUnderLease(deps, leaseSignal, (runId) => {
+        currentRunId = runId;
+      }),
+  );
+  if (!leased.held) {
     // Expected whenever a tick comes while a run is still probing (e.g. the first run, which also deploys): runs
     // never overlap by design, so this is information, not an error.
     deps.log('Timer tick skipped: the previous probe run is still going (runs never overlap); the next tick starts a new one.');
     return { ran: false, reason: 'another run is in progress' };
   }
-  try {
-    const abandoned = deps.bookkeeping.markAbandonedRuns(now(), lockTtlInMs);
+  return leased.value;
+}
+
+/** The run itself, while this invocation holds the run lease (`signal` aborts when the lease is lost). */
+async function runUnderLease(deps: CycleDependencies, signal: AbortSignal, started: (runId: string) => void): Promise<CycleResult> {
+  const now = deps.now ?? Date.now;
+  const s = deps.settings;
+  {
+    // Holding the run lease, no other run of this pool can be alive: whatever is still `running` was left by a
+    // holder that died (kill -9, SIGTERM mid-run, a full disk).
+    const abandoned = await deps.bookkeeping.markAbandonedRuns(now(), 0, deps.declaredPool.name);
     if (abandoned > 0) deps.log(`Marked ${abandoned} unfinished earlier run(s) as incomplete; their probes are kept.`);
 
     const { pool, configDrift } = await deps.expectation.currentExpectation(signal);
-    if (configDrift) deps.bookkeeping.saveConfigDrift(deps.declaredPool.name, configDrift);
+    if (configDrift) await deps.bookkeeping.saveConfigDrift(deps.declaredPool.name, configDrift);
 
     const runId = randomUUID();
     const startedAtMs = now();
     await deps.sink.beginRun({ runId, pool: pool.name, startedAtMs, trigger: 'timer' });
+    started(runId);
 
     const sequential = s.sequential
       ? createSequentialStop(pool, { alpha: s.alphaRun, toleranceInPoints: s.toleranceInPoints, maxProbes: s.maxProbes })
@@ -129,19 +166,20 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
       concurrency: s.concurrency,
       timeoutInMs: s.timeoutInMs,
       sink: deps.sink,
-      ...(signal ? { signal } : {}),
+      signal,
       ...(sequential ? { shouldStop: (record: ProbeRecord) => sequential.shouldStop(record) } : {}),
     });
     const finishedAtMs = now();
     if (result.fatal) deps.log(`Probe run stopped: ${result.fatal.message}`);
+    if (signal.aborted) deps.log(`Probe run stopped early: ${ensureError(signal.reason ?? 'aborted').message}`);
 
     // Every probe stopped before the pool (refused, DNS, TLS, the gateway refusing this verifier's key or URL): blind.
     const blind = result.fatal?.message ?? null;
-    const report = await buildCycleReport(deps, pool, result.records, runId, { fromMs: startedAtMs, toMs: finishedAtMs + 1 }, blind, signal);
+    const report = await buildCycleReport(deps, pool, result.records, runId, { fromMs: startedAtMs, toMs: finishedAtMs + 1 }, blind, undefined);
     await deps.sink.finishRun({
       runId,
       finishedAtMs,
-      state: result.fatal || signal?.aborted ? 'incomplete' : 'complete',
+      state: result.fatal || signal.aborted ? 'incomplete' : 'complete',
       probesSent: result.probesSent,
       tokensUsed: result.tokensUsed,
       verdict: blind !== null ? BLIND_VERDICT : (report.windows.find((w) => w.name === 'run')?.status ?? report.status),
@@ -149,8 +187,9 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
     });
     await deps.sink.recordVerdict(toRunVerdictTelemetry(report, runId, result.probesSent, result.tokensUsed));
 
-    // A blind run pages too (its own incident): a verifier that cannot probe must not go quiet.
-    if (deps.alerts) {
+    // A blind run pages too (its own incident): a verifier that cannot probe must not go quiet. A run that lost its
+    // lease does not alert: the holder that took over decides.
+    if (deps.alerts && !signal.aborted) {
       const health = healthOf(report);
       const outcome = await processAlerts({
         pool: pool.name,
@@ -182,8 +221,6 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
       fatal: result.fatal,
       report,
     };
-  } finally {
-    deps.bookkeeping.releaseLock(RUN_LOCK, owner);
   }
 }
 
@@ -252,14 +289,13 @@ export async function assembleFromWindows(
     dispersionWarn: deps.settings.dispersionWarn,
     probesPerRun: deps.settings.maxProbes,
     runsPerHour: deps.settings.runsPerHour,
-    lastDeploy: deps.bookkeeping.lastDeployOutcome(deps.declaredPool.name),
-    configDrift: deps.bookkeeping.lastConfigDrift(deps.declaredPool.name),
+    lastDeploy: await deps.bookkeeping.lastDeployOutcome(deps.declaredPool.name),
+    configDrift: await deps.bookkeeping.lastConfigDrift(deps.declaredPool.name),
     policy,
     blind,
     alerts: { state: alertRecord?.state ?? null, recent },
     runVerdicts: new Map(
-      deps.bookkeeping
-        .recentRuns(deps.declaredPool.name, CALIBRATION_RUNS)
+      (await deps.bookkeeping.recentRuns(deps.declaredPool.name, CALIBRATION_RUNS))
         .filter((run) => run.verdict !== undefined)
         .map((run) => [run.runId, run.verdict as string]),
     ),

@@ -40,7 +40,7 @@ function canConnect(port: number): Promise<boolean> {
 /**
  * Starts Azurite's table service only (`dist/src/table/main.js`, the `azurite-table` bin) in memory, on loopback,
  * without telemetry, in a scratch working directory (Azurite writes there). Readiness: the port is polled with a
- * bounded number of connection attempts.
+ * bounded number of connection attempts (every 25 ms, at most 60 s).
  */
 export async function startAzurite(): Promise<RunningAzurite> {
   const port = await freePort();
@@ -67,7 +67,8 @@ export async function startAzurite(): Promise<RunningAzurite> {
     rmSync(workDir, { recursive: true, force: true });
   };
 
-  for (let attempt = 0; attempt < 200 && !exited; attempt++) {
+  // Up to 60 s: on a busy machine loading Azurite's modules alone can take several seconds.
+  for (let attempt = 0; attempt < 2_400 && !exited; attempt++) {
     if (await canConnect(port)) {
       return {
         port,
@@ -78,5 +79,5 @@ export async function startAzurite(): Promise<RunningAzurite> {
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   await stop();
-  throw new Error(`Azurite did not listen on 127.0.0.1:${port} within 200 attempts: ${output.slice(0, 500)}`);
+  throw new Error(`Azurite did not listen on 127.0.0.1:${port} within 2400 attempts (60 s): ${output.slice(0, 500)}`);
 }

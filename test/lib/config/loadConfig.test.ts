@@ -1,4 +1,5 @@
 import { ConfigError } from '../../../src/lib/config/ConfigError';
+import { AZURE_HOST_MARKERS } from '../../../src/lib/config/azureSettings';
 import { loadConfig, SECRET_KEYS, SETTING_KEYS } from '../../../src/lib/config/loadConfig';
 import type { ConfigIssue } from '../../../src/lib/config/types';
 
@@ -27,9 +28,11 @@ function messageFor(env: Env, key: string): string {
 }
 
 describe('loadConfig', () => {
-  it('returns every documented default for an empty environment, in embedded mode', () => {
+  it('returns every documented default for an empty environment, in the local environment', () => {
     expect(loadConfig({})).toEqual({
-      environment: 'embedded',
+      environment: 'local',
+      environmentReason: 'no Function App platform setting (WEBSITE_INSTANCE_ID, WEBSITE_SITE_NAME) is set',
+      storageIdentity: undefined,
       poolDefinitionPath: 'examples/lab-pool.json',
       gatewayUrl: undefined,
       deploy: {
@@ -76,7 +79,7 @@ describe('loadConfig', () => {
 
   it('treats empty and blank values as absent, as Azure App Settings often carry them', () => {
     const settings = loadConfig({ APIM_GATEWAY_URL: '', PROBE_MAX_REQUESTS: '', PROBE_SEQUENTIAL: '  ', LOGS_SOURCE: '' });
-    expect(settings.environment).toBe('embedded');
+    expect(settings.environment).toBe('local');
     expect(settings.probe.maxRequests).toBe(60);
     expect(settings.probe.sequential).toBe(true);
   });
@@ -108,21 +111,28 @@ describe('loadConfig', () => {
   });
 
   describe('environment', () => {
-    it('is azure when APIM_GATEWAY_URL is set, keeping the URL without a trailing slash', () => {
+    it('stays local with a gateway URL outside a Function App (a real gateway, the local store), keeping the URL without a trailing slash', () => {
       const settings = loadConfig({ ...AZURE, APIM_GATEWAY_URL: 'https://apim-lab.azure-api.net/openai/' });
-      expect(settings.environment).toBe('azure');
+      expect(settings.environment).toBe('local');
       expect(settings.gatewayUrl).toBe('https://apim-lab.azure-api.net/openai');
       expect(settings.secrets.subscriptionKey).toBe('k-0123456789abcdef');
     });
 
-    it('can be forced to embedded even with a gateway URL', () => {
-      expect(loadConfig({ ...AZURE, VERIFIER_ENVIRONMENT: 'embedded' }).environment).toBe('embedded');
+    it('accepts embedded as an alias of local', () => {
+      expect(loadConfig({ ...AZURE, VERIFIER_ENVIRONMENT: 'embedded' }).environment).toBe('local');
     });
 
-    it('refuses azure without a gateway URL', () => {
-      expect(issuesOf({ VERIFIER_ENVIRONMENT: 'azure' })).toEqual([
-        { key: 'APIM_GATEWAY_URL', message: 'is required when VERIFIER_ENVIRONMENT is azure' },
-      ]);
+    it('is azure inside a Function App (WEBSITE_INSTANCE_ID or WEBSITE_SITE_NAME), unless VERIFIER_ENVIRONMENT says local', () => {
+      expect(issuesOf({ WEBSITE_INSTANCE_ID: 'abc123' }).map((issue) => issue.key)).toContain('APIM_GATEWAY_URL');
+      expect(issuesOf({ WEBSITE_SITE_NAME: 'func-verifier' }).map((issue) => issue.key)).toContain('APIM_GATEWAY_URL');
+      expect(loadConfig({ WEBSITE_SITE_NAME: 'func-verifier', VERIFIER_ENVIRONMENT: 'local' }).environment).toBe('local');
+    });
+
+    it('refuses azure without a gateway URL: misconfigured, never the emulator', () => {
+      expect(issuesOf({ VERIFIER_ENVIRONMENT: 'azure' })).toContainEqual({
+        key: 'APIM_GATEWAY_URL',
+        message: 'is required in the azure environment (VERIFIER_ENVIRONMENT=azure)',
+      });
     });
 
     it('refuses a gateway URL without a subscription key', () => {
@@ -133,7 +143,7 @@ describe('loadConfig', () => {
 
     it('refuses an unknown environment name, echoing it', () => {
       expect(messageFor({ VERIFIER_ENVIRONMENT: 'cloud' }, 'VERIFIER_ENVIRONMENT')).toBe(
-        'must be one of embedded, azure, got "cloud"',
+        'must be one of local, azure (embedded is an alias of local), got "cloud"',
       );
     });
   });
@@ -397,7 +407,7 @@ describe('loadConfig', () => {
       const { env, reads } = countingEnv({ ...AZURE, LOGS_SOURCE: 'workspace', LOGS_WORKSPACE_ID: '8b3e1c2a-1111-2222-3333-444455556666' });
       loadConfig(env);
       expect([...reads.entries()].filter(([, count]) => count > 1)).toEqual([]);
-      expect([...reads.keys()].sort()).toEqual([...SETTING_KEYS].sort());
+      expect([...reads.keys()].sort()).toEqual([...SETTING_KEYS, ...AZURE_HOST_MARKERS].sort());
     });
   });
 });
