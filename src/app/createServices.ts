@@ -101,9 +101,12 @@ export async function createServices(env: Readonly<Record<string, string | undef
   // The emulator is "the" gateway only when the app started against it without a configured gateway.
   const onEmulator = !isAzure && embedded !== undefined && !settings.gatewayUrl;
 
+  // ARM calls go to the emulator's own endpoint when one runs here and ARM_ENDPOINT is not set: a local credential
+  // then (the emulator accepts it), never an Azure sign-in.
+  const armOnEmulator = !isAzure && embedded !== undefined && !env.ARM_ENDPOINT;
   const { credential, description: identity } = options.credential
     ? { credential: options.credential, description: 'the injected credential' }
-    : onEmulator
+    : onEmulator || armOnEmulator
       ? createLocalCredential()
       : createAzureCredential(settings.deploy.managedIdentityClientId ? { managedIdentityClientId: settings.deploy.managedIdentityClientId } : {});
 

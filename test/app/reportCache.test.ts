@@ -4,7 +4,7 @@ import type { Report } from '../../src/lib/report/types';
 
 /** Just what the cache reads of the services: the newest run of the declared pool. */
 function fakeServices(latest: { runId: string; state: string }[]): Services {
-  return { declaredPool: { name: 'p' }, store: { recentRuns: () => latest } } as unknown as Services;
+  return { declaredPool: { name: 'p' }, state: { recentRuns: async () => latest } } as unknown as Services;
 }
 
 describe('the report cache', () => {

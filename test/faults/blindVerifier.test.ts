@@ -51,7 +51,7 @@ interface Posted {
 const posted = (): Posted[] => receiver.requests.map((r) => JSON.parse(r.body) as Posted);
 
 describe('a verifier that cannot reach the gateway', () => {
-  it('refused connection: the run is blind, pages as the verifier, and recovers when probing works again', async () => {
+  it('refused connection: the run is blind and pages as the verifier, never as the pool', async () => {
     const storePath = path.join(tmp.dir, 'refused.sqlite');
     const common = { STORE_PATH: storePath, ALERT_WEBHOOK_URL: receiver.url('/hook'), PROBE_MAX_REQUESTS: '200' };
     await useServices({ ...common, APIM_GATEWAY_URL: `${await closedPortUrl()}/openai`, APIM_SUBSCRIPTION_KEY: 'k', VERIFIER_ENVIRONMENT: 'embedded' }, env);
@@ -65,20 +65,11 @@ describe('a verifier that cannot reach the gateway', () => {
     expect(posted()[0]?.message).toMatch(/cannot reach the gateway: .*ECONNREFUSED/);
     expect(posted()[0]?.message).not.toMatch(/pool answered nothing/);
 
-    // The gateway is reachable again (same store): two good runs recover the blind incident.
-    await useServices(common, env);
-    await runStartupHook();
-    await runTimer();
-    await runTimer();
-    const kinds = posted().map((p) => `${p.kind}:${p.health}`);
-    expect(kinds).toEqual(['alert:blind', 'recovery:ok']);
-    expect(posted()[1]?.previousHealth).toBe('blind');
-    expect(posted()[1]?.id.split('#')[0]).toBe(posted()[0]?.id.split('#')[0]);
-    expect((await getReport()).report.health).toBe('ok');
   });
 
-  it('the gateway refusing the verifier\'s key (401): blind, not an outage of the pool', async () => {
-    await useServices({ STORE_PATH: path.join(tmp.dir, 'key.sqlite'), ALERT_WEBHOOK_URL: receiver.url('/hook'), APIM_GATEWAY_URL: env.gatewayUrl, APIM_SUBSCRIPTION_KEY: 'WRONG-KEY-blind', VERIFIER_ENVIRONMENT: 'embedded' }, env);
+  it('the gateway refusing the verifier\'s key (401): blind, not an outage of the pool; recovers once the key is right', async () => {
+    const common = { STORE_PATH: path.join(tmp.dir, 'key.sqlite'), ALERT_WEBHOOK_URL: receiver.url('/hook'), APIM_GATEWAY_URL: env.gatewayUrl, VERIFIER_ENVIRONMENT: 'embedded' };
+    await useServices({ ...common, APIM_SUBSCRIPTION_KEY: 'WRONG-KEY-blind' }, env);
     await runStartupHook();
     await runTimer();
     const { report } = await getReport();
@@ -87,6 +78,16 @@ describe('a verifier that cannot reach the gateway', () => {
     expect(posted()).toEqual([expect.objectContaining({ kind: 'alert', health: 'blind' })]);
     expect(posted()[0]?.message).toMatch(/401/);
     expect(JSON.stringify(posted())).not.toContain('WRONG-KEY-blind');
+
+    // The key is fixed (same gateway, so the same evidence and incident; same store): two good runs recover it.
+    await useServices({ ...common, APIM_SUBSCRIPTION_KEY: env.subscriptionKey }, env);
+    await runTimer();
+    await runTimer();
+    const kinds = posted().map((p) => `${p.kind}:${p.health}`);
+    expect(kinds).toEqual(['alert:blind', 'recovery:ok']);
+    expect(posted()[1]?.previousHealth).toBe('blind');
+    expect(posted()[1]?.id.split('#')[0]).toBe(posted()[0]?.id.split('#')[0]);
+    expect((await getReport()).report.health).toBe('ok');
   });
 });
 
