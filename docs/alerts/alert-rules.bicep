@@ -1,3 +1,6 @@
+// The Azure Monitor alert rules of docs/alerts.md. Compiled and linted by the real Bicep CLI in CI (test/infra);
+// infra/main.bicep deploys this file as a module when enableAlertRules is true.
+
 @description('Name of the Application Insights resource the verifier writes to.')
 param appInsightsName string
 
