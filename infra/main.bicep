@@ -23,8 +23,8 @@ param location string = resourceGroup().location
 @description('Name of the existing API Management service.')
 param apimServiceName string
 
-@description('Resource group of the API Management service (default: the verifier\'s own resource group).')
-param apimResourceGroup string = resourceGroup().name
+@description('Resource group of the API Management service (default or empty: the verifier\'s own resource group).')
+param apimResourceGroup string = ''
 
 @description('Subscription of the API Management service (default: the verifier\'s own subscription).')
 param apimSubscriptionId string = subscription().subscriptionId
@@ -117,6 +117,9 @@ var roles = {
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor (storage)
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6' // Key Vault Secrets User (security)
 }
+
+// azd substitutes an unset variable with an empty string: empty means "the verifier's own resource group".
+var apimResourceGroupName = empty(apimResourceGroup) ? resourceGroup().name : apimResourceGroup
 
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var names = {
@@ -317,7 +320,7 @@ resource functionAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     POOL_DEFINITION_PATH: poolDefinitionPath
     DEPLOY_MODE: deployMode
     APIM_SUBSCRIPTION_ID: apimSubscriptionId
-    APIM_RESOURCE_GROUP: apimResourceGroup
+    APIM_RESOURCE_GROUP: apimResourceGroupName
     APIM_SERVICE_NAME: apimServiceName
     APIM_API_ID: apimApiId
     AZURE_CLIENT_ID: identity.properties.clientId
@@ -419,7 +422,7 @@ resource appInsightsReaderRoleAssignment 'Microsoft.Authorization/roleAssignment
 
 module apimAccess 'modules/apimAccess.bicep' = {
   name: 'apim-pool-verifier-apim-access'
-  scope: resourceGroup(apimSubscriptionId, apimResourceGroup)
+  scope: resourceGroup(apimSubscriptionId, apimResourceGroupName)
   params: {
     apimServiceName: apimServiceName
     principalId: identity.properties.principalId

@@ -124,6 +124,18 @@ describeBicep('infra/main.bicep compiled by the Bicep CLI', () => {
     }
   });
 
+  it('gets every parameter without a default from main.parameters.json (azd), and only known parameters', () => {
+    const file = JSON.parse(readFileSync(join(__dirname, '..', '..', 'infra', 'main.parameters.json'), 'utf8')) as {
+      parameters: Record<string, { value: string }>;
+    };
+    const given = Object.keys(file.parameters);
+    expect(given.filter((name) => !(name in template.parameters))).toEqual([]);
+    const required = Object.entries(template.parameters)
+      .filter(([, parameter]) => parameter.defaultValue === undefined)
+      .map(([name]) => name);
+    expect(required.filter((name) => !given.includes(name))).toEqual([]);
+  });
+
   it('takes DEPLOY_MODE from the deployMode parameter, verify-only by default', () => {
     expect(appSettings().DEPLOY_MODE).toBe("[parameters('deployMode')]");
     expect(template.parameters.deployMode).toMatchObject({ defaultValue: 'verify-only', allowedValues: ['verify-only', 'deploy'] });
