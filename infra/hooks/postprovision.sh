@@ -9,6 +9,8 @@ echo "  Report:        ${VERIFIER_REPORT_URL:-<unknown: run azd env get-values>}
 echo "  Deploy mode:   ${VERIFIER_DEPLOY_MODE:-verify-only}"
 echo "  Function key:  az functionapp keys list -g ${AZURE_RESOURCE_GROUP:-<rg>} -n ${AZURE_FUNCTION_APP_NAME:-<app>} --query functionKeys.default -o tsv"
 echo "  Open it as:    ${VERIFIER_REPORT_URL:-https://<app>.azurewebsites.net/api/report}?code=<function key>"
+REPORT_URL="${VERIFIER_REPORT_URL:-https://<app>.azurewebsites.net/api/report}"
+echo "  Doctor (app):  ${REPORT_URL%/report}/doctor?code=<function key>   (the same checks with the app's identity)"
 echo "  (the first run starts on the next timer tick after 'azd deploy' has uploaded the package)"
 echo ""
 

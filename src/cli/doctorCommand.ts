@@ -1,9 +1,5 @@
-import { createArmClient } from '../lib/deploy/armClient';
-import { createAzureCredential } from '../lib/deploy/createCredential';
+import { doctorWithAzureIdentity } from '../lib/doctor/doctorWithAzureIdentity';
 import type { DoctorCheck } from '../lib/doctor/runDoctor';
-import { runDoctor } from '../lib/doctor/runDoctor';
-import { loadPoolDefinition } from '../lib/pool/loadPoolDefinition';
-import { runProbes } from '../lib/probe/runProbes';
 import { ExitCode } from './exitCodes';
 
 /** Checks whose failure means bad settings (exit 3) rather than a connection that does not work (exit 4). */
@@ -33,21 +29,7 @@ export function doctorExitCode(checks: readonly DoctorCheck[]): number {
  * managed identity).
  */
 export async function doctorCommand(json: boolean, io: { stdout(text: string): void; env: Readonly<Record<string, string | undefined>> }): Promise<number> {
-  const identity = createAzureCredential({ managedIdentityClientId: io.env.AZURE_CLIENT_ID });
-  const checks = await runDoctor({
-    env: io.env,
-    loadPool: loadPoolDefinition,
-    identityDescription: identity.description,
-    createArm: (settings) =>
-      createArmClient({
-        endpoint: settings.deploy.armEndpoint,
-        credential: identity.credential,
-        apiVersion: settings.deploy.armApiVersion ?? '2024-05-01',
-        retry: { maxRetries: 1 },
-        identityDescription: identity.description,
-      }),
-    runProbes,
-  });
+  const checks = await doctorWithAzureIdentity(io.env);
   io.stdout(json ? `${JSON.stringify({ checks }, null, 2)}\n` : formatDoctorChecks(checks));
   return doctorExitCode(checks);
 }
