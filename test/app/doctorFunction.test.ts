@@ -1,10 +1,9 @@
-import path from 'node:path';
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { doctor } from '../../src/functions/doctor';
 import { startFakeArmServer, type FakeArmServer } from '../lib/deploy/fakeArmServer';
 import { chatCompletion, startFakeGateway, type FakeGateway } from '../lib/probe/fakeGateway';
+import { doctorSettings } from '../support/doctorSettings';
 
-const LAB_POOL = path.resolve(__dirname, '..', '..', 'examples', 'lab-pool.json');
 const SECRET_KEY = 'SECRET-SUBSCRIPTION-KEY-api-doctor-31';
 const KEYS = [
   'APIM_GATEWAY_URL',
@@ -29,14 +28,7 @@ describe('GET /api/doctor', () => {
   });
   beforeEach(() => {
     Object.assign(process.env, {
-      APIM_GATEWAY_URL: gateway.url,
-      APIM_SUBSCRIPTION_KEY: SECRET_KEY,
-      POOL_DEFINITION_PATH: LAB_POOL,
-      ARM_ENDPOINT: arm.endpoint,
-      APIM_API_ID: 'openai',
-      APIM_SUBSCRIPTION_ID: '00000000-0000-0000-0000-000000000000',
-      APIM_RESOURCE_GROUP: 'rg-apim-lab',
-      APIM_SERVICE_NAME: 'apim-nov26',
+      ...doctorSettings(gateway.url, arm.endpoint, SECRET_KEY),
       // Developer sign-ins only: none exists here, so the token fails at once and offline.
       AZURE_TOKEN_CREDENTIALS: 'dev',
     });

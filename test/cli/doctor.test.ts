@@ -1,9 +1,8 @@
-import path from 'node:path';
 import { main, type CliIo } from '../../src/cli/main';
 import { startFakeArmServer, type FakeArmServer } from '../lib/deploy/fakeArmServer';
 import { chatCompletion, startFakeGateway, type FakeGateway } from '../lib/probe/fakeGateway';
+import { doctorSettings } from '../support/doctorSettings';
 
-const LAB_POOL = path.resolve(__dirname, '..', '..', 'examples', 'lab-pool.json');
 const SECRET_KEY = 'SECRET-SUBSCRIPTION-KEY-doctor-77';
 
 async function run(argv: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -33,14 +32,7 @@ describe('apim-pool-verifier doctor', () => {
   });
 
   const env = (overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> => ({
-    APIM_GATEWAY_URL: gateway.url,
-    APIM_SUBSCRIPTION_KEY: SECRET_KEY,
-    POOL_DEFINITION_PATH: LAB_POOL,
-    ARM_ENDPOINT: arm.endpoint,
-    APIM_API_ID: 'openai',
-    APIM_SUBSCRIPTION_ID: '00000000-0000-0000-0000-000000000000',
-    APIM_RESOURCE_GROUP: 'rg-apim-lab',
-    APIM_SERVICE_NAME: 'apim-nov26',
+    ...doctorSettings(gateway.url, arm.endpoint, SECRET_KEY),
     ...overrides,
   });
 
