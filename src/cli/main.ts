@@ -38,6 +38,9 @@ Commands:
            Deploy the pool definition through ARM (single backends, then the pool); --dry-run prints the plan.
   export   --pool <file> --format bicep|arm [--out <file>] [--service-name NAME]
            Write a deployable template equivalent to the definition.
+  doctor   [--json]
+           Check the settings (Key Vault references resolved), ARM read of the pool, the API policy and one probe
+           through the gateway, with your Azure sign-in; each failed line says the fix (role and scope, setting).
 
 Run "apim-pool-verifier <command> --help" for a command's options.
 
@@ -63,6 +66,11 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         return await deployCommand(rest, io);
       case 'export':
         return await exportCommand(rest, io);
+      case 'doctor': {
+        const { values } = parse(rest, { json: { type: 'boolean' } });
+        const { doctorCommand } = await import('./doctorCommand');
+        return await doctorCommand(values.json === true, io);
+      }
       case undefined:
       case 'help':
       case '--help':

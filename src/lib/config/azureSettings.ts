@@ -68,3 +68,20 @@ export function detectEnvironment(env: Readonly<Record<string, string | undefine
     : { environment: 'local', because: 'no Function App platform setting (WEBSITE_INSTANCE_ID, WEBSITE_SITE_NAME) is set' };
   return forced ? { ...detected, invalid: env.VERIFIER_ENVIRONMENT?.trim() ?? '' } : detected;
 }
+
+/** The setting that names what LOGS_SOURCE reads, per source; exactly one of them is required in Azure. */
+export const AZURE_LOGS_TARGETS = Object.freeze({
+  workspace: 'LOGS_WORKSPACE_ID',
+  appinsights: 'APPINSIGHTS_RESOURCE_ID',
+} as const);
+
+/**
+ * Identity-based storage settings the Functions host itself reads besides the account name (one service URI per
+ * service, as Microsoft's Flex Consumption templates set them). Known, so a template or a user may set them; the
+ * app reads `__tableServiceUri` when present (https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity).
+ */
+export const AZURE_OPTIONAL_STORAGE_SETTINGS: readonly string[] = Object.freeze([
+  'AzureWebJobsStorage__blobServiceUri',
+  'AzureWebJobsStorage__queueServiceUri',
+  ...STORAGE_IDENTITY_KEYS,
+]);

@@ -81,10 +81,15 @@ function armQuote(text: string): string {
   return text.replace(/'/g, "''");
 }
 
-/** A literal ARM string that starts with `[` would be read as an expression: it is escaped as `[[`. */
+/**
+ * A literal ARM string that starts with `[` and ends with `]` would be read as an expression: it is escaped as
+ * `[[`. One that does not end with `]` is already a literal and must stay as it is, else the `[[` is deployed
+ * (https://learn.microsoft.com/azure/azure-resource-manager/templates/template-expressions#escape-characters;
+ * the Bicep compiler escapes the same way, which test/infra/exportedBicep.test.ts compares).
+ */
 function armLiterals<T>(value: T): T {
   if (typeof value === 'string') {
-    return (value.startsWith('[') ? `[${value}` : value) as T;
+    return (value.startsWith('[') && value.endsWith(']') ? `[${value}` : value) as T;
   }
   if (Array.isArray(value)) {
     return value.map((item: unknown) => armLiterals(item)) as T;
@@ -158,7 +163,6 @@ function toBicep(pool: ResolvedPool, apiVersion: string, serviceName: string | u
     `resource backendPool '${BACKEND_TYPE}@${apiVersion}' = {`,
     '  parent: apimService',
     `  name: ${bicepString(pool.name)}`,
-    '  #disable-next-line BCP035',
     `  properties: ${bicepValue({ ...rest, pool: { services } }, 1)}`,
     '}',
     '',

@@ -95,6 +95,11 @@ describe('exportTemplate (ARM JSON)', () => {
       ['b2', 2, 3],
     ]);
   });
+
+  it('leaves a literal that starts with "[" but does not end with "]" as it is (ARM reads it as a literal)', () => {
+    const parsed = JSON.parse(exportTemplate(makeLabPool({ description: '[draft] pool' }), 'arm')) as ArmTemplate;
+    expect(parsed.resources[2]!.properties.description).toBe('[draft] pool');
+  });
 });
 
 describe('exportTemplate (Bicep)', () => {
