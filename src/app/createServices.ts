@@ -17,6 +17,8 @@ import { openSqliteStore, type SqliteStore } from '../lib/store/sqliteStore';
 import type { EvidenceSource, ProbeSink } from '../lib/store/types';
 import { createAppInsightsSink } from '../lib/telemetry/createAppInsightsSink';
 import { createLogsEvidenceSource, createLogsQueryClient } from '../lib/telemetry/createLogsEvidenceSource';
+import { createTelemetryHealth, type TelemetryHealth } from '../lib/telemetry/createTelemetryHealth';
+import { withTelemetryHealth } from '../lib/telemetry/withTelemetryHealth';
 import { ensureError } from '../lib/util/errors';
 import type { CycleDependencies, ExpectationSource } from '../lib/verifier/runVerificationCycle';
 import { createCompositeSink } from './createCompositeSink';
@@ -47,6 +49,8 @@ export interface Services {
   readonly alerts: { readonly store: AlertStateStore; readonly notifiers: readonly Notifier[]; readonly reminderAfterMs: number };
   /** Set when the app started the embedded emulator itself. */
   readonly embedded: EmbeddedEndpoints | undefined;
+  /** Export outcomes of the App Insights sink (health endpoint reason); undefined without App Insights. */
+  readonly telemetryHealth: TelemetryHealth | undefined;
   cycleDependencies(log: (line: string) => void): CycleDependencies;
   close(): Promise<void>;
 }
@@ -60,6 +64,8 @@ export interface CreateServicesOptions {
   readonly appRoot?: string;
   /** Credential override (tests). */
   readonly credential?: TokenCredential;
+  /** Where telemetry export failures are logged; default `console.warn`. */
+  readonly log?: (line: string) => void;
 }
 
 /**
@@ -112,16 +118,25 @@ export async function createServices(env: Readonly<Record<string, string | undef
   const closers: (() => Promise<void>)[] = [];
   try {
     const sinks: ProbeSink[] = [store];
+    let telemetryHealth: TelemetryHealth | undefined;
     if (settings.secrets.appInsightsConnectionString) {
+      const log = options.log ?? ((line: string) => console.warn(line));
+      telemetryHealth = createTelemetryHealth({ log });
+      const auth = settings.telemetry.ingestionAuthentication;
+      const ingestionCredential =
+        auth === undefined ? undefined : (options.credential ?? createAzureCredential({ managedIdentityClientId: auth.clientId }).credential);
       const appInsights = createAppInsightsSink({
         connectionString: settings.secrets.appInsightsConnectionString,
         cloudRoleName: settings.telemetry.cloudRoleName,
         pool: declaredPool,
+        health: telemetryHealth,
+        ...(ingestionCredential === undefined ? {} : { credential: ingestionCredential }),
       });
       sinks.push(appInsights);
       closers.push(() => appInsights.close());
     }
-    const sink = sinks.length === 1 ? store : createCompositeSink(sinks);
+    const health = telemetryHealth;
+    const sink = sinks.length === 1 || health === undefined ? store : createCompositeSink(sinks, (error) => health.recordSinkError(error));
 
     let evidence: EvidenceSource = store;
     let allTrafficEvidence: EvidenceSource | undefined;
@@ -138,6 +153,7 @@ export async function createServices(env: Readonly<Record<string, string | undef
         cloudRoleName: settings.telemetry.cloudRoleName,
         timeoutInMs: settings.telemetry.logsQueryTimeoutInMs,
       });
+      if (telemetryHealth !== undefined) evidence = withTelemetryHealth(evidence, telemetryHealth);
       if (settings.telemetry.allTraffic) {
         allTrafficEvidence = createLogsEvidenceSource({
           client,
@@ -188,6 +204,7 @@ export async function createServices(env: Readonly<Record<string, string | undef
       arm,
       alerts,
       embedded,
+      telemetryHealth,
       cycleDependencies(log) {
         return {
           declaredPool,

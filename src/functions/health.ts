@@ -12,9 +12,15 @@ export async function health(_request: HttpRequest, _context: InvocationContext)
   try {
     const services = await getServices();
     const [latest] = services.store.recentRuns(services.declaredPool.name, 1);
+    // Telemetry export failures (401/403 …) name their reason; no backend, weight or verdict is revealed.
+    const telemetry = services.telemetryHealth?.snapshot();
     return {
       status: 200,
-      jsonBody: { status: 'healthy', lastRunAt: latest ? new Date(latest.startedAtMs).toISOString() : null },
+      jsonBody: {
+        status: 'healthy',
+        lastRunAt: latest ? new Date(latest.startedAtMs).toISOString() : null,
+        ...(telemetry === undefined ? {} : { telemetry: { status: telemetry.status, ...(telemetry.reason === undefined ? {} : { reason: telemetry.reason }) } }),
+      },
       headers: { 'cache-control': 'no-store' },
     };
   } catch {

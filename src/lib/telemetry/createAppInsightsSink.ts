@@ -1,9 +1,11 @@
+import type { TokenCredential } from '@azure/core-auth';
 import { TelemetryClient } from 'applicationinsights';
 import { ROOT_CONTEXT, context } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ResolvedPool } from '../pool/types';
 import type { ProbeRecord, ProbeRunInfo, ProbeRunSummary } from '../probe/types';
 import type { ProbeSink, RunVerdictTelemetry } from '../store/types';
+import type { TelemetryHealth } from './createTelemetryHealth';
 import { TelemetrySetupError } from './TelemetrySetupError';
 import { SCHEMA_VERSION, telemetryNames } from './telemetryNames';
 
@@ -33,6 +35,15 @@ export interface AppInsightsSinkOptions {
   readonly flushTimeoutInMs?: number;
   /** Called when a flush or close gave up waiting (e.g. to log a warning); never receives telemetry content. */
   readonly onFlushTimeout?: (timeoutInMs: number) => void;
+  /**
+   * Entra ID credential for ingestion (`APPLICATIONINSIGHTS_AUTHENTICATION_STRING=Authorization=AAD`). Required
+   * when the resource has local authentication disabled (`DisableLocalAuth: true`, as Microsoft's Functions
+   * templates create it): ingestion then answers 401 to the key alone. The exporter asks for
+   * `https://monitor.azure.com/.default`, or the connection string's `AADAudience` (sovereign clouds).
+   */
+  readonly credential?: TokenCredential;
+  /** Receives every export outcome (401/403/4xx/5xx, network, timeouts, dropped items) and flush timeouts. */
+  readonly health?: TelemetryHealth;
 }
 
 /** A `ProbeSink` writing to Application Insights, plus `close()` to flush and release the SDK's providers. */
@@ -104,7 +115,13 @@ export function createAppInsightsSink(options: AppInsightsSinkOptions): AppInsig
   // An APPLICATIONINSIGHTS_CONFIGURATION_CONTENT/FILE with samplingPercentage would otherwise apply here.
   client.config.samplingPercentage = 100;
   client.config.azureMonitorOpenTelemetryOptions = {
-    azureMonitorExporterOptions: { connectionString, disableOfflineStorage: options.offlineStorage === false },
+    azureMonitorExporterOptions: {
+      connectionString,
+      disableOfflineStorage: options.offlineStorage === false,
+      ...(options.credential === undefined ? {} : { credential: options.credential }),
+      // Export failures are otherwise invisible: the SDK's flush resolves whether ingestion accepted or refused.
+      ...(options.health === undefined ? {} : { additionalPolicies: [{ policy: options.health.exportPolicy, position: 'perRetry' as const }] }),
+    },
     resource: resourceFromAttributes({ 'service.name': cloudRoleName }),
     samplingRatio: 1,
     tracesPerSecond: 0,
@@ -131,7 +148,10 @@ export function createAppInsightsSink(options: AppInsightsSinkOptions): AppInsig
   let closed = false;
 
   const bounded = async (work: Promise<void>): Promise<void> => {
-    if (!(await settlesWithin(work, flushTimeoutInMs))) options.onFlushTimeout?.(flushTimeoutInMs);
+    if (!(await settlesWithin(work, flushTimeoutInMs))) {
+      options.health?.recordFlushTimeout(flushTimeoutInMs);
+      options.onFlushTimeout?.(flushTimeoutInMs);
+    }
   };
   // Flushes run one after another. A flush that is scheduled but not started yet covers everything tracked
   // so far, so concurrent callers share it; a caller arriving while one is running gets the next one (the
