@@ -117,6 +117,8 @@ export async function createServices(env: Readonly<Record<string, string | undef
   const store = openSqliteStore(settings.storePath === ':memory:' ? ':memory:' : path.resolve(appRoot, settings.storePath));
   const closers: (() => Promise<void>)[] = [];
   try {
+    // Records carry the APIM service beside the pool, so verifiers sharing one App Insights never merge evidence.
+    const apimService = location?.serviceName ?? new URL(gatewayUrl).hostname;
     const sinks: ProbeSink[] = [store];
     let telemetryHealth: TelemetryHealth | undefined;
     if (settings.secrets.appInsightsConnectionString) {
@@ -129,6 +131,7 @@ export async function createServices(env: Readonly<Record<string, string | undef
         connectionString: settings.secrets.appInsightsConnectionString,
         cloudRoleName: settings.telemetry.cloudRoleName,
         pool: declaredPool,
+        apimService,
         health: telemetryHealth,
         ...(ingestionCredential === undefined ? {} : { credential: ingestionCredential }),
       });
@@ -151,6 +154,7 @@ export async function createServices(env: Readonly<Record<string, string | undef
         target,
         pool: declaredPool,
         cloudRoleName: settings.telemetry.cloudRoleName,
+        apimService,
         timeoutInMs: settings.telemetry.logsQueryTimeoutInMs,
       });
       if (telemetryHealth !== undefined) evidence = withTelemetryHealth(evidence, telemetryHealth);
@@ -160,6 +164,7 @@ export async function createServices(env: Readonly<Record<string, string | undef
           target,
           pool: declaredPool,
           cloudRoleName: settings.telemetry.cloudRoleName,
+          apimService,
           timeoutInMs: settings.telemetry.logsQueryTimeoutInMs,
           mode: 'all-traffic',
         });

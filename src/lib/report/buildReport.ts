@@ -94,6 +94,12 @@ export function buildReport(input: BuildReportInput): Report {
     dataSource: {
       kind: primary?.evidence.source ?? 'none',
       degraded: degradedNotes.length > 0 ? degradedNotes.join(' ') : null,
+      ...(primary?.evidence.completeness === undefined
+        ? {}
+        : {
+            completeUpTo: new Date(primary.evidence.completeness.completeUpToMs).toISOString(),
+            arrivingRuns: primary.evidence.completeness.arriving,
+          }),
     },
     budget,
     dispersion,

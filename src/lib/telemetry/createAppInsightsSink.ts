@@ -17,6 +17,11 @@ export interface AppInsightsSinkOptions {
   readonly cloudRoleName: string;
   readonly pool: ResolvedPool;
   /**
+   * The APIM service the probes go through (its name, or the gateway host), sent as `apimService` on every item:
+   * several verifiers may share one App Insights resource, and queries filter on pool *and* service.
+   */
+  readonly apimService: string;
+  /**
    * Keep telemetry on local disk and resend it when ingestion fails (the SDK's default). Default true;
    * tests turn it off so nothing is written outside the test.
    */
@@ -63,7 +68,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  * probes as what they are, calls to a backend. The exporter may round the timestamp 1 ms down (float
  * nanoseconds), so the exact start also goes in the `startedAtMs` dimension, which the queries use. The 3.x
  * shim turns a dependency into an OpenTelemetry span and keeps no `target`/`resultCode`/type for a custom
- * dependency type (toolchain notes), so everything the queries need is in custom dimensions (`customDimensions` / `Properties`): `pool`, `backend` (absent when
+ * dependency type (toolchain notes), so everything the queries need is in custom dimensions (`customDimensions` / `Properties`): `pool`, `apimService`, `backend` (absent when
  * unidentified), `region`, `identifierValue` (absent when the header was), `status`, `kind`, `latencyInMs`,
  * `startedAtMs`, `runId`, `probeIndex`, `errorCode`, `totalTokens`, `schemaVersion`.
  *
@@ -139,7 +144,10 @@ export function createAppInsightsSink(options: AppInsightsSinkOptions): AppInsig
   client.initialize();
 
   const regionOf = new Map(pool.backends.map((backend) => [backend.name, backend.region]));
-  const common = { pool: pool.name, schemaVersion: SCHEMA_VERSION };
+  if (typeof options.apimService !== 'string' || options.apimService.trim() === '' || options.apimService.length > 256) {
+    throw new TelemetrySetupError('apimService', 'must be 1–256 characters');
+  }
+  const common = { pool: pool.name, apimService: options.apimService, schemaVersion: SCHEMA_VERSION };
   /** Start of each run begun by this sink and not yet finished, so the finish marker can carry it. */
   const runStarts = new Map<string, number>();
   let queued = 0;

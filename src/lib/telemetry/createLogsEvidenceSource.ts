@@ -2,12 +2,13 @@ import { LogsQueryResultStatus, type LogsQueryClient, type LogsQueryResult, type
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { identifyBackend } from '../pool/identifyBackend';
 import type { ResolvedPool } from '../pool/types';
-import type { BackendEvidence, EvidenceBin, EvidenceSource, RunCounts, TimeWindow, WindowEvidence } from '../store/types';
+import type { BackendEvidence, EvidenceBin, EvidenceSource, RunCounts, TimeWindow, WindowCompleteness, WindowEvidence } from '../store/types';
 import { ensureError } from '../util/errors';
 import { KqlValueError } from './kqlString';
 import { LogsQueryError } from './LogsQueryError';
 import { TelemetrySetupError } from './TelemetrySetupError';
 import {
+  MAX_EXCLUDED_RUNS,
   QUERY_COLUMNS,
   composeProbeQuery,
   composeTrafficQuery,
@@ -34,6 +35,8 @@ export interface LogsEvidenceSourceOptions {
   readonly pool: ResolvedPool;
   /** Cloud role name the sink stamped on the probes (TELEMETRY_CLOUD_ROLE_NAME). */
   readonly cloudRoleName: string;
+  /** The APIM service the sink stamped on the probes (`apimService`); queries filter on it. */
+  readonly apimService: string;
   /** Budget for each query (client-side abort and server `wait`), ms. */
   readonly timeoutInMs: number;
   /**
@@ -41,7 +44,14 @@ export interface LogsEvidenceSourceOptions {
    * (real production traffic) identified by `Response-<header>` or by target host.
    */
   readonly mode?: 'probes' | 'all-traffic';
-  /** Table schema; default `workspace` for a workspace target, `classic` for an App Insights resource. */
+  /**
+   * Table schema; default `workspace` for both targets. A resource-centric query (`/v1/{resourceId}/query`)
+   * runs against the Log Analytics data of the resource: the docs list `AppDependencies`/`AppEvents` with
+   * resource type `microsoft.insights/components` (Azure Monitor table reference), and the Logs API
+   * "Execute With Resource Id" documents no classic-table mapping; the classic names (`dependencies`,
+   * `customDimensions`) are confirmed only for the App Insights API (`api.applicationinsights.io`), which this
+   * verifier does not use. `classic` stays selectable.
+   */
   readonly schema?: LogsSchemaFlavour;
   /**
    * A run that started more than this long before the window end and has no finish event counts as
@@ -60,6 +70,13 @@ const registries = new WeakMap<LogsQueryClient, Map<string, AbortSignal>>();
 
 const PROBE_QUERY_NAMES: readonly ProbeQueryName[] = ['probeSummary', 'probeLatency', 'probeBins', 'probeRuns', 'runStates'];
 const TRAFFIC_QUERY_NAMES: readonly TrafficQueryName[] = ['trafficSummary', 'trafficLatency', 'trafficBins'];
+
+interface ArrivingRun {
+  readonly runId: string;
+  readonly startedAtMs: number;
+  readonly received: number;
+  readonly probesSent: number | null;
+}
 
 type QueryOutcome =
   | { readonly kind: 'ok'; readonly rows: LogsRow[] }
@@ -96,7 +113,11 @@ type QueryOutcome =
 export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): EvidenceSource {
   const { client, target, pool, cloudRoleName } = options;
   const mode = options.mode ?? 'probes';
-  const flavour: LogsSchemaFlavour = options.schema ?? (target.kind === 'workspace' ? 'workspace' : 'classic');
+  const flavour: LogsSchemaFlavour = options.schema ?? 'workspace';
+  const apimService = options.apimService;
+  if (typeof apimService !== 'string' || apimService.trim() === '') {
+    throw new TelemetrySetupError('apimService', 'must not be empty');
+  }
   const runGraceInMs = options.runGraceInMs ?? 15 * 60_000;
   if (!Number.isFinite(options.timeoutInMs) || options.timeoutInMs < 1) {
     throw new TelemetrySetupError('timeoutInMs', 'must be a positive number of milliseconds');
@@ -139,7 +160,9 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
       result =
         target.kind === 'workspace'
           ? await client.queryWorkspace(target.workspaceId, query, timespan, queryOptions)
-          : await client.queryResource(target.resourceId, query, timespan, queryOptions);
+          : // The SDK joins `/{+resourceId}` to the endpoint, so a leading slash gives `/v1//subscriptions/…`, which the
+            // service answers with a misleading 403 InsufficientAccessError (known SDK issue): send it without.
+            await client.queryResource(target.resourceId.replace(/^\/+/, ''), query, timespan, queryOptions);
     } catch (thrown) {
       if (signal?.aborted === true) {
         throw signal.reason ?? thrown;
@@ -175,23 +198,50 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
   };
 
   const readProbes = async (poolName: string, window: TimeWindow, binInMs: number, signal?: AbortSignal): Promise<WindowEvidence> => {
-    const parameters = { poolName, cloudRoleName, binInMs, windowStartMs: window.fromMs, windowEndMs: window.toMs };
-    // Compose all before sending any, so a bad value throws before a request leaves.
-    const queries = Object.fromEntries(
-      PROBE_QUERY_NAMES.map((name) => [name, composeProbeQuery(name, flavour, parameters)]),
-    ) as Record<ProbeQueryName, string>;
+    const base = { poolName, apimService, cloudRoleName, binInMs, windowStartMs: window.fromMs, windowEndMs: window.toMs };
+    // Compose before sending, so a bad value throws before a request leaves.
+    const runStatesQuery = composeProbeQuery('runStates', flavour, base);
     const widened = { startTime: new Date(window.fromMs - TIMESPAN_MARGIN_IN_MS), endTime: new Date(window.toMs + TIMESPAN_MARGIN_IN_MS) };
     // Run markers: a run that started in the window may finish up to the grace period after its end.
     const runSpan = { startTime: widened.startTime, endTime: new Date(window.toMs + runGraceInMs + TIMESPAN_MARGIN_IN_MS) };
-    const run = (name: ProbeQueryName): Promise<QueryOutcome> =>
-      runQuery(name, queries[name], name === 'runStates' ? runSpan : widened, signal);
-    const [summary, latency, bins, runs, runStates] = await settleAll([
-      run('probeSummary'),
-      run('probeLatency'),
-      run('probeBins'),
-      run('probeRuns'),
-      run('runStates'),
-    ] as const);
+
+    // Phase 1: which runs are complete. Ingestion takes minutes and records arrive out of order, so a run counts
+    // only once its finish marker and all `probesSent` of its probes are in; the others are left out and named.
+    const [runStates] = await settleAll([runQuery('runStates', runStatesQuery, runSpan, signal)] as const);
+    const runStartedAt = new Map<string, number>();
+    const arriving: ArrivingRun[] = [];
+    const lostProbes = new Map<string, number>();
+    let incompleteRuns = 0;
+    for (const row of runStates.rows) {
+      const runId = cellText(row.runId);
+      const startedAtMs = cellNumber(row.startedAtMs);
+      if (startedAtMs !== null) runStartedAt.set(runId, startedAtMs);
+      const finished = cellCount(row.finished) > 0;
+      const reportedIncomplete = cellCount(row.incomplete) > 0;
+      const probesSent = finished ? cellNumber(row.probesSent) : null;
+      const received = cellCount(row.received);
+      const finishedAtMs = cellNumber(row.finishedAtMs);
+      // Past the grace period nothing more is expected: a run without a finish marker was killed, a short one lost records.
+      const settledBy = finished && finishedAtMs !== null ? finishedAtMs : startedAtMs;
+      const overdue = settledBy !== null && settledBy < window.toMs - runGraceInMs;
+      if (!finished && overdue) incompleteRuns += 1;
+      else if (reportedIncomplete) incompleteRuns += 1;
+      const complete = finished && (probesSent === null || received >= probesSent);
+      if (!complete && !overdue) {
+        arriving.push({ runId, startedAtMs: startedAtMs ?? window.fromMs, received, probesSent });
+      } else if (finished && probesSent !== null && received < probesSent) {
+        lostProbes.set(runId, probesSent - received);
+      }
+    }
+    arriving.sort((a, b) => a.startedAtMs - b.startedAtMs || a.runId.localeCompare(b.runId));
+    const excluded = arriving.slice(0, MAX_EXCLUDED_RUNS);
+
+    const parameters = { ...base, excludedRunIds: excluded.map((run) => run.runId) };
+    const queries = Object.fromEntries(
+      PROBE_QUERY_NAMES.filter((name) => name !== 'runStates').map((name) => [name, composeProbeQuery(name, flavour, parameters)]),
+    ) as Record<Exclude<ProbeQueryName, 'runStates'>, string>;
+    const run = (name: Exclude<ProbeQueryName, 'runStates'>): Promise<QueryOutcome> => runQuery(name, queries[name], widened, signal);
+    const [summary, latency, bins, runs] = await settleAll([run('probeSummary'), run('probeLatency'), run('probeBins'), run('probeRuns')] as const);
     const known = new Set(backendNames);
     const isKnown = (backend: string): boolean => known.has(backend);
 
@@ -221,17 +271,6 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
       addToBin(binMap, startMs, kind === 'ok', isKnown(backend) ? backend : null, cellCount(row.probes));
     }
 
-    const runStartedAt = new Map<string, number>();
-    let incompleteRuns = 0;
-    for (const row of runStates.rows) {
-      const runId = cellText(row.runId);
-      const startedAtMs = cellNumber(row.startedAtMs);
-      if (startedAtMs !== null) runStartedAt.set(runId, startedAtMs);
-      const finished = cellCount(row.finished) > 0;
-      const reportedIncomplete = cellCount(row.incomplete) > 0;
-      const overdue = !finished && startedAtMs !== null && startedAtMs < window.toMs - runGraceInMs;
-      if (reportedIncomplete || overdue) incompleteRuns += 1;
-    }
     const runMap = new Map<string, { startedAtMs: number; answered: Record<string, number> }>();
     for (const row of runs.rows) {
       const runId = cellText(row.runId);
@@ -245,6 +284,17 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
     const runList: RunCounts[] = [...runMap.entries()]
       .map(([runId, entry]) => ({ runId, startedAtMs: runStartedAt.get(runId) ?? entry.startedAtMs, answered: entry.answered }))
       .sort((a, b) => a.startedAtMs - b.startedAtMs || a.runId.localeCompare(b.runId));
+    const notes: string[] = [];
+    // The sink sends everything; only App Insights ingestion sampling (a resource setting) can thin it out.
+    if (represented > totals.total) notes.push(`App Insights ingestion sampling kept ${totals.total} of ${represented} probe records: counts are a sample`);
+    if (arriving.length > excluded.length) notes.push(`${arriving.length - excluded.length} more runs are still arriving than a query can leave out; their probes are counted as far as they arrived`);
+    for (const [runId, missing] of [...lostProbes.entries()].slice(0, 5)) {
+      notes.push(`run ${runId}: ${missing} probe record(s) never arrived within ${Math.round(runGraceInMs / 60_000)} min`);
+    }
+    const completeness: WindowCompleteness = {
+      completeUpToMs: excluded.length === 0 ? window.toMs : Math.max(window.fromMs, excluded[0]!.startedAtMs),
+      arriving: excluded.map(({ runId, received, probesSent }) => ({ runId, received, probesSent })),
+    };
 
     return {
       window,
@@ -259,13 +309,8 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
       runs: runList,
       incompleteRuns,
       tokensUsed: totals.tokensUsed,
-      degraded: degradedText(
-        [summary, latency, bins, runs, runStates],
-        // The sink sends everything; only App Insights ingestion sampling (a resource setting) can thin it out.
-        represented > totals.total
-          ? [`App Insights ingestion sampling kept ${totals.total} of ${represented} probe records: counts are a sample`]
-          : [],
-      ),
+      degraded: degradedText([summary, latency, bins, runs, runStates], notes),
+      completeness,
     };
   };
 

@@ -24,7 +24,17 @@ export type QueryName = ProbeQueryName | TrafficQueryName;
 /** Values embedded in the prelude of the probe queries; all produced by the app, all escaped. */
 export interface ProbeQueryParameters {
   readonly poolName: string;
+  /**
+   * The APIM service the probes went through (`apimService` dimension): several verifiers may share one App
+   * Insights resource, and the same pool name in two services must not merge their evidence.
+   */
+  readonly apimService: string;
   readonly cloudRoleName: string;
+  /**
+   * Runs whose records are still arriving (ingestion delay): their probes are left out of every count until the
+   * finish marker and all `probesSent` probes are in. At most {@link MAX_EXCLUDED_RUNS}.
+   */
+  readonly excludedRunIds?: readonly string[];
   readonly binInMs: number;
   /**
    * The window, epoch ms (`from` inclusive, `to` exclusive). Probes are filtered on their exact start time
@@ -46,6 +56,17 @@ export interface TrafficQueryParameters {
   readonly windowStartMs: number;
 }
 
+/** Most runs a probe query may leave out as still arriving (a timer run every minute, 15-minute grace: 15). */
+export const MAX_EXCLUDED_RUNS = 200;
+
+/** A run id as a JSON string literal for `dynamic([...])`; only printable ids of the verifier's own shape. */
+function jsonStringLiteral(runId: string): string {
+  if (typeof runId !== 'string' || !/^[\x20-\x7e]{1,128}$/.test(runId)) {
+    throw new KqlValueError('run id', 'must be 1–128 printable ASCII characters');
+  }
+  return JSON.stringify(runId);
+}
+
 /** Prefix of the marker comment that starts every query (fakes and logs use it to tell queries apart). */
 export const QUERY_MARKER = '// apim-pool-verifier:';
 
@@ -57,7 +78,8 @@ const RUN_FINISHED = kqlString(telemetryNames.runFinished);
 export const PROBE_SOURCE: Readonly<Record<LogsSchemaFlavour, string>> = {
   classic: `let probes = dependencies
 | where name == ${PROBE} and cloud_RoleName == roleName
-| where tostring(customDimensions.pool) == poolName
+| where tostring(customDimensions.pool) == poolName and tostring(customDimensions.apimService) == apimService
+| where tostring(customDimensions.runId) !in (excludedRuns)
 | extend startedAt = coalesce(unixtime_milliseconds_todatetime(tolong(customDimensions.startedAtMs)), timestamp)
 | where startedAt >= windowStart and startedAt < windowEnd
 | project timestamp = startedAt,
@@ -69,10 +91,14 @@ export const PROBE_SOURCE: Readonly<Record<LogsSchemaFlavour, string>> = {
     identifierValue = tostring(customDimensions.identifierValue),
     latencyInMs = todouble(customDimensions.latencyInMs),
     totalTokens = tolong(customDimensions.totalTokens),
-    itemCount;`,
+    probeIndex = tolong(customDimensions.probeIndex),
+    itemCount
+// A record can be ingested twice (SDK retry after a lost answer, offline resend): one row per probe.
+| summarize arg_max(itemCount, *) by runId, probeIndex;`,
   workspace: `let probes = AppDependencies
 | where Name == ${PROBE} and AppRoleName == roleName
-| where tostring(Properties.pool) == poolName
+| where tostring(Properties.pool) == poolName and tostring(Properties.apimService) == apimService
+| where tostring(Properties.runId) !in (excludedRuns)
 | extend startedAt = coalesce(unixtime_milliseconds_todatetime(tolong(Properties.startedAtMs)), TimeGenerated)
 | where startedAt >= windowStart and startedAt < windowEnd
 | project timestamp = startedAt,
@@ -84,7 +110,10 @@ export const PROBE_SOURCE: Readonly<Record<LogsSchemaFlavour, string>> = {
     identifierValue = tostring(Properties.identifierValue),
     latencyInMs = todouble(Properties.latencyInMs),
     totalTokens = tolong(Properties.totalTokens),
-    itemCount = ItemCount;`,
+    probeIndex = tolong(Properties.probeIndex),
+    itemCount = ItemCount
+// A record can be ingested twice (SDK retry after a lost answer, offline resend): one row per probe.
+| summarize arg_max(itemCount, *) by runId, probeIndex;`,
 };
 
 /**
@@ -94,18 +123,32 @@ export const PROBE_SOURCE: Readonly<Record<LogsSchemaFlavour, string>> = {
 export const RUN_EVENT_SOURCE: Readonly<Record<LogsSchemaFlavour, string>> = {
   classic: `let runEvents = dependencies
 | where name in (${RUN_STARTED}, ${RUN_FINISHED}) and cloud_RoleName == roleName
-| where tostring(customDimensions.pool) == poolName
+| where tostring(customDimensions.pool) == poolName and tostring(customDimensions.apimService) == apimService
 | project eventName = name,
     runId = tostring(customDimensions.runId),
     state = tostring(customDimensions.state),
-    startedAtMs = tolong(customDimensions.startedAtMs);`,
+    startedAtMs = tolong(customDimensions.startedAtMs),
+    finishedAtMs = tolong(customDimensions.finishedAtMs),
+    probesSent = tolong(customDimensions.probesSent);
+let runProbeCounts = dependencies
+| where name == ${PROBE} and cloud_RoleName == roleName
+| where tostring(customDimensions.pool) == poolName and tostring(customDimensions.apimService) == apimService
+| summarize by runId = tostring(customDimensions.runId), probeIndex = tolong(customDimensions.probeIndex)
+| summarize received = count() by runId;`,
   workspace: `let runEvents = AppDependencies
 | where Name in (${RUN_STARTED}, ${RUN_FINISHED}) and AppRoleName == roleName
-| where tostring(Properties.pool) == poolName
+| where tostring(Properties.pool) == poolName and tostring(Properties.apimService) == apimService
 | project eventName = Name,
     runId = tostring(Properties.runId),
     state = tostring(Properties.state),
-    startedAtMs = tolong(Properties.startedAtMs);`,
+    startedAtMs = tolong(Properties.startedAtMs),
+    finishedAtMs = tolong(Properties.finishedAtMs),
+    probesSent = tolong(Properties.probesSent);
+let runProbeCounts = AppDependencies
+| where Name == ${PROBE} and AppRoleName == roleName
+| where tostring(Properties.pool) == poolName and tostring(Properties.apimService) == apimService
+| summarize by runId = tostring(Properties.runId), probeIndex = tolong(Properties.probeIndex)
+| summarize received = count() by runId;`,
 };
 
 /**
@@ -160,14 +203,21 @@ export const PROBE_RUNS_QUERY = `probes
 
 /**
  * Start/finish state of the runs that started in the window (finish markers after the window end count when
- * the timespan reaches that far). Columns: runId, startedAtMs, started, finished, incomplete.
+ * the timespan reaches that far), with what the finish marker says was sent (`probesSent`) and how many
+ * distinct probes of the run have arrived so far (`received`): a run is complete only when both agree.
+ * Duplicated markers count once. Columns: runId, startedAtMs, started, finished, incomplete, probesSent,
+ * finishedAtMs, received.
  */
 export const RUN_STATES_QUERY = `runEvents
 | summarize startedAtMs = max(startedAtMs),
-    started = countif(eventName == ${RUN_STARTED}),
-    finished = countif(eventName == ${RUN_FINISHED}),
-    incomplete = countif(state == 'incomplete') by runId
-| where unixtime_milliseconds_todatetime(startedAtMs) >= windowStart and unixtime_milliseconds_todatetime(startedAtMs) < windowEnd`;
+    started = dcountif(eventName, eventName == ${RUN_STARTED}),
+    finished = dcountif(eventName, eventName == ${RUN_FINISHED}),
+    incomplete = dcountif(eventName, state == 'incomplete'),
+    probesSent = max(probesSent),
+    finishedAtMs = max(finishedAtMs) by runId
+| where unixtime_milliseconds_todatetime(startedAtMs) >= windowStart and unixtime_milliseconds_todatetime(startedAtMs) < windowEnd
+| join kind=leftouter runProbeCounts on runId
+| project runId, startedAtMs, started, finished, incomplete, probesSent, finishedAtMs, received = coalesce(received, 0)`;
 
 /** Backend calls per host, identifier value and result code. Columns: targetHost, identifierValue, resultCode, requests. */
 export const TRAFFIC_SUMMARY_QUERY = `traffic
@@ -188,7 +238,7 @@ export const QUERY_COLUMNS: Readonly<Record<QueryName, readonly string[]>> = {
   probeLatency: ['backend', 'p50', 'p95'],
   probeBins: ['startTime', 'backend', 'probeKind', 'probes'],
   probeRuns: ['runId', 'backend', 'probeKind', 'probes', 'firstProbeAt'],
-  runStates: ['runId', 'startedAtMs', 'started', 'finished', 'incomplete'],
+  runStates: ['runId', 'startedAtMs', 'started', 'finished', 'incomplete', 'probesSent', 'finishedAtMs', 'received'],
   trafficSummary: ['targetHost', 'identifierValue', 'resultCode', 'requests'],
   trafficLatency: ['targetHost', 'identifierValue', 'p50', 'p95', 'requests'],
   trafficBins: ['startTime', 'targetHost', 'identifierValue', 'isOk', 'requests'],
@@ -213,10 +263,18 @@ const TRAFFIC_BODIES: Readonly<Record<TrafficQueryName, string>> = {
  * @throws KqlValueError when a parameter cannot be embedded (see `kqlString`).
  */
 export function composeProbeQuery(name: ProbeQueryName, flavour: LogsSchemaFlavour, parameters: ProbeQueryParameters): string {
+  const runIds = parameters.excludedRunIds ?? [];
+  if (runIds.length > MAX_EXCLUDED_RUNS) {
+    throw new KqlValueError('excluded runs', `at most ${MAX_EXCLUDED_RUNS}`);
+  }
+  // Inside dynamic([...]) only JSON literals are allowed: a run id is embedded as a JSON string.
+  const excluded = runIds.map((runId) => jsonStringLiteral(runId));
   const prelude = [
     `${QUERY_MARKER}${name}`,
     `let poolName = ${kqlString(parameters.poolName, 'pool name')};`,
+    `let apimService = ${kqlString(parameters.apimService, 'APIM service')};`,
     `let roleName = ${kqlString(parameters.cloudRoleName, 'cloud role name')};`,
+    `let excludedRuns = dynamic([${excluded.join(', ')}]);`,
     `let binSize = ${kqlTimespanMs(parameters.binInMs, 'bin size')};`,
     `let windowStart = ${kqlDatetime(parameters.windowStartMs, 'window start')};`,
     `let windowEnd = ${kqlDatetime(parameters.windowEndMs, 'window end')};`,

@@ -4,7 +4,8 @@ import { createLogsEvidenceSource, createLogsQueryClient } from '../../../src/li
 import { KqlValueError } from '../../../src/lib/telemetry/kqlString';
 import { LogsQueryError } from '../../../src/lib/telemetry/LogsQueryError';
 import { QUERY_COLUMNS, queryNameOf, type QueryName } from '../../../src/lib/telemetry/queries';
-import { fakeCredential } from '../../fakes/fakeCredential';
+import { audienceCredential, audienceOf, fakeCredential } from '../../fakes/fakeCredential';
+import { logsScopeOf } from '../../../src/lib/telemetry/createLogsQueryClient';
 import type { FakeResponse } from '../../fakes/httpsFakeServer';
 import { logsTable, startFakeLogAnalytics, type FakeLogAnalytics, type ReceivedLogsQuery } from '../../fakes/fakeLogAnalytics';
 import { labPool } from './labPool';
@@ -102,16 +103,25 @@ function probeTables(name: QueryName | null): object {
       return {
         tables: [
           logsTable(
-            [['runId', 'string'], ['startedAtMs', 'long'], ['started', 'long'], ['finished', 'long'], ['incomplete', 'long']],
             [
-              ['run-a', String(FROM + 500), '1', '1', '0'],
-              ['run-b', FROM + BIN + 500, 1, 1, 0],
+              ['runId', 'string'],
+              ['startedAtMs', 'long'],
+              ['started', 'long'],
+              ['finished', 'long'],
+              ['incomplete', 'long'],
+              ['probesSent', 'long'],
+              ['finishedAtMs', 'long'],
+              ['received', 'long'],
+            ],
+            [
+              ['run-a', String(FROM + 500), '1', '1', '0', '31', String(FROM + 40_000), '31'],
+              ['run-b', FROM + BIN + 500, 1, 1, 0, 30, FROM + BIN + 40_000, 30],
               // Started early in the window, never finished: incomplete.
-              ['run-killed', String(FROM + 600), '1', '0', '0'],
+              ['run-killed', String(FROM + 600), '1', '0', '0', null, null, '4'],
               // Reported incomplete by its own finish marker.
-              ['run-cut', String(FROM + 700), '1', '1', '1'],
-              // Started 2 minutes before the window end: may still be running, not counted.
-              ['run-live', String(TO - 120_000), '1', '0', '0'],
+              ['run-cut', String(FROM + 700), '1', '1', '1', '5', String(FROM + 9_000), '5'],
+              // Started 2 minutes before the window end without a finish marker yet: still arriving, left out.
+              ['run-live', String(TO - 120_000), '1', '0', '0', null, null, '12'],
             ],
           ),
         ],
@@ -134,6 +144,7 @@ function workspaceSource(extra: Partial<Parameters<typeof createLogsEvidenceSour
     target: { kind: 'workspace', workspaceId: WORKSPACE_ID },
     pool,
     cloudRoleName: 'apim-pool-verifier',
+    apimService: 'apim-nov26',
     timeoutInMs: 5000,
     ...extra,
   });
@@ -166,7 +177,46 @@ describe('createLogsEvidenceSource in probes mode', () => {
       incompleteRuns: 2,
       tokensUsed: 1256,
       degraded: undefined,
+      completeness: { completeUpToMs: TO - 120_000, arriving: [{ runId: 'run-live', received: 12, probesSent: null }] },
     });
+    // The four count queries leave the arriving run out.
+    for (const query of logs.queries.filter((q) => queryNameOf(q.query) !== 'runStates')) {
+      expect(query.query).toContain('let excludedRuns = dynamic(["run-live"]);');
+      expect(query.query).toContain("let apimService = 'apim-nov26';");
+    }
+  });
+
+  it('reads the run states first, then the counts', async () => {
+    logs.setHandler(answer());
+    await workspaceSource().readWindow(pool.name, { fromMs: FROM, toMs: TO }, BIN);
+    expect(queryNameOf(logs.queries[0]!.query)).toBe('runStates');
+  });
+
+  it('counts a finished run only once all the probes its finish marker announced have arrived', async () => {
+    logs.setHandler(
+      answer({
+        runStates: {
+          status: 200,
+          body: {
+            tables: [
+              logsTable(
+                QUERY_COLUMNS.runStates.map((c) => [c, c === 'runId' ? 'string' : 'long'] as const),
+                [
+                  // Finished 3 minutes ago, 50 of 60 probes in: still arriving.
+                  ['run-recent', String(TO - 300_000), '1', '1', '0', '60', String(TO - 180_000), '50'],
+                  // Finished long ago with 2 probes that never arrived: counted, and the loss is named.
+                  ['run-old', String(FROM + 1000), '1', '1', '0', '40', String(FROM + 60_000), '38'],
+                ],
+              ),
+            ],
+          },
+        },
+      }),
+    );
+    const evidence = await workspaceSource().readWindow(pool.name, { fromMs: FROM, toMs: TO }, BIN);
+    expect(evidence.completeness).toEqual({ completeUpToMs: TO - 300_000, arriving: [{ runId: 'run-recent', received: 50, probesSent: 60 }] });
+    expect(evidence.degraded).toMatch(/run run-old: 2 probe record\(s\) never arrived within 15 min/);
+    expect(logs.queries.find((q) => queryNameOf(q.query) === 'probeSummary')!.query).toContain('dynamic(["run-recent"])');
   });
 
   it('sends five workspace queries with a bearer token, the window as timespan and a server timeout', async () => {
@@ -322,18 +372,27 @@ describe('createLogsEvidenceSource in probes mode', () => {
     await expect(pending).rejects.toThrow('cycle cancelled');
   });
 
-  it('queries an App Insights resource with the classic schema, through the double-slash path', async () => {
+  it('queries an App Insights resource with the workspace schema at /v1/subscriptions/… (one slash, as the service requires)', async () => {
     logs.setHandler(answer());
     const source = workspaceSource({ target: { kind: 'appinsights', resourceId: RESOURCE_ID } });
     const evidence = await source.readWindow(pool.name, { fromMs: FROM, toMs: TO }, BIN);
     expect(evidence.total).toBe(69);
     expect(logs.queries).toHaveLength(5);
     for (const query of logs.queries) {
-      expect(query.path).toBe(`/v1/${RESOURCE_ID}/query`);
+      expect(query.path).toBe(`/v1${RESOURCE_ID}/query`);
       expect(query.target).toEqual({ kind: 'resource', resourceId: RESOURCE_ID });
-      expect(query.query).toMatch(/\bdependencies\b/);
-      expect(query.query).not.toMatch(/\bAppDependencies\b/);
+      expect(query.query).toMatch(/\bAppDependencies\b/);
     }
+  });
+
+  it('is refused by the fake like the service when the SDK sends its double slash (/v1//subscriptions/…)', async () => {
+    logs.setHandler(answer());
+    const client = new LogsQueryClient(credential, { endpoint: logs.endpoint, retryOptions: { maxRetries: 0 } });
+    const error = await client.queryResource(RESOURCE_ID, 'AppDependencies | take 1', { duration: 'PT1H' }).catch((e: unknown) => e);
+    expect(logs.server.requests.at(-1)!.url).toMatch(/^\/v1\/\/subscriptions\//);
+    expect((error as { statusCode?: number }).statusCode).toBe(403);
+    expect(String((error as Error).message)).toMatch(/insufficient access/i);
+    expect(logs.queries).toHaveLength(0);
   });
 
   it('refuses bad options at creation, naming the option', () => {
@@ -473,6 +532,17 @@ describe('createLogsEvidenceSource in all-traffic mode', () => {
 });
 
 describe('createLogsQueryClient', () => {
+  it('asks for a token of the configured Logs endpoint (sovereign clouds), the SDK default for the public cloud', async () => {
+    expect(logsScopeOf('https://api.loganalytics.azure.com/v1')).toBe('https://api.loganalytics.io/.default');
+    expect(logsScopeOf('https://api.loganalytics.us/v1')).toBe('https://api.loganalytics.us/.default');
+    expect(logsScopeOf('https://api.loganalytics.azure.cn/v1')).toBe('https://api.loganalytics.azure.cn/.default');
+    const scoped = audienceCredential();
+    logs.setHandler(answer());
+    await workspaceSource({ client: createLogsQueryClient({ credential: scoped, endpoint: logs.endpoint }) }).readWindow(pool.name, { fromMs: FROM, toMs: TO }, BIN);
+    expect(new Set(scoped.scopes)).toEqual(new Set([`${logs.server.origin}/.default`]));
+    expect(logs.queries.every((q) => audienceOf(q.authorization) === logs.server.origin)).toBe(true);
+  });
+
   it('refuses a non-https endpoint (the SDK would not send a token over it)', () => {
     expect(() => createLogsQueryClient({ credential, endpoint: 'http://127.0.0.1:1/v1' })).toThrow(/https/);
     expect(() => createLogsQueryClient({ credential, endpoint: 'not a url' })).toThrow(/not a URL/);

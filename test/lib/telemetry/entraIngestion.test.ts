@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 async function sendRun(options: Partial<Parameters<typeof createAppInsightsSink>[0]>, runId: string, connectionString = lockedDown.connectionString): Promise<void> {
-  const sink = createAppInsightsSink({ connectionString, cloudRoleName: 'entra-test', pool: labPool(), offlineStorage: false, flushTimeoutInMs: 5000, ...options });
+  const sink = createAppInsightsSink({ connectionString, cloudRoleName: 'entra-test', pool: labPool(), apimService: 'apim-nov26', offlineStorage: false, flushTimeoutInMs: 5000, ...options });
   for (const record of makeRun(runId, 5, Date.UTC(2026, 10, 25, 1, 0, 0), 11)) await sink.recordProbe(record);
   await sink.flush();
   await sink.close();

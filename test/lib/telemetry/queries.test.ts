@@ -18,7 +18,9 @@ const trafficQueries: TrafficQueryName[] = ['trafficSummary', 'trafficLatency', 
 const probeParameters = {
   // A legal APIM backend id may contain a quote: it must still parse.
   poolName: "pool-o'brien.v2",
+  apimService: 'apim-nov26',
   cloudRoleName: 'apim-pool-verifier',
+  excludedRunIds: ['run-"quoted"-1', "run-o'brien"],
   binInMs: 300_000,
   windowStartMs: Date.UTC(2026, 10, 25, 1, 0, 0),
   windowEndMs: Date.UTC(2026, 10, 25, 2, 0, 0),
