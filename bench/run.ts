@@ -14,6 +14,7 @@ const SECTIONS: Record<string, string> = {
   detection: './detection',
   probeCost: './probeCost',
   load: './load',
+  reportCache: './reportCache',
 };
 
 async function main(): Promise<void> {

@@ -19,6 +19,7 @@ import { createAppInsightsSink } from '../lib/telemetry/createAppInsightsSink';
 import { createLogsEvidenceSource, createLogsQueryClient } from '../lib/telemetry/createLogsEvidenceSource';
 import { createTelemetryHealth, type TelemetryHealth } from '../lib/telemetry/createTelemetryHealth';
 import { withTelemetryHealth } from '../lib/telemetry/withTelemetryHealth';
+import { createSharedEvidenceSource } from '../lib/telemetry/createSharedEvidenceSource';
 import { ensureError } from '../lib/util/errors';
 import type { CycleDependencies, ExpectationSource } from '../lib/verifier/runVerificationCycle';
 import { createCompositeSink } from './createCompositeSink';
@@ -157,17 +158,27 @@ export async function createServices(env: Readonly<Record<string, string | undef
         apimService,
         timeoutInMs: settings.telemetry.logsQueryTimeoutInMs,
       });
+      // Log Analytics allows ~5 concurrent queries and 200 per 30 s: concurrent viewers share one fetch per interval.
+      const shared = { intervalInMs: settings.telemetry.reportCacheInSeconds * 1000 };
+      evidence = createSharedEvidenceSource(evidence, shared);
       if (telemetryHealth !== undefined) evidence = withTelemetryHealth(evidence, telemetryHealth);
-      if (settings.telemetry.allTraffic) {
-        allTrafficEvidence = createLogsEvidenceSource({
-          client,
-          target,
-          pool: declaredPool,
-          cloudRoleName: settings.telemetry.cloudRoleName,
-          apimService,
-          timeoutInMs: settings.telemetry.logsQueryTimeoutInMs,
-          mode: 'all-traffic',
-        });
+      if (settings.telemetry.allTrafficSource !== 'none') {
+        // Gateway logs live in the workspace APIM's diagnostic setting writes to (loadConfig requires its id).
+        const gatewayLogs = settings.telemetry.allTrafficSource === 'gateway-logs';
+        allTrafficEvidence = createSharedEvidenceSource(
+          createLogsEvidenceSource({
+            client,
+            target: gatewayLogs ? { kind: 'workspace', workspaceId: settings.telemetry.workspaceId ?? '' } : target,
+            pool: declaredPool,
+            cloudRoleName: settings.telemetry.cloudRoleName,
+            apimService,
+            timeoutInMs: settings.telemetry.logsQueryTimeoutInMs,
+            mode: 'all-traffic',
+            trafficSource: gatewayLogs ? (settings.telemetry.gatewayLogsTable === 'azure-diagnostics' ? 'azure-diagnostics' : 'gateway-logs') : 'appinsights',
+            ...(location?.apiId === undefined ? {} : { apiId: location.apiId }),
+          }),
+          shared,
+        );
       }
     }
 

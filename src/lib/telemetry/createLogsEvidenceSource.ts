@@ -40,10 +40,20 @@ export interface LogsEvidenceSourceOptions {
   /** Budget for each query (client-side abort and server `wait`), ms. */
   readonly timeoutInMs: number;
   /**
-   * `probes` (default): this verifier's probe telemetry. `all-traffic`: APIM's own backend-call dependencies
-   * (real production traffic) identified by `Response-<header>` or by target host.
+   * `probes` (default): this verifier's probe telemetry. `all-traffic`: real production traffic from
+   * `trafficSource`.
    */
   readonly mode?: 'probes' | 'all-traffic';
+  /**
+   * All-traffic mode only (ALL_TRAFFIC_SOURCE / GATEWAY_LOGS_TABLE): `appinsights` (default) — APIM's
+   * backend-call dependencies in App Insights, identified by target host or the logged `Response-<header>`,
+   * weighted by itemCount; `gateway-logs` — `ApiManagementGatewayLogs` rows filtered by `apiId`, identified by
+   * `BackendUrl` host or `BackendId`; `azure-diagnostics` — the same in `AzureDiagnostics`. Gateway logs live in
+   * a workspace: use a workspace target.
+   */
+  readonly trafficSource?: 'appinsights' | 'gateway-logs' | 'azure-diagnostics';
+  /** The APIM API id (APIM_API_ID) gateway-log rows are filtered on; without it, rows are selected by member host or id. */
+  readonly apiId?: string;
   /**
    * Table schema; default `workspace` for both targets. A resource-centric query (`/v1/{resourceId}/query`)
    * runs against the Log Analytics data of the resource: the docs list `AppDependencies`/`AppEvents` with
@@ -53,6 +63,11 @@ export interface LogsEvidenceSourceOptions {
    * verifier does not use. `classic` stays selectable.
    */
   readonly schema?: LogsSchemaFlavour;
+  /**
+   * Most queries in flight at once through this client (all sources sharing the client share the limit).
+   * Log Analytics allows about 5 concurrent queries per user; default 5.
+   */
+  readonly maxConcurrentQueries?: number;
   /**
    * A run that started more than this long before the window end and has no finish event counts as
    * incomplete (runs are assumed to finish within it). Default 15 minutes.
@@ -138,6 +153,20 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
   const backendNames = pool.backends.map((backend) => backend.name);
 
   const runQuery = async (
+    name: QueryName,
+    query: string,
+    timespan: { startTime: Date; endTime: Date },
+    signal: AbortSignal | undefined,
+  ): Promise<QueryOutcome> => {
+    const release = await acquireSlot(client, options.maxConcurrentQueries ?? 5, signal);
+    try {
+      return await runQueryNow(name, query, timespan, signal);
+    } finally {
+      release();
+    }
+  };
+
+  const runQueryNow = async (
     name: QueryName,
     query: string,
     timespan: { startTime: Date; endTime: Date },
@@ -315,26 +344,39 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
   };
 
   const hostToBackend = hostLookup(pool);
+  const trafficSource = options.trafficSource ?? 'appinsights';
+  const isGatewayLog = trafficSource !== 'appinsights';
+  const memberIds = new Map(backendNames.map((name) => [name.toLowerCase(), name]));
   const attribute = (targetHost: string, identifierValue: string): string | null =>
-    hostToBackend.get(targetHost) ?? identifyBackend(pool, identifierValue === '' ? null : identifierValue);
+    hostToBackend.get(targetHost) ??
+    (isGatewayLog
+      ? // BackendId may be the member's id, its ARM id, or the pool's (then the URL host decided above).
+        (memberIds.get(identifierValue.slice(identifierValue.lastIndexOf('/') + 1).toLowerCase()) ?? null)
+      : identifyBackend(pool, identifierValue === '' ? null : identifierValue));
+  const trafficFlavour = trafficSource === 'appinsights' ? flavour : trafficSource;
 
   const readTraffic = async (window: TimeWindow, binInMs: number, signal?: AbortSignal): Promise<WindowEvidence> => {
     const parameters = {
       backendHosts: [...new Set(pool.backends.map((backend) => hostOf(backend.url)).filter((host): host is string => host !== null))],
+      backendIds: backendNames,
+      ...(options.apiId === undefined ? {} : { apiId: options.apiId }),
+      excludeRoleName: cloudRoleName,
       headerName: pool.probe.identify.header,
       binInMs,
       windowStartMs: window.fromMs,
     };
     const queries = Object.fromEntries(
-      TRAFFIC_QUERY_NAMES.map((name) => [name, composeTrafficQuery(name, flavour, parameters)]),
+      TRAFFIC_QUERY_NAMES.map((name) => [name, composeTrafficQuery(name, trafficFlavour, parameters)]),
     ) as Record<TrafficQueryName, string>;
     const exact = { startTime: new Date(window.fromMs), endTime: new Date(window.toMs) };
     const run = (name: TrafficQueryName): Promise<QueryOutcome> => runQuery(name, queries[name], exact, signal);
     const [summary, latency, bins] = await settleAll([run('trafficSummary'), run('trafficLatency'), run('trafficBins')] as const);
 
     const totals = emptyTotals(backendNames);
+    let rowsSeen = 0;
     for (const row of summary.rows) {
       const n = cellCount(row.requests);
+      rowsSeen += cellNumber(row.rows) ?? n;
       const identifierValue = cellText(row.identifierValue);
       const backend = attribute(cellText(row.targetHost), identifierValue);
       const resultCode = cellText(row.resultCode).trim();
@@ -374,7 +416,12 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
       runs: [],
       incompleteRuns: 0,
       tokensUsed: 0,
-      degraded: degradedText([summary, latency, bins]),
+      degraded: degradedText(
+        [summary, latency, bins],
+        totals.total > rowsSeen
+          ? [`App Insights sampling: ${rowsSeen} logged rows stand for ${totals.total} requests (weighted by itemCount); shares are estimates from a sample`]
+          : [],
+      ),
     };
   };
 
@@ -537,6 +584,43 @@ function serviceErrorCode(value: unknown): string | undefined {
   const details = typeof value === 'object' && value !== null ? (value as { details?: unknown }).details : undefined;
   const error = typeof details === 'object' && details !== null ? (details as { error?: unknown }).error : undefined;
   return stringField(error, 'code');
+}
+
+const slots = new WeakMap<LogsQueryClient, { inFlight: number; waiting: (() => void)[] }>();
+
+/**
+ * Waits for a free query slot of `client` (a FIFO semaphore shared by every source using the client), so a
+ * report's 10 queries never exceed the service's ~5 concurrent queries per user.
+ */
+async function acquireSlot(client: LogsQueryClient, limit: number, signal: AbortSignal | undefined): Promise<() => void> {
+  signal?.throwIfAborted();
+  const state = slots.get(client) ?? { inFlight: 0, waiting: [] };
+  slots.set(client, state);
+  if (state.inFlight >= limit) {
+    await new Promise<void>((resolve, reject) => {
+      const wake = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        state.waiting = state.waiting.filter((w) => w !== wake);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      state.waiting.push(wake);
+    });
+  } else {
+    state.inFlight += 1;
+  }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const next = state.waiting.shift();
+    // The slot passes straight to the next waiter; inFlight stays the same.
+    if (next !== undefined) next();
+    else state.inFlight -= 1;
+  };
 }
 
 /**

@@ -49,6 +49,12 @@ export interface ProbeQueryParameters {
 export interface TrafficQueryParameters {
   /** Lower-case host names of the pool's members (from their runtime URLs). */
   readonly backendHosts: readonly string[];
+  /** The pool's member backend ids (gateway logs: `BackendId` may name the member). */
+  readonly backendIds?: readonly string[];
+  /** The APIM API id whose requests count (gateway logs: `ApiId`); empty = every API calling a member host. */
+  readonly apiId?: string;
+  /** Cloud role name of this verifier: its own probe dependencies are not APIM's traffic (App Insights source). */
+  readonly excludeRoleName?: string;
   /** Name of the identifying response header, e.g. `x-ms-region` (APIM logs it as `Response-<name>`). */
   readonly headerName: string;
   readonly binInMs: number;
@@ -159,22 +165,64 @@ let runProbeCounts = AppDependencies
 export const TARGET_HOST_REGEX = String.raw`^(?:[A-Za-z][A-Za-z0-9+.-]*://)?([^:/|\s]+)`;
 const TARGET_HOST_PATTERN = `@'${TARGET_HOST_REGEX}'`;
 
-/** `let traffic`: APIM's own backend-call dependencies to the pool's member hosts, normalised. */
-export const TRAFFIC_SOURCE: Readonly<Record<LogsSchemaFlavour, string>> = {
+/** Where all-traffic rows come from: App Insights dependencies (either schema) or APIM's resource logs. */
+export type TrafficSourceKind = LogsSchemaFlavour | 'gateway-logs' | 'azure-diagnostics';
+
+/**
+ * `let traffic`: real requests to the pool's members, normalised to `timestamp, targetHost, identifierValue,
+ * resultCode, latencyInMs, itemCount`.
+ * - App Insights (`classic`/`workspace`): APIM's backend-call dependencies to the member hosts (not this
+ *   verifier's own role); usually sampled, so every count is `sum(itemCount)`.
+ * - `gateway-logs`: `ApiManagementGatewayLogs` (resource-specific diagnostic setting), one row per client
+ *   request ("For each API request, the following properties are logged", Reference: API Management resource
+ *   log schema), not sampled by App Insights (itemCount 1), filtered by `ApiId`. `BackendUrl` is the URL the
+ *   request was sent to, so its host names the member; `BackendId` ("backend entity identifier of the current
+ *   request") is the identifier value, matched against member ids (with a pool it may name the pool instead —
+ *   not documented — hence the host first). With a retry policy one row still stands for one client request;
+ *   which attempt its backend fields describe is not documented (the answering one is assumed).
+ * - `azure-diagnostics`: the same logs in `AzureDiagnostics` (Category `GatewayLogs`, columns `<name>_<type>`);
+ *   `column_ifexists` keeps the query valid before a column has ever been written.
+ */
+export const TRAFFIC_SOURCE: Readonly<Record<TrafficSourceKind, string>> = {
   classic: `let traffic = dependencies
+| where cloud_RoleName != excludedRole
 | extend targetHost = tolower(extract(${TARGET_HOST_PATTERN}, 1, target))
 | where targetHost in (backendHosts)
 | project timestamp, targetHost,
     identifierValue = tostring(customDimensions[headerKey]),
     resultCode = tostring(resultCode),
-    latencyInMs = todouble(duration);`,
+    latencyInMs = todouble(duration),
+    itemCount = tolong(itemCount);`,
   workspace: `let traffic = AppDependencies
+| where AppRoleName != excludedRole
 | extend targetHost = tolower(extract(${TARGET_HOST_PATTERN}, 1, Target))
 | where targetHost in (backendHosts)
 | project timestamp = TimeGenerated, targetHost,
     identifierValue = tostring(Properties[headerKey]),
     resultCode = tostring(ResultCode),
-    latencyInMs = todouble(DurationMs);`,
+    latencyInMs = todouble(DurationMs),
+    itemCount = tolong(ItemCount);`,
+  'gateway-logs': `let traffic = ApiManagementGatewayLogs
+| where isempty(apiId) or ApiId == apiId
+| extend targetHost = tolower(extract(${TARGET_HOST_PATTERN}, 1, BackendUrl))
+| where isnotempty(apiId) or targetHost in (backendHosts) or BackendId in (backendIds)
+| project timestamp = TimeGenerated, targetHost,
+    identifierValue = tostring(BackendId),
+    resultCode = iff(isnull(BackendResponseCode) or BackendResponseCode == 0, '', tostring(BackendResponseCode)),
+    latencyInMs = todouble(BackendTime),
+    itemCount = 1;`,
+  'azure-diagnostics': `let traffic = AzureDiagnostics
+| where ResourceProvider == 'MICROSOFT.APIMANAGEMENT' and Category == 'GatewayLogs'
+| extend rowApiId = tostring(column_ifexists('apiId_s', '')), backendUrl = tostring(column_ifexists('backendUrl_s', '')),
+    backendId = tostring(column_ifexists('backendId_s', '')), backendCode = todouble(column_ifexists('backendResponseCode_d', real(null)))
+| where isempty(apiId) or rowApiId == apiId
+| extend targetHost = tolower(extract(${TARGET_HOST_PATTERN}, 1, backendUrl))
+| where isnotempty(apiId) or targetHost in (backendHosts) or backendId in (backendIds)
+| project timestamp = TimeGenerated, targetHost,
+    identifierValue = backendId,
+    resultCode = iff(isnull(backendCode) or backendCode == 0, '', tostring(tolong(backendCode))),
+    latencyInMs = todouble(column_ifexists('backendTime_d', real(null))),
+    itemCount = 1;`,
 };
 
 /**
@@ -219,18 +267,22 @@ export const RUN_STATES_QUERY = `runEvents
 | join kind=leftouter runProbeCounts on runId
 | project runId, startedAtMs, started, finished, incomplete, probesSent, finishedAtMs, received = coalesce(received, 0)`;
 
-/** Backend calls per host, identifier value and result code. Columns: targetHost, identifierValue, resultCode, requests. */
+/**
+ * Requests per host, identifier value and result code, weighted by `itemCount` (a sampled row stands for
+ * itemCount requests); `rows` is the unweighted count, so the reader can say how much is estimated.
+ * Columns: targetHost, identifierValue, resultCode, requests, rows.
+ */
 export const TRAFFIC_SUMMARY_QUERY = `traffic
-| summarize requests = count() by targetHost, identifierValue, resultCode`;
+| summarize requests = sum(itemCount), rows = count() by targetHost, identifierValue, resultCode`;
 
-/** Latency percentiles per host and identifier value. Columns: targetHost, identifierValue, p50, p95, requests. */
+/** Latency percentiles per host and identifier value (weighted). Columns: targetHost, identifierValue, p50, p95, requests. */
 export const TRAFFIC_LATENCY_QUERY = `traffic
-| summarize p50 = percentile(latencyInMs, 50), p95 = percentile(latencyInMs, 95), requests = count() by targetHost, identifierValue`;
+| summarize p50 = percentilew(latencyInMs, itemCount, 50), p95 = percentilew(latencyInMs, itemCount, 95), requests = sum(itemCount) by targetHost, identifierValue`;
 
-/** Backend calls per time bin. Columns: startTime, targetHost, identifierValue, isOk, requests. */
+/** Requests per time bin (weighted). Columns: startTime, targetHost, identifierValue, isOk, requests. */
 export const TRAFFIC_BINS_QUERY = `traffic
 | extend isOk = resultCode matches regex @'^2\\d\\d$'
-| summarize requests = count() by startTime = bin_at(timestamp, binSize, windowStart), targetHost, identifierValue, isOk`;
+| summarize requests = sum(itemCount) by startTime = bin_at(timestamp, binSize, windowStart), targetHost, identifierValue, isOk`;
 
 /** The columns each query returns (the reader checks them, so a changed query or service never reads as zeros). */
 export const QUERY_COLUMNS: Readonly<Record<QueryName, readonly string[]>> = {
@@ -239,7 +291,7 @@ export const QUERY_COLUMNS: Readonly<Record<QueryName, readonly string[]>> = {
   probeBins: ['startTime', 'backend', 'probeKind', 'probes'],
   probeRuns: ['runId', 'backend', 'probeKind', 'probes', 'firstProbeAt'],
   runStates: ['runId', 'startedAtMs', 'started', 'finished', 'incomplete', 'probesSent', 'finishedAtMs', 'received'],
-  trafficSummary: ['targetHost', 'identifierValue', 'resultCode', 'requests'],
+  trafficSummary: ['targetHost', 'identifierValue', 'resultCode', 'requests', 'rows'],
   trafficLatency: ['targetHost', 'identifierValue', 'p50', 'p95', 'requests'],
   trafficBins: ['startTime', 'targetHost', 'identifierValue', 'isOk', 'requests'],
 };
@@ -289,7 +341,7 @@ export function composeProbeQuery(name: ProbeQueryName, flavour: LogsSchemaFlavo
  */
 export function composeTrafficQuery(
   name: TrafficQueryName,
-  flavour: LogsSchemaFlavour,
+  flavour: TrafficSourceKind,
   parameters: TrafficQueryParameters,
 ): string {
   if (parameters.backendHosts.length === 0) {
@@ -299,6 +351,9 @@ export function composeTrafficQuery(
   const prelude = [
     `${QUERY_MARKER}${name}`,
     `let backendHosts = pack_array(${hosts});`,
+    `let backendIds = dynamic([${(parameters.backendIds ?? []).map((id) => jsonStringLiteral(id)).join(', ')}]);`,
+    `let apiId = ${kqlString(parameters.apiId ?? '', 'API id')};`,
+    `let excludedRole = ${kqlString(parameters.excludeRoleName ?? '', 'cloud role name')};`,
     `let headerKey = ${kqlString(`Response-${parameters.headerName}`, 'header name')};`,
     `let binSize = ${kqlTimespanMs(parameters.binInMs, 'bin size')};`,
     `let windowStart = ${kqlDatetime(parameters.windowStartMs, 'window start')};`,

@@ -275,8 +275,9 @@ export function answerTrafficFromRows(apimRows: readonly ApimDependencyRow[], qu
           ['identifierValue', 'string'],
           ['resultCode', 'string'],
           ['requests', 'long'],
+          ['rows', 'long'],
         ],
-        [...groups.values()].map((list) => [list[0]!.targetHost, list[0]!.identifierValue, list[0]!.resultCode, String(list.length)]),
+        [...groups.values()].map((list) => [list[0]!.targetHost, list[0]!.identifierValue, list[0]!.resultCode, String(list.length), String(list.length)]),
       );
     }
     case 'trafficLatency': {
@@ -322,4 +323,48 @@ export function answerTrafficFromRows(apimRows: readonly ApimDependencyRow[], qu
     default:
       return { status: 400, body: { error: { code: 'BadArgumentError', message: `no evaluator for ${name}` } } };
   }
+}
+
+/** One row of `ApiManagementGatewayLogs` (the columns the gateway-logs queries read). */
+export interface GatewayLogRow {
+  readonly timestampMs: number;
+  readonly apiId: string;
+  readonly backendId: string;
+  readonly backendUrl: string;
+  /** null when no backend answered (e.g. the pool had no available member). */
+  readonly backendResponseCode: number | null;
+  readonly backendTimeMs: number;
+}
+
+/**
+ * Answers the all-traffic queries over gateway-log rows, by the queries' meaning: rows of the API (`ApiId`),
+ * host of `BackendUrl`, `BackendId` as the identifier value, the backend's status as result code, one request
+ * per row. Refuses a query that does not read `ApiManagementGatewayLogs`.
+ */
+export function answerGatewayLogsFromRows(gatewayRows: readonly GatewayLogRow[], query: ReceivedLogsQuery): FakeResponse {
+  if (!/\bApiManagementGatewayLogs\b/.test(query.query)) {
+    return { status: 400, body: { error: { code: 'BadArgumentError', message: 'expected ApiManagementGatewayLogs' } } };
+  }
+  const apiId = letString(query.query, 'apiId');
+  const hostPattern = new RegExp(TARGET_HOST_REGEX);
+  const asDependencies: ApimDependencyRow[] = gatewayRows
+    .filter((r) => apiId === '' || r.apiId === apiId)
+    .map((r) => ({
+      timestampMs: r.timestampMs,
+      target: r.backendUrl,
+      resultCode: r.backendResponseCode === null || r.backendResponseCode === 0 ? '' : String(r.backendResponseCode),
+      durationMs: r.backendTimeMs,
+      customDimensions: { BackendId: r.backendId },
+    }));
+  // The same grouping as App Insights rows, with BackendId as the identifier and no host filter under an ApiId.
+  const hosts = apiId === '' ? null : new Set(asDependencies.map((r) => (hostPattern.exec(r.target)?.[1] ?? '').toLowerCase()));
+  const rewritten = {
+    ...query,
+    query: query.query
+      .replace(/let headerKey = '[^']*';/, "let headerKey = 'BackendId';")
+      .replace(/let backendHosts = pack_array\((.*)\);/, (whole, list: string) =>
+        hosts === null ? whole : `let backendHosts = pack_array(${[...hosts].map((h) => `'${h}'`).join(', ') || list});`,
+      ),
+  };
+  return answerTrafficFromRows(asDependencies, rewritten);
 }

@@ -186,6 +186,27 @@ describe('createLogsEvidenceSource in probes mode', () => {
     }
   });
 
+  it('keeps at most 5 queries in flight per client, even for two windows read at once (the service allows ~5)', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const normal = answer();
+    logs.setHandler(async (query) => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      // Hold each answer until the next macrotask turns, so concurrent queries overlap on the server.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      inFlight -= 1;
+      return normal(query);
+    });
+    const client = createLogsQueryClient({ credential, endpoint: logs.endpoint });
+    const hour = workspaceSource({ client });
+    const day = workspaceSource({ client });
+    await Promise.all([hour.readWindow(pool.name, { fromMs: FROM, toMs: TO }, BIN), day.readWindow(pool.name, { fromMs: FROM - 23 * 3_600_000, toMs: TO }, BIN)]);
+    expect(logs.queries).toHaveLength(10);
+    expect(maxInFlight).toBeLessThanOrEqual(5);
+    expect(maxInFlight).toBeGreaterThan(1);
+  });
+
   it('reads the run states first, then the counts', async () => {
     logs.setHandler(answer());
     await workspaceSource().readWindow(pool.name, { fromMs: FROM, toMs: TO }, BIN);
@@ -428,13 +449,13 @@ describe('createLogsEvidenceSource in all-traffic mode', () => {
         return {
           tables: [
             logsTable(
-              [['targetHost', 'string'], ['identifierValue', 'string'], ['resultCode', 'string'], ['requests', 'long']],
+              [['targetHost', 'string'], ['identifierValue', 'string'], ['resultCode', 'string'], ['requests', 'long'], ['rows', 'long']],
               [
-                [host1, 'West US', '200', '1400'],
-                [host2, 'East US', '200', '650'],
-                [host2, 'East US', '429', '30'],
-                [host1, '', '200', '10'],
-                [host2, '', '0', '5'],
+                [host1, 'West US', '200', '1400', '1400'],
+                [host2, 'East US', '200', '650', '650'],
+                [host2, 'East US', '429', '30', '30'],
+                [host1, '', '200', '10', '10'],
+                [host2, '', '0', '5', '5'],
               ],
             ),
           ],
@@ -497,6 +518,38 @@ describe('createLogsEvidenceSource in all-traffic mode', () => {
     expect(logs.queries[0]!.timespan).toEqual({ startMs: FROM, endMs: TO });
   });
 
+  it('weights sampled App Insights rows by itemCount and says the counts are estimates', async () => {
+    logs.setHandler((query) => {
+      const name = queryNameOf(query.query);
+      if (name !== 'trafficSummary') return { status: 200, body: { tables: [logsTable(QUERY_COLUMNS[name!].map((c) => [c, 'string'] as const), [])] } };
+      return {
+        status: 200,
+        body: {
+          tables: [
+            logsTable(
+              [['targetHost', 'string'], ['identifierValue', 'string'], ['resultCode', 'string'], ['requests', 'long'], ['rows', 'long']],
+              [
+                // 10 rows at itemCount 4 and 5 rows at itemCount 4: 2:1 by requests.
+                [host1, 'West US', '200', '40', '10'],
+                [host2, 'East US', '200', '20', '5'],
+              ],
+            ),
+          ],
+        },
+      };
+    });
+    const evidence = await workspaceSource({ mode: 'all-traffic' }).readWindow(pool.name, { fromMs: FROM, toMs: TO }, BIN);
+    expect(evidence.backends.map((b) => [b.backend, b.answered])).toEqual([
+      ['openai-instance1', 40],
+      ['openai-instance2', 20],
+    ]);
+    expect(evidence.degraded).toMatch(/15 logged rows stand for 60 requests \(weighted by itemCount\)/);
+    const summary = logs.queries.find((q) => queryNameOf(q.query) === 'trafficSummary')!.query;
+    expect(summary).toContain('requests = sum(itemCount)');
+    // This verifier's own probe dependencies are not APIM's traffic.
+    expect(summary).toContain("let excludedRole = 'apim-pool-verifier';");
+  });
+
   it('falls back to the logged region header when two members share a host', async () => {
     const shared = labPool();
     const sameHost = {
@@ -511,11 +564,11 @@ describe('createLogsEvidenceSource in all-traffic mode', () => {
         body: {
           tables: [
             logsTable(
-              [['targetHost', 'string'], ['identifierValue', 'string'], ['resultCode', 'string'], ['requests', 'long']],
+              [['targetHost', 'string'], ['identifierValue', 'string'], ['resultCode', 'string'], ['requests', 'long'], ['rows', 'long']],
               [
-                ['shared-gateway.example.com', 'westus', '200', '7'],
-                ['shared-gateway.example.com', 'East US', '200', '3'],
-                ['shared-gateway.example.com', 'Mars', '200', '1'],
+                ['shared-gateway.example.com', 'westus', '200', '7', '7'],
+                ['shared-gateway.example.com', 'East US', '200', '3', '3'],
+                ['shared-gateway.example.com', 'Mars', '200', '1', '1'],
               ],
             ),
           ],

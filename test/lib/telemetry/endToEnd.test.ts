@@ -7,7 +7,7 @@ import { stopAppInsightsBackgroundWork } from '../../fakes/stopAppInsightsBackgr
 import { startFakeIngestion, type FakeIngestion, type TelemetryEnvelope } from '../../fakes/fakeIngestion';
 import { startFakeLogAnalytics, type FakeLogAnalytics } from '../../fakes/fakeLogAnalytics';
 import { queryNameOf } from '../../../src/lib/telemetry/queries';
-import { answerFromEnvelopes, answerTrafficFromRows, type ApimDependencyRow } from './appInsightsQueryEvaluator';
+import { answerFromEnvelopes, answerGatewayLogsFromRows, answerTrafficFromRows, type ApimDependencyRow, type GatewayLogRow } from './appInsightsQueryEvaluator';
 import { labPool } from './labPool';
 import { makeRun, seededRandom } from './probeRecords';
 
@@ -321,6 +321,67 @@ describe('APIM backend calls → all-traffic queries → window evidence', () =>
       expect(evidence.backends.every((b) => b.latencyP50InMs !== null && b.latencyP95InMs !== null)).toBe(true);
     } finally {
       await traffic.close();
+    }
+  });
+});
+
+describe('APIM gateway logs (ApiManagementGatewayLogs) → all-traffic queries → window evidence', () => {
+  const host1 = 'aoai-nov26-instance1.openai.azure.com';
+  const host2 = 'aoai-nov26-instance2.openai.azure.com';
+  const POOL_ID = 'openai-instance-backend-pool';
+  const rows: GatewayLogRow[] = [];
+  const truth = { answered: { 'openai-instance1': 0, 'openai-instance2': 0 }, status429: 0, network: 0, total: 0 };
+
+  beforeAll(() => {
+    const random = seededRandom(7);
+    for (let i = 0; i < 1200; i += 1) {
+      const timestampMs = T0 + Math.floor(random() * HOUR);
+      const first = random() < 2 / 3;
+      const roll = random();
+      const code = roll < 0.04 ? 429 : roll < 0.06 ? null : 200;
+      // BackendId names the pool on some rows (then the URL host decides) and the member on others.
+      const backendId = random() < 0.5 ? POOL_ID : first ? 'openai-instance1' : 'openai-instance2';
+      // A request that never reached a backend has no URL: attributed by BackendId alone.
+      const backendUrl = code === null && backendId !== POOL_ID ? '' : `https://${first ? host1 : host2}/openai/deployments/gpt-4o/chat/completions`;
+      rows.push({ timestampMs, apiId: 'azure-openai-api', backendId, backendUrl, backendResponseCode: code, backendTimeMs: 100 + Math.round(random() * 900) });
+      truth.total += 1;
+      if (code === 200) truth.answered[first ? 'openai-instance1' : 'openai-instance2'] += 1;
+      else if (code === 429) truth.status429 += 1;
+      else truth.network += 1;
+    }
+    // Another API calling the same hosts: not this pool's traffic.
+    for (let i = 0; i < 300; i += 1) {
+      rows.push({ timestampMs: T0 + i * 1000, apiId: 'other-api', backendId: 'openai-instance1', backendUrl: `https://${host1}/openai`, backendResponseCode: 200, backendTimeMs: 5 });
+    }
+  });
+
+  it('counts every request of the API once, attributed by BackendUrl host or BackendId, unsampled', async () => {
+    const gateway = await startFakeLogAnalytics((query) => answerGatewayLogsFromRows(rows, query));
+    try {
+      const source = createLogsEvidenceSource({
+        client: createLogsQueryClient({ credential: fakeCredential(), endpoint: gateway.endpoint }),
+        target: { kind: 'workspace', workspaceId: '5e2b8a56-9f0e-4c1e-8f3a-0d2b7c6e4a11' },
+        pool,
+        cloudRoleName: ROLE,
+        apimService: SERVICE,
+        timeoutInMs: 10_000,
+        mode: 'all-traffic',
+        trafficSource: 'gateway-logs',
+        apiId: 'azure-openai-api',
+      });
+      const evidence = await source.readWindow(pool.name, WINDOW, BIN);
+      expect(evidence.source).toBe('all-traffic');
+      expect(evidence.total).toBe(truth.total);
+      expect(evidence.backends.map((b) => [b.backend, b.answered])).toEqual(Object.entries(truth.answered));
+      expect(evidence.errors).toEqual({ byStatus: { '429': truth.status429 }, timeout: 0, network: truth.network });
+      expect(evidence.unidentified).toEqual({ count: 0, values: {} });
+      expect(evidence.degraded).toBeUndefined();
+      for (const query of gateway.queries) {
+        expect(query.query).toContain("let apiId = 'azure-openai-api';");
+        expect(query.query).not.toMatch(/\bAppDependencies\b/);
+      }
+    } finally {
+      await gateway.close();
     }
   });
 });
