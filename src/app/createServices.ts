@@ -20,6 +20,7 @@ import { createLogsEvidenceSource, createLogsQueryClient } from '../lib/telemetr
 import { createTelemetryHealth, type TelemetryHealth } from '../lib/telemetry/createTelemetryHealth';
 import { withTelemetryHealth } from '../lib/telemetry/withTelemetryHealth';
 import { createSharedEvidenceSource } from '../lib/telemetry/createSharedEvidenceSource';
+import { createTrafficProbeGate } from '../lib/telemetry/createTrafficProbeGate';
 import { ensureError } from '../lib/util/errors';
 import type { CycleDependencies, ExpectationSource } from '../lib/verifier/runVerificationCycle';
 import { createCompositeSink } from './createCompositeSink';
@@ -206,6 +207,18 @@ export async function createServices(env: Readonly<Record<string, string | undef
       },
     };
 
+    const traffic = allTrafficEvidence;
+    const probeGate =
+      settings.telemetry.skipProbesWhenTrafficConclusive && traffic !== undefined
+        ? createTrafficProbeGate({
+            source: traffic,
+            pool: declaredPool,
+            alpha: settings.verdict.alphaHour,
+            toleranceInPoints: settings.verdict.toleranceInPoints,
+            binInMs: settings.report.binInMinutes * 60_000,
+          })
+        : undefined;
+
     // The schedule does not change while the app runs: count its firings once.
     const runsPerHour = runsPerHourOf(settings.probe.schedule);
     const services: Services = {
@@ -245,6 +258,7 @@ export async function createServices(env: Readonly<Record<string, string | undef
           evidence,
           alerts,
           log,
+          ...(probeGate === undefined ? {} : { probeGate }),
         };
       },
       async close() {

@@ -388,5 +388,12 @@ function renderSource(report: Report): string {
                 .map((run) => `${escapeHtml(run.runId)} (${run.received}${run.probesSent === null ? ', not finished' : ` of ${run.probesSent}`} probes so far)`)
                 .join(', ')}.`
         }</p>`;
-  return `<p>Evidence: ${escapeHtml(kind)}.</p>\n${degraded}${completeness}`;
+  const traffic = report.dataSource.allTraffic;
+  const zeroProbe =
+    traffic === undefined
+      ? ''
+      : traffic.conclusive
+        ? `\n<p>Real traffic alone is conclusive (${escapeHtml(traffic.status)}, ${traffic.requests} requests in its window): the pool is verified without synthetic probes.</p>`
+        : `\n<p>Real traffic alone is not conclusive (${escapeHtml(traffic.status)}, ${traffic.requests} requests in its window): the probes decide.</p>`;
+  return `<p>Evidence: ${escapeHtml(kind)}.</p>\n${degraded}${completeness}${zeroProbe}`;
 }

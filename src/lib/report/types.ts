@@ -43,6 +43,11 @@ export interface Report {
     readonly degraded: string | null;
     readonly completeUpTo?: string;
     readonly arrivingRuns?: readonly { readonly runId: string; readonly received: number; readonly probesSent: number | null }[];
+    /**
+     * With an all-traffic source: whether real traffic alone gave a conclusive verdict (`ok` or `drift`) for its
+     * window — then the pool is verified with zero synthetic probes — and how many requests it counted.
+     */
+    readonly allTraffic?: { readonly status: string; readonly conclusive: boolean; readonly requests: number };
   };
   /**
    * Alert-worthy health derived from the findings (`failover` > `drift` > `config-drift` > `ok`); the same value
