@@ -25,7 +25,7 @@ export { createLogsQueryClient } from './createLogsQueryClient';
 export type LogsTarget =
   /** A Log Analytics workspace (workspace-based App Insights): `AppDependencies`, `AppEvents` … */
   | { readonly kind: 'workspace'; readonly workspaceId: string }
-  /** An App Insights resource by ARM id (resource-centric query): classic `dependencies`, `customEvents` … */
+  /** An App Insights resource by ARM id (resource-centric query, `/v1/subscriptions/…/query`): its Log Analytics tables. */
   | { readonly kind: 'appinsights'; readonly resourceId: string };
 
 /** Options of {@link createLogsEvidenceSource}. */
@@ -105,13 +105,16 @@ type QueryOutcome =
  * - Probes mode: the `PoolProbe` dependencies and run markers the App Insights sink wrote (same role name), so
  *   the counts equal what the local store gives for the same records. Latency percentiles are Kusto's
  *   (estimates for large sets); the local store computes exact nearest-rank ones.
- * - All-traffic mode: APIM's backend-call dependencies to the pool's member hosts, i.e. every selection the
- *   pool made, retries included. A row is attributed to a backend by its target host, else by the logged
- *   `Response-<identify header>` through `identifyBackend`. Counts are rows, not `itemCount`-weighted:
- *   APIM telemetry is usually sampled, and the rows are the honest sample size for the statistics (weighting
- *   would inflate it). `runs` is empty, `incompleteRuns` and `tokensUsed` are 0; 2xx/non-2xx come from the
- *   result code, and a call without a numeric code counts as a network failure. Where one backend appears under
- *   several identifier values, its latency percentiles are those of its largest group (approximate).
+ * - All-traffic mode, `appinsights`: APIM's backend-call dependencies to the pool's member hosts (retries
+ *   included), attributed by target host, else by the logged `Response-<identify header>` through
+ *   `identifyBackend`. Counts are `sum(itemCount)`: adaptive sampling keeps different fractions at different
+ *   times, and only weighting gives unbiased shares. The price: the statistics then see more requests than rows
+ *   were kept, so their confidence is overstated by the sampling factor — `degraded` says so whenever rows and
+ *   requests differ. `gateway-logs` / `azure-diagnostics`: one unsampled row per client request of `apiId`
+ *   (APIM resource logs), attributed by `BackendUrl` host, else `BackendId`. `runs` is empty, `incompleteRuns`
+ *   and `tokensUsed` are 0; 2xx/non-2xx come from the result code, and a call without a numeric code counts as a
+ *   network failure. Where one backend appears under several identifier values, its latency percentiles are
+ *   those of its largest group (approximate).
  *
  * Partial query failures and per-query timeouts yield evidence with `degraded` set (what is missing and why),
  * never a silent zero. A query that fails outright throws.
@@ -419,7 +422,9 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
       degraded: degradedText(
         [summary, latency, bins],
         totals.total > rowsSeen
-          ? [`App Insights sampling: ${rowsSeen} logged rows stand for ${totals.total} requests (weighted by itemCount); shares are estimates from a sample`]
+          ? [
+              `App Insights sampling: ${rowsSeen} logged rows stand for ${totals.total} requests (weighted by itemCount); shares are estimates from a sample and the verdict's confidence is overstated accordingly`,
+            ]
           : [],
       ),
     };
