@@ -1,4 +1,4 @@
-import { queryNameOf, TARGET_HOST_REGEX } from '../../../src/lib/telemetry/queries';
+import { QUERY_COLUMNS, queryNameOf, TARGET_HOST_REGEX } from '../../../src/lib/telemetry/queries';
 import type { TelemetryEnvelope } from '../../fakes/fakeIngestion';
 import type { FakeResponse } from '../../fakes/httpsFakeServer';
 import { logsTable, type ReceivedLogsQuery } from '../../fakes/fakeLogAnalytics';
@@ -80,19 +80,7 @@ export function answerFromEnvelopes(envelopes: readonly TelemetryEnvelope[], que
         r.finishedAtMs === null ? null : String(r.finishedAtMs),
         String(r.received),
       ]);
-    return ok(
-      [
-        ['runId', 'string'],
-        ['startedAtMs', 'long'],
-        ['started', 'long'],
-        ['finished', 'long'],
-        ['incomplete', 'long'],
-        ['probesSent', 'long'],
-        ['finishedAtMs', 'long'],
-        ['received', 'long'],
-      ],
-      rows,
-    );
+    return ok(runStatesColumns(), rows);
   }
 
   const seen = new Set<string>();
@@ -205,6 +193,11 @@ export function answerFromEnvelopes(envelopes: readonly TelemetryEnvelope[], que
     default:
       return { status: 400, body: { error: { code: 'BadArgumentError', message: `no evaluator for ${name}` } } };
   }
+}
+
+/** The run-states columns as the service types them: the id is text, every other column a long. */
+export function runStatesColumns(): [string, 'string' | 'long'][] {
+  return QUERY_COLUMNS.runStates.map((column) => [column, column === 'runId' ? 'string' : 'long']);
 }
 
 function ok(columns: Parameters<typeof logsTable>[0], rows: unknown[][]): FakeResponse {

@@ -8,6 +8,7 @@ import { audienceCredential, audienceOf, fakeCredential } from '../../fakes/fake
 import { logsScopeOf } from '../../../src/lib/telemetry/createLogsQueryClient';
 import type { FakeResponse } from '../../fakes/httpsFakeServer';
 import { logsTable, startFakeLogAnalytics, type FakeLogAnalytics, type ReceivedLogsQuery } from '../../fakes/fakeLogAnalytics';
+import { runStatesColumns } from './appInsightsQueryEvaluator';
 import { labPool } from './labPool';
 
 const WORKSPACE_ID = '5e2b8a56-9f0e-4c1e-8f3a-0d2b7c6e4a11';
@@ -103,16 +104,7 @@ function probeTables(name: QueryName | null): object {
       return {
         tables: [
           logsTable(
-            [
-              ['runId', 'string'],
-              ['startedAtMs', 'long'],
-              ['started', 'long'],
-              ['finished', 'long'],
-              ['incomplete', 'long'],
-              ['probesSent', 'long'],
-              ['finishedAtMs', 'long'],
-              ['received', 'long'],
-            ],
+            runStatesColumns(),
             [
               ['run-a', String(FROM + 500), '1', '1', '0', '31', String(FROM + 40_000), '31'],
               ['run-b', FROM + BIN + 500, 1, 1, 0, 30, FROM + BIN + 40_000, 30],
@@ -221,7 +213,7 @@ describe('createLogsEvidenceSource in probes mode', () => {
           body: {
             tables: [
               logsTable(
-                QUERY_COLUMNS.runStates.map((c) => [c, c === 'runId' ? 'string' : 'long'] as const),
+                runStatesColumns(),
                 [
                   // Finished 3 minutes ago, 50 of 60 probes in: still arriving.
                   ['run-recent', String(TO - 300_000), '1', '1', '0', '60', String(TO - 180_000), '50'],
