@@ -68,6 +68,8 @@ export interface CreateServicesOptions {
   readonly credential?: TokenCredential;
   /** Where telemetry export failures are logged; default `console.warn`. */
   readonly log?: (line: string) => void;
+  /** App Insights offline storage (resend from disk after failures); default true. Tests turn it off. */
+  readonly telemetryOfflineStorage?: boolean;
 }
 
 /**
@@ -135,6 +137,7 @@ export async function createServices(env: Readonly<Record<string, string | undef
         pool: declaredPool,
         apimService,
         health: telemetryHealth,
+        ...(options.telemetryOfflineStorage === undefined ? {} : { offlineStorage: options.telemetryOfflineStorage }),
         ...(ingestionCredential === undefined ? {} : { credential: ingestionCredential }),
       });
       sinks.push(appInsights);

@@ -35,7 +35,7 @@ describe('the app wiring of Entra-only App Insights ingestion', () => {
     const credential = audienceCredential();
     const services = await createServices(
       { STORE_PATH: ':memory:', APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD' },
-      { appRoot, embedded: env, credential, log: () => undefined },
+      { appRoot, embedded: env, credential, log: () => undefined, telemetryOfflineStorage: false },
     );
     try {
       stopAppInsightsBackgroundWork();
@@ -53,7 +53,8 @@ describe('the app wiring of Entra-only App Insights ingestion', () => {
     const lines: string[] = [];
     const services = await createServices(
       { STORE_PATH: ':memory:', APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString },
-      { appRoot, embedded: env, credential: audienceCredential(), log: (line) => lines.push(line) },
+      // No offline storage: refused batches would be written to disk and resent later from this worker process.
+      { appRoot, embedded: env, credential: audienceCredential(), log: (line) => lines.push(line), telemetryOfflineStorage: false },
     );
     try {
       stopAppInsightsBackgroundWork();
