@@ -17,6 +17,7 @@ const SECTIONS: Record<string, string> = {
   'load-while-probing': './loadWhileProbing',
   'unbounded-values': './unboundedValues',
   cliVerify: './cliVerify',
+  reportCache: './reportCache',
 };
 
 async function main(): Promise<void> {

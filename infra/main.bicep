@@ -56,7 +56,7 @@ param deployMode string = 'verify-only'
 @description('Where the app reads its probe windows back: the Log Analytics workspace (default) or the Application Insights resource.')
 param logsSource string = 'workspace'
 
-@description('Also send the APIM gateway logs to the workspace (diagnostic setting, resource-specific table ApiManagementGatewayLogs) and turn on ALL_TRAFFIC_MODE. Needs write access to the APIM service for the person who deploys.')
+@description('Also send the APIM gateway logs to the workspace (diagnostic setting, resource-specific table ApiManagementGatewayLogs) and read it as ALL_TRAFFIC_SOURCE=gateway-logs. Needs write access to the APIM service for the person who deploys.')
 param enableGatewayLogs bool = false
 
 @description('Create the Azure Monitor alert rules of docs/alerts.md and an action group.')
@@ -338,7 +338,7 @@ resource functionAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     LOGS_SOURCE: logsSource
     LOGS_WORKSPACE_ID: workspace.properties.customerId
     APPINSIGHTS_RESOURCE_ID: appInsights.id
-    ALL_TRAFFIC_MODE: enableGatewayLogs ? 'true' : 'false'
+    ALL_TRAFFIC_SOURCE: enableGatewayLogs ? 'gateway-logs' : 'none'
     // Empty counts as absent for the app: no webhook unless one was given.
     ALERT_WEBHOOK_URL: empty(alertWebhookUrl) ? '' : webhookReference
     ALERT_WEBHOOK_FORMAT: alertWebhookFormat

@@ -16,6 +16,8 @@ import { evidenceScope, type EvidenceScope } from '../lib/state/evidenceScope';
 import type { SharedState } from '../lib/state/types';
 import type { SqliteStore } from '../lib/store/sqliteStore';
 import type { EvidenceSource, ProbeSink } from '../lib/store/types';
+import type { TelemetryHealth } from '../lib/telemetry/createTelemetryHealth';
+import { createTrafficProbeGate } from '../lib/telemetry/createTrafficProbeGate';
 import { ensureError } from '../lib/util/errors';
 import type { CycleDependencies, ExpectationSource } from '../lib/verifier/runVerificationCycle';
 import { createAzureEnvironment } from './environments/azure/createAzureEnvironment';
@@ -48,6 +50,8 @@ export interface Services {
   readonly runEvidence: EvidenceSource;
   /** APIM's own telemetry of all real traffic (ALL_TRAFFIC_MODE with a Logs source), judged beside the probes. */
   readonly allTrafficEvidence: EvidenceSource | undefined;
+  /** Export outcomes of the App Insights sink (health endpoint reason); undefined without App Insights. */
+  readonly telemetryHealth: TelemetryHealth | undefined;
   readonly expectation: ExpectationSource;
   readonly gateway: { readonly url: string; readonly subscriptionKey: string };
   /** The ARM client and where the APIM service is; undefined when no location is configured. */
@@ -68,6 +72,10 @@ export interface CreateServicesOptions {
   readonly appRoot?: string;
   /** Credential override (tests). */
   readonly credential?: TokenCredential;
+  /** Where telemetry export failures are logged; default `console.warn`. */
+  readonly log?: (line: string) => void;
+  /** App Insights offline storage (resend from disk after failures); default true. Tests turn it off. */
+  readonly telemetryOfflineStorage?: boolean;
 }
 
 /**
@@ -128,7 +136,21 @@ export async function createServices(env: Readonly<Record<string, string | undef
   const scope = onEmulator
     ? evidenceScope({ embedded: true })
     : evidenceScope({ embedded: false, gatewayUrl, apim: resolveLocation(settings, declaredPool, undefined) });
-  const inputs: EnvironmentInputs = { settings, declaredPool, appRoot, credential, scope };
+  const inputs: EnvironmentInputs = {
+    settings,
+    declaredPool,
+    appRoot,
+    credential,
+    scope,
+    telemetry: {
+      // Records carry the APIM service beside the pool, so verifiers sharing one App Insights never merge evidence.
+      apimService: location?.serviceName ?? new URL(gatewayUrl).hostname,
+      apiId: location?.apiId,
+      ingestionCredential: options.credential,
+      log: options.log ?? ((line: string) => console.warn(line)),
+      offlineStorage: options.telemetryOfflineStorage,
+    },
+  };
   let adapters: EnvironmentAdapters;
   try {
     adapters = isAzure ? createAzureEnvironment(inputs) : await createLocal(inputs);
@@ -163,6 +185,16 @@ function assembleServices(
 ): Services {
   const { embedded, ownsEmbedded, gatewayUrl, subscriptionKey, arm, scope } = wiring;
   const { state, sink, evidence, allTrafficEvidence } = adapters;
+  const probeGate =
+    settings.telemetry.skipProbesWhenTrafficConclusive && allTrafficEvidence !== undefined
+      ? createTrafficProbeGate({
+          source: allTrafficEvidence,
+          pool: declaredPool,
+          alpha: settings.verdict.alphaHour,
+          toleranceInPoints: settings.verdict.toleranceInPoints,
+          binInMs: settings.report.binInMinutes * 60_000,
+        })
+      : undefined;
 
   const notifiers: Notifier[] = settings.secrets.webhookUrl
     ? [createWebhookNotifier({ url: settings.secrets.webhookUrl, format: settings.alerts.webhookFormat })]
@@ -198,6 +230,7 @@ function assembleServices(
     evidence,
     runEvidence: adapters.runEvidence,
     allTrafficEvidence,
+    telemetryHealth: adapters.telemetryHealth,
     expectation,
     gateway: { url: gatewayUrl, subscriptionKey },
     arm,
@@ -227,6 +260,7 @@ function assembleServices(
         evidence,
         alerts,
         log,
+        ...(probeGate === undefined ? {} : { probeGate }),
         instanceId,
       };
     },

@@ -338,7 +338,10 @@ export class ArmEndpoint {
         seen.add(memberName.toLowerCase());
         const priority = service['priority'];
         const weight = service['weight'];
+        // Fields this emulator does not model (e.g. preferredCarbonEmission) are kept, as the service keeps them.
+        const { id: _id, priority: _priority, weight: _weight, ...memberExtras } = service;
         members.push({
+          ...memberExtras,
           id: this.store.backendId(member.value.name),
           ...(typeof priority === 'number' ? { priority } : {}),
           ...(typeof weight === 'number' ? { weight } : {}),
@@ -348,7 +351,9 @@ export class ArmEndpoint {
         return { ok: false, issues };
       }
       const { url: _url, protocol: _protocol, pool: _pool, ...others } = properties;
-      return { ok: true, properties: { ...others, type: 'Pool', pool: { services: members } } };
+      // Pool settings of newer api-versions (sessionAffinity, failureResponse) are kept like the service keeps them.
+      const { services: _services, ...poolExtras } = pool as Record<string, unknown>;
+      return { ok: true, properties: { ...others, type: 'Pool', pool: { ...poolExtras, services: members } } };
     }
     const url = properties['url'];
     if (typeof url !== 'string' || url.length < 1 || url.length > 2000) {

@@ -38,7 +38,13 @@ export async function health(_request: HttpRequest, context: InvocationContext):
     intervalInMs: longestIntervalInMsOf(probe.schedule),
     longestRunInMs: Math.min(Math.ceil(probe.maxRequests / probe.concurrency) * probe.timeoutInMs, 10 * 60_000),
   });
-  return { status: answer.status === 'ok' ? 200 : 503, jsonBody: answer, headers: NO_STORE };
+  // Telemetry export failures (401/403 …) name their reason; no backend, weight or verdict is revealed.
+  const telemetry = services.telemetryHealth?.snapshot();
+  const body =
+    telemetry === undefined
+      ? answer
+      : { ...answer, telemetry: { status: telemetry.status, ...(telemetry.reason === undefined ? {} : { reason: telemetry.reason }) } };
+  return { status: answer.status === 'ok' ? 200 : 503, jsonBody: body, headers: NO_STORE };
 }
 
 app.http('health', { route: 'health', methods: ['GET'], authLevel: 'anonymous', handler: health });

@@ -51,6 +51,27 @@ describe('ARM management endpoint (Microsoft.ApiManagement backends)', () => {
     expect(read.body.properties.url).toBe('https://other.openai.azure.com/openai');
   });
 
+  it('keeps pool and member fields it does not model (settings made with newer api-versions), as the service does', async () => {
+    await arm(env, 'PUT', '/backends/b1', single());
+    await arm(env, 'PUT', '/backends/b2', single('aoai-nov26-instance2.openai.azure.com'));
+    const body = {
+      properties: {
+        type: 'Pool',
+        pool: {
+          services: [
+            { id: `${serviceId(env)}/backends/b1`, priority: 1, weight: 2, preferredCarbonEmission: 'Low' },
+            { id: `${serviceId(env)}/backends/b2`, priority: 1, weight: 1 },
+          ],
+          sessionAffinity: { sessionId: { source: 'Cookie', name: 'APIM-Backend' } },
+        },
+      },
+    };
+    expect((await arm(env, 'PUT', '/backends/pool', body)).status).toBe(201);
+    const read = await arm(env, 'GET', '/backends/pool');
+    expect(read.body.properties.pool.sessionAffinity).toEqual({ sessionId: { source: 'Cookie', name: 'APIM-Backend' } });
+    expect(read.body.properties.pool.services[0]).toMatchObject({ preferredCarbonEmission: 'Low', weight: 2 });
+  });
+
   it('honours If-Match on PUT: 412 on a stale tag, success on the current tag or *', async () => {
     const created = await arm(env, 'PUT', '/backends/b1', single());
     const updated = await arm(env, 'PUT', '/backends/b1', single(), { 'if-match': created.etag ?? '' });

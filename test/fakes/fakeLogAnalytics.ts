@@ -2,7 +2,7 @@ import { startHttpsFakeServer, type FakeResponse, type HttpsFakeServer } from '.
 
 /** One query the fake received, decoded. */
 export interface ReceivedLogsQuery {
-  /** `workspace` for `/v1/workspaces/{id}/query`, `resource` for `/v1/{resourceId}/query` (double slash accepted). */
+  /** `workspace` for `/v1/workspaces/{id}/query`, `resource` for `/v1{resourceId}/query` (a double slash is refused with 403). */
   readonly target: { readonly kind: 'workspace'; readonly workspaceId: string } | { readonly kind: 'resource'; readonly resourceId: string };
   readonly path: string;
   readonly query: string;
@@ -47,12 +47,20 @@ export async function startFakeLogAnalytics(handler: LogsHandler): Promise<FakeL
     if (request.method !== 'POST' || !path.startsWith('/v1/') || !path.endsWith('/query')) {
       return { status: 404, body: { error: { code: 'PathNotFound', message: `no route for ${request.method} ${path}` } } };
     }
+    if (path.includes('//')) {
+      // The service answers `/v1//subscriptions/…` (what LogsQueryClient.queryResource sends for an id with a
+      // leading slash) with this misleading 403, not a 404: the fake does the same, so the bug cannot hide.
+      return {
+        status: 403,
+        body: { error: { code: 'InsufficientAccessError', message: 'The provided credentials have insufficient access to perform the requested operation' } },
+      };
+    }
     const inner = path.slice('/v1'.length, -'/query'.length);
     const workspace = /^\/workspaces\/([^/]+)$/.exec(inner);
     const target: ReceivedLogsQuery['target'] =
       workspace !== null
         ? { kind: 'workspace', workspaceId: decodeURIComponent(workspace[1]!) }
-        : { kind: 'resource', resourceId: `/${inner.replace(/^\/+/, '')}` };
+        : { kind: 'resource', resourceId: inner };
     let body: { query?: unknown; timespan?: unknown };
     try {
       body = JSON.parse(request.text) as { query?: unknown; timespan?: unknown };

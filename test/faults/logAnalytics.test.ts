@@ -27,7 +27,8 @@ beforeAll(async () => {
   env = await startEmbeddedEnvironment({ port: 0, latencyScale: 0, seed: 4 });
   logs = await startFakeLogAnalytics(() => ({ status: 200, body: { tables: [] } }));
   services = await createServices(
-    { STORE_PATH: ':memory:', LOGS_SOURCE: 'workspace', LOGS_WORKSPACE_ID: '11111111-2222-3333-4444-555555555555', LOGS_ENDPOINT: logs.endpoint, LOGS_QUERY_TIMEOUT_MS: '3000' },
+    // No interval cache: every report here must reach the (changing) fake service.
+    { STORE_PATH: ':memory:', LOGS_SOURCE: 'workspace', LOGS_WORKSPACE_ID: '11111111-2222-3333-4444-555555555555', LOGS_ENDPOINT: logs.endpoint, LOGS_QUERY_TIMEOUT_MS: '3000', REPORT_CACHE_SECONDS: '0' },
     { appRoot, embedded: env, credential: fakeCredential(TOKEN) },
   );
 });

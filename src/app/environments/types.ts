@@ -6,6 +6,8 @@ import type { EvidenceScope } from '../../lib/state/evidenceScope';
 import type { SharedState } from '../../lib/state/types';
 import type { SqliteStore } from '../../lib/store/sqliteStore';
 import type { EvidenceSource, ProbeSink } from '../../lib/store/types';
+import type { TelemetryHealth } from '../../lib/telemetry/createTelemetryHealth';
+import type { TelemetryInputs } from './telemetry';
 
 /** What an environment is built from (settings already checked, definition loaded, credential chosen). */
 export interface EnvironmentInputs {
@@ -17,6 +19,8 @@ export interface EnvironmentInputs {
   readonly credential: TokenCredential;
   /** Keeps evidence of different gateways / APIM services apart. */
   readonly scope: EvidenceScope;
+  /** What the App Insights sink and the Logs sources need beyond settings. */
+  readonly telemetry: Omit<TelemetryInputs, 'settings' | 'credential' | 'pool'>;
 }
 
 /**
@@ -35,6 +39,8 @@ export interface EnvironmentAdapters {
   /** APIM's own telemetry of all real traffic (ALL_TRAFFIC_MODE with a Logs source). */
   readonly allTrafficEvidence: EvidenceSource | undefined;
   readonly alertStore: AlertStateStore;
+  /** Export outcomes of the App Insights sink; undefined without App Insights. */
+  readonly telemetryHealth: TelemetryHealth | undefined;
   /** The local SQLite store (local environment only; tests and the CLI read it directly). */
   readonly localStore: SqliteStore | undefined;
   close(): Promise<void>;

@@ -1,4 +1,5 @@
 import { AZURE_HOST_MARKERS, detectEnvironment, STORAGE_IDENTITY_KEYS } from './azureSettings';
+import { AuthenticationStringError, parseAuthenticationString } from '../telemetry/parseAuthenticationString';
 import { ConfigError } from './ConfigError';
 import { SECRET_KEYS, SettingsReader } from './SettingsReader';
 import type { Settings } from './types';
@@ -41,6 +42,11 @@ export const SETTING_KEYS = Object.freeze([
   'LOGS_ENDPOINT',
   'LOGS_QUERY_TIMEOUT_MS',
   'ALL_TRAFFIC_MODE',
+  'ALL_TRAFFIC_SOURCE',
+  'GATEWAY_LOGS_TABLE',
+  'PROBE_SKIP_WHEN_TRAFFIC_CONCLUSIVE',
+  'REPORT_CACHE_SECONDS',
+  'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
   'ALERT_WEBHOOK_URL',
   'ALERT_WEBHOOK_FORMAT',
   'ALERT_REMINDER_MINUTES',
@@ -88,6 +94,9 @@ export const SETTING_DEFAULTS = Object.freeze({
   LOGS_ENDPOINT: 'https://api.loganalytics.azure.com/v1',
   LOGS_QUERY_TIMEOUT_MS: 30_000,
   ALL_TRAFFIC_MODE: false,
+  GATEWAY_LOGS_TABLE: 'resource-specific',
+  PROBE_SKIP_WHEN_TRAFFIC_CONCLUSIVE: false,
+  REPORT_CACHE_SECONDS: 60,
   ALERT_WEBHOOK_FORMAT: 'generic',
   ALERT_REMINDER_MINUTES: 240,
 } as const);
@@ -120,6 +129,10 @@ const ALPHA_RANGE = { min: 0, max: 0.5, exclusive: true } as const;
  * - PROBE_SCHEDULE is a 6-field NCRONTAB (seconds first); a 5-field cron gets a hint.
  * - LOGS_SOURCE `workspace` needs LOGS_WORKSPACE_ID (a GUID); `appinsights` needs APPINSIGHTS_RESOURCE_ID (an
  *   ARM id of a Microsoft.Insights component).
+ * - ALL_TRAFFIC_SOURCE (`gateway-logs` | `appinsights`; ALL_TRAFFIC_MODE=true means `appinsights`) needs a Logs
+ *   source (LOGS_SOURCE other than `local`); `gateway-logs` needs LOGS_WORKSPACE_ID (APIM's diagnostic setting
+ *   sends its logs to a workspace). PROBE_SKIP_WHEN_TRAFFIC_CONCLUSIVE needs an all-traffic source.
+ * - APPLICATIONINSIGHTS_AUTHENTICATION_STRING is `Authorization=AAD` with an optional `;ClientId=<GUID>`.
  * - ALERT_STATE_STORE defaults to `table` when AzureWebJobsStorage is a real connection string (not
  *   `UseDevelopmentStorage=true`), else `local`; `table` needs AzureWebJobsStorage.
  *
@@ -238,6 +251,28 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
   if (logsSource === 'appinsights' && !read.has('APPINSIGHTS_RESOURCE_ID')) {
     read.fail('APPINSIGHTS_RESOURCE_ID', 'is required when LOGS_SOURCE is appinsights');
   }
+  const allTrafficMode = read.boolean('ALL_TRAFFIC_MODE', SETTING_DEFAULTS.ALL_TRAFFIC_MODE);
+  const namedSource = read.choice('ALL_TRAFFIC_SOURCE', ['none', 'gateway-logs', 'appinsights'] as const);
+  const allTrafficSource = namedSource ?? (allTrafficMode ? 'appinsights' : 'none');
+  if (allTrafficSource !== 'none' && logsSource === 'local') {
+    // Silence here would mean a report without the window the user asked for.
+    const key = namedSource === undefined ? 'ALL_TRAFFIC_MODE' : 'ALL_TRAFFIC_SOURCE';
+    read.fail(key, `needs a Logs source: set LOGS_SOURCE to workspace or appinsights (it is local, where APIM's own logs do not exist)`);
+  }
+  if (allTrafficSource === 'gateway-logs' && !read.has('LOGS_WORKSPACE_ID')) {
+    read.fail('LOGS_WORKSPACE_ID', "is required when ALL_TRAFFIC_SOURCE is gateway-logs (the workspace APIM's diagnostic setting sends its gateway logs to)");
+  }
+  const skipProbes = read.boolean('PROBE_SKIP_WHEN_TRAFFIC_CONCLUSIVE', SETTING_DEFAULTS.PROBE_SKIP_WHEN_TRAFFIC_CONCLUSIVE);
+  if (skipProbes && allTrafficSource === 'none') {
+    read.fail('PROBE_SKIP_WHEN_TRAFFIC_CONCLUSIVE', 'needs ALL_TRAFFIC_SOURCE (gateway-logs or appinsights): without real traffic the probes are the only evidence');
+  }
+  let ingestionAuthentication: Settings['telemetry']['ingestionAuthentication'];
+  try {
+    ingestionAuthentication = parseAuthenticationString(read.raw('APPLICATIONINSIGHTS_AUTHENTICATION_STRING'));
+  } catch (error) {
+    if (!(error instanceof AuthenticationStringError)) throw error;
+    read.fail('APPLICATIONINSIGHTS_AUTHENTICATION_STRING', error.message);
+  }
   const telemetry: Settings['telemetry'] = {
     cloudRoleName: read.string('TELEMETRY_CLOUD_ROLE_NAME', SETTING_DEFAULTS.TELEMETRY_CLOUD_ROLE_NAME, 256),
     logsSource,
@@ -245,7 +280,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     appInsightsResourceId,
     logsEndpoint: read.url('LOGS_ENDPOINT', SETTING_DEFAULTS.LOGS_ENDPOINT),
     logsQueryTimeoutInMs: read.integer('LOGS_QUERY_TIMEOUT_MS', SETTING_DEFAULTS.LOGS_QUERY_TIMEOUT_MS, 1_000, 600_000),
-    allTraffic: read.boolean('ALL_TRAFFIC_MODE', SETTING_DEFAULTS.ALL_TRAFFIC_MODE),
+    allTraffic: allTrafficSource !== 'none',
+    allTrafficSource,
+    gatewayLogsTable: read.choice('GATEWAY_LOGS_TABLE', ['resource-specific', 'azure-diagnostics'] as const, SETTING_DEFAULTS.GATEWAY_LOGS_TABLE),
+    skipProbesWhenTrafficConclusive: skipProbes,
+    reportCacheInSeconds: read.integer('REPORT_CACHE_SECONDS', SETTING_DEFAULTS.REPORT_CACHE_SECONDS, 0, 3600),
+    ingestionAuthentication,
   };
 
   const webhookUrl = read.url('ALERT_WEBHOOK_URL');

@@ -1,4 +1,5 @@
 import type { DeployMode } from '../deploy/types';
+import type { IngestionAuthentication } from '../telemetry/parseAuthenticationString';
 
 /**
  * Settings, read once from the environment (App Settings in Azure, `local.settings.json` `Values` locally)
@@ -97,8 +98,26 @@ export interface Settings {
     readonly logsEndpoint: string;
     /** LOGS_QUERY_TIMEOUT_MS, default 30000. */
     readonly logsQueryTimeoutInMs: number;
-    /** ALL_TRAFFIC_MODE: also query APIM's own telemetry of real traffic, default false. */
+    /** ALL_TRAFFIC_MODE (kept for compatibility; true = ALL_TRAFFIC_SOURCE `appinsights`): whether an all-traffic source is set. */
     readonly allTraffic: boolean;
+    /**
+     * ALL_TRAFFIC_SOURCE: where real traffic is read beside the probes. `gateway-logs`: APIM's resource logs in
+     * the workspace (`ApiManagementGatewayLogs`, one unsampled row per request, needs LOGS_WORKSPACE_ID and
+     * APIM_API_ID to filter on the API); `appinsights`: APIM's backend dependencies in App Insights (often
+     * sampled, weighted by itemCount); `none` (default unless ALL_TRAFFIC_MODE=true). Needs LOGS_SOURCE ≠ local.
+     */
+    readonly allTrafficSource: 'none' | 'gateway-logs' | 'appinsights';
+    /** GATEWAY_LOGS_TABLE: `resource-specific` (ApiManagementGatewayLogs, default) or `azure-diagnostics` (AzureDiagnostics). */
+    readonly gatewayLogsTable: 'resource-specific' | 'azure-diagnostics';
+    /** PROBE_SKIP_WHEN_TRAFFIC_CONCLUSIVE: the timer sends no probes while the all-traffic hour is conclusive, default false. */
+    readonly skipProbesWhenTrafficConclusive: boolean;
+    /** REPORT_CACHE_SECONDS: evidence for /api/report is fetched at most once per this interval and shared, default 60 (0 = no cache). */
+    readonly reportCacheInSeconds: number;
+    /**
+     * APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `Authorization=AAD[;ClientId=<uami>]` (as the Functions host reads
+     * it): the verifier's own telemetry is sent with an Entra token (role Monitoring Metrics Publisher).
+     */
+    readonly ingestionAuthentication: IngestionAuthentication | undefined;
   };
 
   readonly alerts: {

@@ -13,8 +13,14 @@ export { ArmRequestError } from './ArmRequestError';
 export { abortableSleep } from './abortableSleep';
 export { retryAfterInMs } from './retryAfterInMs';
 
-/** The public ARM scope; the embedded emulator accepts any token, so it is never derived from the endpoint. */
-const ARM_SCOPE = 'https://management.azure.com/.default';
+/**
+ * The token scope of an ARM endpoint: its origin + `/.default` (`https://management.azure.com/.default`,
+ * `https://management.usgovcloudapi.net/.default`, `https://management.chinacloudapi.cn/.default`), so sovereign
+ * clouds get a token their ARM accepts. The embedded emulator accepts any token.
+ */
+export function armScopeOf(endpoint: string): string {
+  return `${new URL(endpoint).origin}/.default`;
+}
 
 /** One circuit-breaker rule as ARM represents it (Microsoft.ApiManagement 2024-05-01 `CircuitBreakerRule`). */
 export interface ArmCircuitBreakerRule {
@@ -146,8 +152,8 @@ interface CallSpec {
 }
 
 /**
- * Creates an ARM client on plain axios with a bearer token from `credential` (scope
- * `https://management.azure.com/.default`). Works with `http://` (embedded emulator) and `https://`.
+ * Creates an ARM client on plain axios with a bearer token from `credential` (scope: the endpoint's origin +
+ * `/.default`, see {@link armScopeOf}). Works with `http://` (embedded emulator) and `https://`.
  *
  * Every attempt has a timeout and honours the AbortSignal. Retries only 408/429/5xx and network errors
  * (all calls here are idempotent: GET, PUT of a whole resource, DELETE): `Retry-After` /
@@ -166,6 +172,7 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   const identity = options.identityDescription ?? 'the configured credential';
+  const armScope = armScopeOf(endpoint);
 
   async function call(spec: CallSpec): Promise<AxiosResponse<string>> {
     const resource = `${serviceArmId(spec.location)}/${spec.relativePath}`;
@@ -188,7 +195,7 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
         throw fail('aborted', undefined, 'Aborted');
       }
       try {
-        const accessToken = await options.credential.getToken(ARM_SCOPE, spec.signal ? { abortSignal: spec.signal } : {});
+        const accessToken = await options.credential.getToken(armScope, spec.signal ? { abortSignal: spec.signal } : {});
         if (!accessToken) {
           throw new Error('the credential returned no token');
         }
@@ -396,11 +403,46 @@ function parseBackend(response: AxiosResponse<string>, operation: string, resour
 
 type Fail = (message: string, status: number | undefined, code: string, cause?: Error) => ArmRequestError;
 
+/** At most this many `error.details[]` entries are shown (ARM can nest many). */
+const MAX_DETAILS = 10;
+
+/**
+ * The field-level reasons of an ARM error body (`error.details[]`, common-types ErrorDetail: `code`, `message`,
+ * `target`), flattened one level deep and bounded. APIM answers a bad body with a generic top message
+ * ("One or more fields contain incorrect values:") and puts the field and its reason in the details.
+ */
+export function armErrorDetails(body: unknown): { code: string | undefined; target: string | undefined; message: string }[] {
+  const error = (body as { error?: { details?: unknown } } | undefined)?.error;
+  const out: { code: string | undefined; target: string | undefined; message: string }[] = [];
+  const visit = (details: unknown, depth: number): void => {
+    if (!Array.isArray(details) || depth > 2) return;
+    for (const detail of details) {
+      if (out.length >= MAX_DETAILS || typeof detail !== 'object' || detail === null) return;
+      const { code, target, message, details: nested } = detail as Record<string, unknown>;
+      if (typeof message === 'string' && message !== '') {
+        out.push({
+          code: typeof code === 'string' ? code : undefined,
+          target: typeof target === 'string' && target !== '' ? target : undefined,
+          message: message.slice(0, 500),
+        });
+      }
+      visit(nested, depth + 1);
+    }
+  };
+  visit(error?.details, 0);
+  return out;
+}
+
 function toHttpError(response: AxiosResponse<string>, spec: CallSpec, identity: string, fail: Fail, token: string | undefined): ArmRequestError {
   const parsed = parseJson(response.data) as { error?: { code?: unknown; message?: unknown } } | undefined;
   const code = typeof parsed?.error?.code === 'string' ? parsed.error.code : `Http${response.status}`;
   const armMessage = typeof parsed?.error?.message === 'string' ? parsed.error.message : response.statusText || 'no error message';
   let message = `${response.status} ${code}: ${redact(armMessage, token)}`;
+  const details = armErrorDetails(parsed);
+  if (details.length > 0) {
+    const listed = details.map((d) => `${d.target === undefined ? '' : `${d.target}: `}${d.message}${d.code === undefined ? '' : ` (${d.code})`}`);
+    message = `${message.replace(/[:\s]+$/, '')} — ${redact(listed.join('; '), token)}`;
+  }
   if (response.status === 403) {
     const role = spec.write ? 'API Management Service Contributor' : 'API Management Service Reader';
     message +=

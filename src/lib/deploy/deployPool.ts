@@ -263,7 +263,14 @@ function replan(item: PlannedItem, location: ApimLocation): void {
   item.plan = item.differences.length > 0 ? 'update' : 'none';
 }
 
-/** Managed fields come from the definition; unmanaged non-null fields ARM holds are kept (PUT replaces the whole resource). */
+/**
+ * Managed fields come from the definition; everything else ARM holds is kept, because PUT replaces the whole
+ * resource and a 2024-05-01 body knows nothing of fields set with newer api-versions or in the portal: a single
+ * backend's `credentials`/`tls`/`proxy`, a pool's `pool.sessionAffinity` / `pool.failureResponse`, a member's
+ * `preferredCarbonEmission`, a rule's `failureResponse` (2025-03-01-preview). The merge is field-deep inside
+ * the managed objects: within `pool`, only `services` is managed (members matched by id keep their unknown
+ * fields); within `circuitBreaker.rules`, rules matched by name keep theirs.
+ */
 function mergeForUpdate(existing: ArmBackendProperties, desired: ArmBackendProperties, kind: 'backend' | 'pool'): ArmBackendProperties {
   const managed = new Set(['type', 'pool', 'url', 'protocol', 'circuitBreaker']);
   // Connection settings of a single backend make no sense on a pool; ARM may echo defaults (e.g. tls) for any backend.
@@ -275,7 +282,45 @@ function mergeForUpdate(existing: ArmBackendProperties, desired: ArmBackendPrope
     }
     merged[key] = value;
   }
-  return { ...merged, ...desired };
+  const result: ArmBackendProperties = { ...merged, ...desired };
+  const existingPool = asRecord(existing?.pool);
+  const desiredPool = asRecord(desired.pool);
+  if (kind === 'pool' && existingPool !== undefined && desiredPool !== undefined) {
+    const services = mergeListBy(existingPool.services, desiredPool.services, (item) => String(item.id ?? '').toLowerCase());
+    result.pool = { ...withoutNulls(existingPool), ...desiredPool, ...(services === undefined ? {} : { services }) } as ArmBackendProperties['pool'];
+  }
+  const existingBreaker = asRecord(existing?.circuitBreaker);
+  const desiredBreaker = asRecord(desired.circuitBreaker);
+  if (existingBreaker !== undefined && desiredBreaker !== undefined) {
+    const rules = mergeListBy(existingBreaker.rules, desiredBreaker.rules, (rule) => String(rule.name ?? ''));
+    result.circuitBreaker = { ...withoutNulls(existingBreaker), ...desiredBreaker, ...(rules === undefined ? {} : { rules }) } as ArmBackendProperties['circuitBreaker'];
+  }
+  return result;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function withoutNulls(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== null && value !== undefined));
+}
+
+/** The desired list, each item over the unknown fields of the existing item with the same key. */
+function mergeListBy(existing: unknown, desired: unknown, keyOf: (item: Record<string, unknown>) => string): Record<string, unknown>[] | undefined {
+  if (!Array.isArray(desired)) return undefined;
+  const previous = new Map<string, Record<string, unknown>>();
+  if (Array.isArray(existing)) {
+    for (const item of existing) {
+      const record = asRecord(item);
+      if (record !== undefined) previous.set(keyOf(record), record);
+    }
+  }
+  return desired.map((item) => {
+    const record = asRecord(item) ?? {};
+    const before = previous.get(keyOf(record));
+    return before === undefined ? record : { ...withoutNulls(before), ...record };
+  });
 }
 
 function toAction(

@@ -79,6 +79,7 @@ export function buildReport(input: BuildReportInput): Report {
   const dispersion = toDispersion(input.dispersion);
   const budget = toBudget(input.budget);
 
+  const trafficWindow = input.windows.find((w) => w.name === 'all-traffic');
   const window: ReportWindow = primary
     ? toReportWindow(primary.name, primary.evidence.window.fromMs, primary.evidence.window.toMs)
     : toReportWindow(input.primaryWindow, input.generatedAtMs, input.generatedAtMs);
@@ -104,6 +105,21 @@ export function buildReport(input: BuildReportInput): Report {
     dataSource: {
       kind: primary?.evidence.source ?? 'none',
       degraded: degradedNotes.length > 0 ? degradedNotes.join(' ') : null,
+      ...(primary?.evidence.completeness === undefined
+        ? {}
+        : {
+            completeUpTo: new Date(primary.evidence.completeness.completeUpToMs).toISOString(),
+            arrivingRuns: primary.evidence.completeness.arriving,
+          }),
+      ...(trafficWindow === undefined
+        ? {}
+        : {
+            allTraffic: {
+              status: trafficWindow.assessment.status,
+              conclusive: trafficWindow.assessment.status === 'ok' || trafficWindow.assessment.status === 'drift',
+              requests: trafficWindow.evidence.total,
+            },
+          }),
     },
     budget,
     dispersion,

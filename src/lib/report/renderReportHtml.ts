@@ -455,5 +455,23 @@ function renderSource(report: Report): string {
   const degraded = report.dataSource.degraded
     ? `<p>${tag('INCOMPLETE', 'warn')} ${escapeHtml(report.dataSource.degraded)}</p>`
     : `<p>${tag('COMPLETE', 'ok')} No gap reported by the evidence source.</p>`;
-  return `<p>Evidence: ${escapeHtml(kind)}.</p>\n${degraded}`;
+  const arriving = report.dataSource.arrivingRuns ?? [];
+  const completeness =
+    report.dataSource.completeUpTo === undefined
+      ? ''
+      : `\n<p>Complete up to ${escapeHtml(report.dataSource.completeUpTo)}${
+          arriving.length === 0
+            ? '.'
+            : `; still arriving (left out until all their records are ingested): ${arriving
+                .map((run) => `${escapeHtml(run.runId)} (${run.received}${run.probesSent === null ? ', not finished' : ` of ${run.probesSent}`} probes so far)`)
+                .join(', ')}.`
+        }</p>`;
+  const traffic = report.dataSource.allTraffic;
+  const zeroProbe =
+    traffic === undefined
+      ? ''
+      : traffic.conclusive
+        ? `\n<p>Real traffic alone is conclusive (${escapeHtml(traffic.status)}, ${traffic.requests} requests in its window): the pool is verified without synthetic probes.</p>`
+        : `\n<p>Real traffic alone is not conclusive (${escapeHtml(traffic.status)}, ${traffic.requests} requests in its window): the probes decide.</p>`;
+  return `<p>Evidence: ${escapeHtml(kind)}.</p>\n${degraded}${completeness}${zeroProbe}`;
 }

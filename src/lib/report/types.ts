@@ -35,8 +35,21 @@ export interface Report {
   readonly alerts: { readonly state: AlertState | null; readonly recent: readonly AlertLogEntry[] };
   /** Share over time (primary window's bins). */
   readonly timeline: readonly { readonly startMs: number; readonly shares: Readonly<Record<string, number | null>>; readonly answered: number }[];
-  /** Where the evidence came from, and whether it is degraded. */
-  readonly dataSource: { readonly kind: string; readonly degraded: string | null };
+  /**
+   * Where the evidence came from, and whether it is degraded. With a delayed source (Azure Monitor Logs):
+   * `completeUpTo` (ISO time) and the runs still arriving, left out of the counts until all their records are in.
+   */
+  readonly dataSource: {
+    readonly kind: string;
+    readonly degraded: string | null;
+    readonly completeUpTo?: string;
+    readonly arrivingRuns?: readonly { readonly runId: string; readonly received: number; readonly probesSent: number | null }[];
+    /**
+     * With an all-traffic source: whether real traffic alone gave a conclusive verdict (`ok` or `drift`) for its
+     * window — then the pool is verified with zero synthetic probes — and how many requests it counted.
+     */
+    readonly allTraffic?: { readonly status: string; readonly conclusive: boolean; readonly requests: number };
+  };
   /**
    * Alert-worthy health derived from the findings (`failover` > `drift` > `config-drift` > `ok`); the same value
    * `healthOf(report)` returns. `inconclusive` and `no-data` are `ok` here: too little data never opens an incident.

@@ -104,6 +104,18 @@ export interface WindowEvidence {
   readonly tokensUsed: number;
   /** Set when the data is incomplete (partial query failure, timeout): shown as degraded, never a silent zero. */
   readonly degraded: string | undefined;
+  /**
+   * Sources with ingestion delay (Azure Monitor Logs): the window is complete up to `completeUpToMs`; the runs
+   * in `arriving` (finish marker or probes not all in yet) are left out of every count until they are. Absent
+   * when the source has no delay (the local store).
+   */
+  readonly completeness?: WindowCompleteness;
+}
+
+/** How far a window's data is complete, and which runs are still arriving. */
+export interface WindowCompleteness {
+  readonly completeUpToMs: number;
+  readonly arriving: readonly { readonly runId: string; readonly received: number; readonly probesSent: number | null }[];
 }
 
 /** Where windows of evidence are read from. */

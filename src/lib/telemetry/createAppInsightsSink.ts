@@ -1,9 +1,11 @@
+import type { TokenCredential } from '@azure/core-auth';
 import { TelemetryClient } from 'applicationinsights';
 import { ROOT_CONTEXT, context } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ResolvedPool } from '../pool/types';
 import type { ProbeRecord, ProbeRunInfo, ProbeRunSummary } from '../probe/types';
 import type { ProbeSink, RunVerdictTelemetry } from '../store/types';
+import type { TelemetryHealth } from './createTelemetryHealth';
 import { TelemetrySetupError } from './TelemetrySetupError';
 import { SCHEMA_VERSION, telemetryNames } from './telemetryNames';
 
@@ -14,6 +16,11 @@ export interface AppInsightsSinkOptions {
   /** Cloud role name on every item (queries filter on it), 1–256 characters. */
   readonly cloudRoleName: string;
   readonly pool: ResolvedPool;
+  /**
+   * The APIM service the probes go through (its name, or the gateway host), sent as `apimService` on every item:
+   * several verifiers may share one App Insights resource, and queries filter on pool *and* service.
+   */
+  readonly apimService: string;
   /**
    * Keep telemetry on local disk and resend it when ingestion fails (the SDK's default). Default true;
    * tests turn it off so nothing is written outside the test.
@@ -33,6 +40,15 @@ export interface AppInsightsSinkOptions {
   readonly flushTimeoutInMs?: number;
   /** Called when a flush or close gave up waiting (e.g. to log a warning); never receives telemetry content. */
   readonly onFlushTimeout?: (timeoutInMs: number) => void;
+  /**
+   * Entra ID credential for ingestion (`APPLICATIONINSIGHTS_AUTHENTICATION_STRING=Authorization=AAD`). Required
+   * when the resource has local authentication disabled (`DisableLocalAuth: true`, as Microsoft's Functions
+   * templates create it): ingestion then answers 401 to the key alone. The exporter asks for
+   * `https://monitor.azure.com/.default`, or the connection string's `AADAudience` (sovereign clouds).
+   */
+  readonly credential?: TokenCredential;
+  /** Receives every export outcome (401/403/4xx/5xx, network, timeouts, dropped items) and flush timeouts. */
+  readonly health?: TelemetryHealth;
 }
 
 /** A `ProbeSink` writing to Application Insights, plus `close()` to flush and release the SDK's providers. */
@@ -52,7 +68,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  * probes as what they are, calls to a backend. The exporter may round the timestamp 1 ms down (float
  * nanoseconds), so the exact start also goes in the `startedAtMs` dimension, which the queries use. The 3.x
  * shim turns a dependency into an OpenTelemetry span and keeps no `target`/`resultCode`/type for a custom
- * dependency type (toolchain notes), so everything the queries need is in custom dimensions (`customDimensions` / `Properties`): `pool`, `backend` (absent when
+ * dependency type (toolchain notes), so everything the queries need is in custom dimensions (`customDimensions` / `Properties`): `pool`, `apimService`, `backend` (absent when
  * unidentified), `region`, `identifierValue` (absent when the header was), `status`, `kind`, `latencyInMs`,
  * `startedAtMs`, `runId`, `probeIndex`, `errorCode`, `totalTokens`, `schemaVersion`.
  *
@@ -104,7 +120,13 @@ export function createAppInsightsSink(options: AppInsightsSinkOptions): AppInsig
   // An APPLICATIONINSIGHTS_CONFIGURATION_CONTENT/FILE with samplingPercentage would otherwise apply here.
   client.config.samplingPercentage = 100;
   client.config.azureMonitorOpenTelemetryOptions = {
-    azureMonitorExporterOptions: { connectionString, disableOfflineStorage: options.offlineStorage === false },
+    azureMonitorExporterOptions: {
+      connectionString,
+      disableOfflineStorage: options.offlineStorage === false,
+      ...(options.credential === undefined ? {} : { credential: options.credential }),
+      // Export failures are otherwise invisible: the SDK's flush resolves whether ingestion accepted or refused.
+      ...(options.health === undefined ? {} : { additionalPolicies: [{ policy: options.health.exportPolicy, position: 'perRetry' as const }] }),
+    },
     resource: resourceFromAttributes({ 'service.name': cloudRoleName }),
     samplingRatio: 1,
     tracesPerSecond: 0,
@@ -122,7 +144,10 @@ export function createAppInsightsSink(options: AppInsightsSinkOptions): AppInsig
   client.initialize();
 
   const regionOf = new Map(pool.backends.map((backend) => [backend.name, backend.region]));
-  const common = { pool: pool.name, schemaVersion: SCHEMA_VERSION };
+  if (typeof options.apimService !== 'string' || options.apimService.trim() === '' || options.apimService.length > 256) {
+    throw new TelemetrySetupError('apimService', 'must be 1–256 characters');
+  }
+  const common = { pool: pool.name, apimService: options.apimService, schemaVersion: SCHEMA_VERSION };
   /** Start of each run begun by this sink and not yet finished, so the finish marker can carry it. */
   const runStarts = new Map<string, number>();
   let queued = 0;
@@ -131,7 +156,10 @@ export function createAppInsightsSink(options: AppInsightsSinkOptions): AppInsig
   let closed = false;
 
   const bounded = async (work: Promise<void>): Promise<void> => {
-    if (!(await settlesWithin(work, flushTimeoutInMs))) options.onFlushTimeout?.(flushTimeoutInMs);
+    if (!(await settlesWithin(work, flushTimeoutInMs))) {
+      options.health?.recordFlushTimeout(flushTimeoutInMs);
+      options.onFlushTimeout?.(flushTimeoutInMs);
+    }
   };
   // Flushes run one after another. A flush that is scheduled but not started yet covers everything tracked
   // so far, so concurrent callers share it; a caller arriving while one is running gets the next one (the

@@ -2,13 +2,14 @@ import { LogsQueryResultStatus, type LogsQueryClient, type LogsQueryResult, type
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { identifyBackend } from '../pool/identifyBackend';
 import type { ResolvedPool } from '../pool/types';
-import type { BackendEvidence, EvidenceBin, EvidenceSource, RunCounts, TimeWindow, WindowEvidence } from '../store/types';
+import type { BackendEvidence, EvidenceBin, EvidenceSource, RunCounts, TimeWindow, WindowCompleteness, WindowEvidence } from '../store/types';
 import { BoundedTally, toUnidentifiedEvidence, truncateValue } from '../util/boundedCounts';
 import { ensureError } from '../util/errors';
 import { KqlValueError } from './kqlString';
 import { LogsQueryError } from './LogsQueryError';
 import { TelemetrySetupError } from './TelemetrySetupError';
 import {
+  MAX_EXCLUDED_RUNS,
   QUERY_COLUMNS,
   composeProbeQuery,
   composeTrafficQuery,
@@ -25,7 +26,7 @@ export { createLogsQueryClient } from './createLogsQueryClient';
 export type LogsTarget =
   /** A Log Analytics workspace (workspace-based App Insights): `AppDependencies`, `AppEvents` … */
   | { readonly kind: 'workspace'; readonly workspaceId: string }
-  /** An App Insights resource by ARM id (resource-centric query): classic `dependencies`, `customEvents` … */
+  /** An App Insights resource by ARM id (resource-centric query, `/v1/subscriptions/…/query`): its Log Analytics tables. */
   | { readonly kind: 'appinsights'; readonly resourceId: string };
 
 /** Options of {@link createLogsEvidenceSource}. */
@@ -35,15 +36,39 @@ export interface LogsEvidenceSourceOptions {
   readonly pool: ResolvedPool;
   /** Cloud role name the sink stamped on the probes (TELEMETRY_CLOUD_ROLE_NAME). */
   readonly cloudRoleName: string;
+  /** The APIM service the sink stamped on the probes (`apimService`); queries filter on it. */
+  readonly apimService: string;
   /** Budget for each query (client-side abort and server `wait`), ms. */
   readonly timeoutInMs: number;
   /**
-   * `probes` (default): this verifier's probe telemetry. `all-traffic`: APIM's own backend-call dependencies
-   * (real production traffic) identified by `Response-<header>` or by target host.
+   * `probes` (default): this verifier's probe telemetry. `all-traffic`: real production traffic from
+   * `trafficSource`.
    */
   readonly mode?: 'probes' | 'all-traffic';
-  /** Table schema; default `workspace` for a workspace target, `classic` for an App Insights resource. */
+  /**
+   * All-traffic mode only (ALL_TRAFFIC_SOURCE / GATEWAY_LOGS_TABLE): `appinsights` (default) — APIM's
+   * backend-call dependencies in App Insights, identified by target host or the logged `Response-<header>`,
+   * weighted by itemCount; `gateway-logs` — `ApiManagementGatewayLogs` rows filtered by `apiId`, identified by
+   * `BackendUrl` host or `BackendId`; `azure-diagnostics` — the same in `AzureDiagnostics`. Gateway logs live in
+   * a workspace: use a workspace target.
+   */
+  readonly trafficSource?: 'appinsights' | 'gateway-logs' | 'azure-diagnostics';
+  /** The APIM API id (APIM_API_ID) gateway-log rows are filtered on; without it, rows are selected by member host or id. */
+  readonly apiId?: string;
+  /**
+   * Table schema; default `workspace` for both targets. A resource-centric query (`/v1/{resourceId}/query`)
+   * runs against the Log Analytics data of the resource: the docs list `AppDependencies`/`AppEvents` with
+   * resource type `microsoft.insights/components` (Azure Monitor table reference), and the Logs API
+   * "Execute With Resource Id" documents no classic-table mapping; the classic names (`dependencies`,
+   * `customDimensions`) are confirmed only for the App Insights API (`api.applicationinsights.io`), which this
+   * verifier does not use. `classic` stays selectable.
+   */
   readonly schema?: LogsSchemaFlavour;
+  /**
+   * Most queries in flight at once through this client (all sources sharing the client share the limit).
+   * Log Analytics allows about 5 concurrent queries per user; default 5.
+   */
+  readonly maxConcurrentQueries?: number;
   /**
    * A run that started more than this long before the window end and has no finish event counts as
    * incomplete (runs are assumed to finish within it). Default 15 minutes.
@@ -62,6 +87,13 @@ const registries = new WeakMap<LogsQueryClient, Map<string, AbortSignal>>();
 const PROBE_QUERY_NAMES: readonly ProbeQueryName[] = ['probeSummary', 'probeLatency', 'probeBins', 'probeRuns', 'runStates'];
 const TRAFFIC_QUERY_NAMES: readonly TrafficQueryName[] = ['trafficSummary', 'trafficLatency', 'trafficBins'];
 
+interface ArrivingRun {
+  readonly runId: string;
+  readonly startedAtMs: number;
+  readonly received: number;
+  readonly probesSent: number | null;
+}
+
 type QueryOutcome =
   | { readonly kind: 'ok'; readonly rows: LogsRow[] }
   | { readonly kind: 'partial'; readonly rows: LogsRow[]; readonly message: string }
@@ -74,13 +106,16 @@ type QueryOutcome =
  * - Probes mode: the `PoolProbe` dependencies and run markers the App Insights sink wrote (same role name), so
  *   the counts equal what the local store gives for the same records. Latency percentiles are Kusto's
  *   (estimates for large sets); the local store computes exact nearest-rank ones.
- * - All-traffic mode: APIM's backend-call dependencies to the pool's member hosts, i.e. every selection the
- *   pool made, retries included. A row is attributed to a backend by its target host, else by the logged
- *   `Response-<identify header>` through `identifyBackend`. Counts are rows, not `itemCount`-weighted:
- *   APIM telemetry is usually sampled, and the rows are the honest sample size for the statistics (weighting
- *   would inflate it). `runs` is empty, `incompleteRuns` and `tokensUsed` are 0; 2xx/non-2xx come from the
- *   result code, and a call without a numeric code counts as a network failure. Where one backend appears under
- *   several identifier values, its latency percentiles are those of its largest group (approximate).
+ * - All-traffic mode, `appinsights`: APIM's backend-call dependencies to the pool's member hosts (retries
+ *   included), attributed by target host, else by the logged `Response-<identify header>` through
+ *   `identifyBackend`. Counts are `sum(itemCount)`: adaptive sampling keeps different fractions at different
+ *   times, and only weighting gives unbiased shares. The price: the statistics then see more requests than rows
+ *   were kept, so their confidence is overstated by the sampling factor — `degraded` says so whenever rows and
+ *   requests differ. `gateway-logs` / `azure-diagnostics`: one unsampled row per client request of `apiId`
+ *   (APIM resource logs), attributed by `BackendUrl` host, else `BackendId`. `runs` is empty, `incompleteRuns`
+ *   and `tokensUsed` are 0; 2xx/non-2xx come from the result code, and a call without a numeric code counts as a
+ *   network failure. Where one backend appears under several identifier values, its latency percentiles are
+ *   those of its largest group (approximate).
  *
  * Partial query failures and per-query timeouts yield evidence with `degraded` set (what is missing and why),
  * never a silent zero. A query that fails outright throws.
@@ -97,7 +132,11 @@ type QueryOutcome =
 export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): EvidenceSource {
   const { client, target, pool, cloudRoleName } = options;
   const mode = options.mode ?? 'probes';
-  const flavour: LogsSchemaFlavour = options.schema ?? (target.kind === 'workspace' ? 'workspace' : 'classic');
+  const flavour: LogsSchemaFlavour = options.schema ?? 'workspace';
+  const apimService = options.apimService;
+  if (typeof apimService !== 'string' || apimService.trim() === '') {
+    throw new TelemetrySetupError('apimService', 'must not be empty');
+  }
   const runGraceInMs = options.runGraceInMs ?? 15 * 60_000;
   if (!Number.isFinite(options.timeoutInMs) || options.timeoutInMs < 1) {
     throw new TelemetrySetupError('timeoutInMs', 'must be a positive number of milliseconds');
@@ -123,6 +162,20 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
     timespan: { startTime: Date; endTime: Date },
     signal: AbortSignal | undefined,
   ): Promise<QueryOutcome> => {
+    const release = await acquireSlot(client, options.maxConcurrentQueries ?? 5, signal);
+    try {
+      return await runQueryNow(name, query, timespan, signal);
+    } finally {
+      release();
+    }
+  };
+
+  const runQueryNow = async (
+    name: QueryName,
+    query: string,
+    timespan: { startTime: Date; endTime: Date },
+    signal: AbortSignal | undefined,
+  ): Promise<QueryOutcome> => {
     const timeout = AbortSignal.timeout(options.timeoutInMs);
     const abortSignal = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
     const registry = signalRegistry(client);
@@ -140,7 +193,9 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
       result =
         target.kind === 'workspace'
           ? await client.queryWorkspace(target.workspaceId, query, timespan, queryOptions)
-          : await client.queryResource(target.resourceId, query, timespan, queryOptions);
+          : // The SDK joins `/{+resourceId}` to the endpoint, so a leading slash gives `/v1//subscriptions/…`, which the
+            // service answers with a misleading 403 InsufficientAccessError (known SDK issue): send it without.
+            await client.queryResource(target.resourceId.replace(/^\/+/, ''), query, timespan, queryOptions);
     } catch (thrown) {
       if (signal?.aborted === true) {
         throw signal.reason ?? thrown;
@@ -176,23 +231,50 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
   };
 
   const readProbes = async (poolName: string, window: TimeWindow, binInMs: number, signal?: AbortSignal): Promise<WindowEvidence> => {
-    const parameters = { poolName, cloudRoleName, binInMs, windowStartMs: window.fromMs, windowEndMs: window.toMs };
-    // Compose all before sending any, so a bad value throws before a request leaves.
-    const queries = Object.fromEntries(
-      PROBE_QUERY_NAMES.map((name) => [name, composeProbeQuery(name, flavour, parameters)]),
-    ) as Record<ProbeQueryName, string>;
+    const base = { poolName, apimService, cloudRoleName, binInMs, windowStartMs: window.fromMs, windowEndMs: window.toMs };
+    // Compose before sending, so a bad value throws before a request leaves.
+    const runStatesQuery = composeProbeQuery('runStates', flavour, base);
     const widened = { startTime: new Date(window.fromMs - TIMESPAN_MARGIN_IN_MS), endTime: new Date(window.toMs + TIMESPAN_MARGIN_IN_MS) };
     // Run markers: a run that started in the window may finish up to the grace period after its end.
     const runSpan = { startTime: widened.startTime, endTime: new Date(window.toMs + runGraceInMs + TIMESPAN_MARGIN_IN_MS) };
-    const run = (name: ProbeQueryName): Promise<QueryOutcome> =>
-      runQuery(name, queries[name], name === 'runStates' ? runSpan : widened, signal);
-    const [summary, latency, bins, runs, runStates] = await settleAll([
-      run('probeSummary'),
-      run('probeLatency'),
-      run('probeBins'),
-      run('probeRuns'),
-      run('runStates'),
-    ] as const);
+
+    // Phase 1: which runs are complete. Ingestion takes minutes and records arrive out of order, so a run counts
+    // only once its finish marker and all `probesSent` of its probes are in; the others are left out and named.
+    const [runStates] = await settleAll([runQuery('runStates', runStatesQuery, runSpan, signal)] as const);
+    const runStartedAt = new Map<string, number>();
+    const arriving: ArrivingRun[] = [];
+    const lostProbes = new Map<string, number>();
+    let incompleteRuns = 0;
+    for (const row of runStates.rows) {
+      const runId = cellText(row.runId);
+      const startedAtMs = cellNumber(row.startedAtMs);
+      if (startedAtMs !== null) runStartedAt.set(runId, startedAtMs);
+      const finished = cellCount(row.finished) > 0;
+      const reportedIncomplete = cellCount(row.incomplete) > 0;
+      const probesSent = finished ? cellNumber(row.probesSent) : null;
+      const received = cellCount(row.received);
+      const finishedAtMs = cellNumber(row.finishedAtMs);
+      // Past the grace period nothing more is expected: a run without a finish marker was killed, a short one lost records.
+      const settledBy = finished && finishedAtMs !== null ? finishedAtMs : startedAtMs;
+      const overdue = settledBy !== null && settledBy < window.toMs - runGraceInMs;
+      if (!finished && overdue) incompleteRuns += 1;
+      else if (reportedIncomplete) incompleteRuns += 1;
+      const complete = finished && (probesSent === null || received >= probesSent);
+      if (!complete && !overdue) {
+        arriving.push({ runId, startedAtMs: startedAtMs ?? window.fromMs, received, probesSent });
+      } else if (finished && probesSent !== null && received < probesSent) {
+        lostProbes.set(runId, probesSent - received);
+      }
+    }
+    arriving.sort((a, b) => a.startedAtMs - b.startedAtMs || a.runId.localeCompare(b.runId));
+    const excluded = arriving.slice(0, MAX_EXCLUDED_RUNS);
+
+    const parameters = { ...base, excludedRunIds: excluded.map((run) => run.runId) };
+    const queries = Object.fromEntries(
+      PROBE_QUERY_NAMES.filter((name) => name !== 'runStates').map((name) => [name, composeProbeQuery(name, flavour, parameters)]),
+    ) as Record<Exclude<ProbeQueryName, 'runStates'>, string>;
+    const run = (name: Exclude<ProbeQueryName, 'runStates'>): Promise<QueryOutcome> => runQuery(name, queries[name], widened, signal);
+    const [summary, latency, bins, runs] = await settleAll([run('probeSummary'), run('probeLatency'), run('probeBins'), run('probeRuns')] as const);
     const known = new Set(backendNames);
     const isKnown = (backend: string): boolean => known.has(backend);
 
@@ -222,17 +304,6 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
       addToBin(binMap, startMs, kind === 'ok', isKnown(backend) ? backend : null, cellCount(row.probes));
     }
 
-    const runStartedAt = new Map<string, number>();
-    let incompleteRuns = 0;
-    for (const row of runStates.rows) {
-      const runId = cellText(row.runId);
-      const startedAtMs = cellNumber(row.startedAtMs);
-      if (startedAtMs !== null) runStartedAt.set(runId, startedAtMs);
-      const finished = cellCount(row.finished) > 0;
-      const reportedIncomplete = cellCount(row.incomplete) > 0;
-      const overdue = !finished && startedAtMs !== null && startedAtMs < window.toMs - runGraceInMs;
-      if (reportedIncomplete || overdue) incompleteRuns += 1;
-    }
     const runMap = new Map<string, { startedAtMs: number; answered: Record<string, number> }>();
     for (const row of runs.rows) {
       const runId = cellText(row.runId);
@@ -246,6 +317,17 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
     const runList: RunCounts[] = [...runMap.entries()]
       .map(([runId, entry]) => ({ runId, startedAtMs: runStartedAt.get(runId) ?? entry.startedAtMs, answered: entry.answered }))
       .sort((a, b) => a.startedAtMs - b.startedAtMs || a.runId.localeCompare(b.runId));
+    const notes: string[] = [];
+    // The sink sends everything; only App Insights ingestion sampling (a resource setting) can thin it out.
+    if (represented > totals.total) notes.push(`App Insights ingestion sampling kept ${totals.total} of ${represented} probe records: counts are a sample`);
+    if (arriving.length > excluded.length) notes.push(`${arriving.length - excluded.length} more runs are still arriving than a query can leave out; their probes are counted as far as they arrived`);
+    for (const [runId, missing] of [...lostProbes.entries()].slice(0, 5)) {
+      notes.push(`run ${runId}: ${missing} probe record(s) never arrived within ${Math.round(runGraceInMs / 60_000)} min`);
+    }
+    const completeness: WindowCompleteness = {
+      completeUpToMs: excluded.length === 0 ? window.toMs : Math.max(window.fromMs, excluded[0]!.startedAtMs),
+      arriving: excluded.map(({ runId, received, probesSent }) => ({ runId, received, probesSent })),
+    };
 
     return {
       window,
@@ -260,37 +342,45 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
       runs: runList,
       incompleteRuns,
       tokensUsed: totals.tokensUsed,
-      degraded: degradedText(
-        [summary, latency, bins, runs, runStates],
-        // The sink sends everything; only App Insights ingestion sampling (a resource setting) can thin it out.
-        represented > totals.total
-          ? [`App Insights ingestion sampling kept ${totals.total} of ${represented} probe records: counts are a sample`]
-          : [],
-      ),
+      degraded: degradedText([summary, latency, bins, runs, runStates], notes),
+      completeness,
     };
   };
 
   const hostToBackend = hostLookup(pool);
+  const trafficSource = options.trafficSource ?? 'appinsights';
+  const isGatewayLog = trafficSource !== 'appinsights';
+  const memberIds = new Map(backendNames.map((name) => [name.toLowerCase(), name]));
   const attribute = (targetHost: string, identifierValue: string): string | null =>
-    hostToBackend.get(targetHost) ?? identifyBackend(pool, identifierValue === '' ? null : identifierValue);
+    hostToBackend.get(targetHost) ??
+    (isGatewayLog
+      ? // BackendId may be the member's id, its ARM id, or the pool's (then the URL host decided above).
+        (memberIds.get(identifierValue.slice(identifierValue.lastIndexOf('/') + 1).toLowerCase()) ?? null)
+      : identifyBackend(pool, identifierValue === '' ? null : identifierValue));
+  const trafficFlavour = trafficSource === 'appinsights' ? flavour : trafficSource;
 
   const readTraffic = async (window: TimeWindow, binInMs: number, signal?: AbortSignal): Promise<WindowEvidence> => {
     const parameters = {
       backendHosts: [...new Set(pool.backends.map((backend) => hostOf(backend.url)).filter((host): host is string => host !== null))],
+      backendIds: backendNames,
+      ...(options.apiId === undefined ? {} : { apiId: options.apiId }),
+      excludeRoleName: cloudRoleName,
       headerName: pool.probe.identify.header,
       binInMs,
       windowStartMs: window.fromMs,
     };
     const queries = Object.fromEntries(
-      TRAFFIC_QUERY_NAMES.map((name) => [name, composeTrafficQuery(name, flavour, parameters)]),
+      TRAFFIC_QUERY_NAMES.map((name) => [name, composeTrafficQuery(name, trafficFlavour, parameters)]),
     ) as Record<TrafficQueryName, string>;
     const exact = { startTime: new Date(window.fromMs), endTime: new Date(window.toMs) };
     const run = (name: TrafficQueryName): Promise<QueryOutcome> => runQuery(name, queries[name], exact, signal);
     const [summary, latency, bins] = await settleAll([run('trafficSummary'), run('trafficLatency'), run('trafficBins')] as const);
 
     const totals = emptyTotals(backendNames);
+    let rowsSeen = 0;
     for (const row of summary.rows) {
       const n = cellCount(row.requests);
+      rowsSeen += cellNumber(row.rows) ?? n;
       const identifierValue = cellText(row.identifierValue);
       const backend = attribute(cellText(row.targetHost), identifierValue);
       const resultCode = cellText(row.resultCode).trim();
@@ -330,7 +420,14 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
       runs: [],
       incompleteRuns: 0,
       tokensUsed: 0,
-      degraded: degradedText([summary, latency, bins]),
+      degraded: degradedText(
+        [summary, latency, bins],
+        totals.total > rowsSeen
+          ? [
+              `App Insights sampling: ${rowsSeen} logged rows stand for ${totals.total} requests (weighted by itemCount); shares are estimates from a sample and the verdict's confidence is overstated accordingly`,
+            ]
+          : [],
+      ),
     };
   };
 
@@ -498,6 +595,43 @@ function serviceErrorCode(value: unknown): string | undefined {
   const details = typeof value === 'object' && value !== null ? (value as { details?: unknown }).details : undefined;
   const error = typeof details === 'object' && details !== null ? (details as { error?: unknown }).error : undefined;
   return stringField(error, 'code');
+}
+
+const slots = new WeakMap<LogsQueryClient, { inFlight: number; waiting: (() => void)[] }>();
+
+/**
+ * Waits for a free query slot of `client` (a FIFO semaphore shared by every source using the client), so a
+ * report's 10 queries never exceed the service's ~5 concurrent queries per user.
+ */
+async function acquireSlot(client: LogsQueryClient, limit: number, signal: AbortSignal | undefined): Promise<() => void> {
+  signal?.throwIfAborted();
+  const state = slots.get(client) ?? { inFlight: 0, waiting: [] };
+  slots.set(client, state);
+  if (state.inFlight >= limit) {
+    await new Promise<void>((resolve, reject) => {
+      const wake = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        state.waiting = state.waiting.filter((w) => w !== wake);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      state.waiting.push(wake);
+    });
+  } else {
+    state.inFlight += 1;
+  }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const next = state.waiting.shift();
+    // The slot passes straight to the next waiter; inFlight stays the same.
+    if (next !== undefined) next();
+    else state.inFlight -= 1;
+  };
 }
 
 /**

@@ -7,6 +7,22 @@ export interface CreateLogsQueryClientOptions {
   readonly credential: TokenCredential;
   /** Log Analytics query endpoint including `/v1`, e.g. `https://api.loganalytics.azure.com/v1` (LOGS_ENDPOINT). */
   readonly endpoint?: string;
+  /** Token scope; default {@link logsScopeOf} the endpoint. */
+  readonly scope?: string;
+}
+
+/** Public-cloud hosts of the Logs query API; the SDK's default audience (`api.loganalytics.io`) fits them. */
+const PUBLIC_HOSTS = new Set(['api.loganalytics.azure.com', 'api.loganalytics.io']);
+
+/**
+ * The token scope for a Logs endpoint: the SDK's default `https://api.loganalytics.io/.default` for the public
+ * cloud, else the endpoint's origin + `/.default` (`https://api.loganalytics.us/.default`,
+ * `https://api.loganalytics.azure.cn/.default` — docs "Azure Monitor Log Analytics API request format" per cloud),
+ * so a sovereign cloud's endpoint never gets a public-cloud token.
+ */
+export function logsScopeOf(endpoint: string): string {
+  const url = new URL(endpoint);
+  return PUBLIC_HOSTS.has(url.hostname.toLowerCase()) ? 'https://api.loganalytics.io/.default' : `${url.origin}/.default`;
 }
 
 /**
@@ -27,5 +43,8 @@ export function createLogsQueryClient(options: CreateLogsQueryClientOptions): Lo
   if (url.protocol !== 'https:') {
     throw new TypeError(`Logs endpoint must be https (got ${url.protocol})`);
   }
-  return new LogsQueryClient(options.credential, { endpoint: options.endpoint.replace(/\/+$/, '') });
+  return new LogsQueryClient(options.credential, {
+    endpoint: options.endpoint.replace(/\/+$/, ''),
+    credentials: { scopes: [options.scope ?? logsScopeOf(options.endpoint)] },
+  });
 }

@@ -27,5 +27,5 @@ export const telemetryNames = {
   },
 } as const;
 
-/** Version of the custom dimensions layout, sent as `schemaVersion` on every item. */
-export const SCHEMA_VERSION = '1';
+/** Version of the custom dimensions layout, sent as `schemaVersion` on every item (2: adds `apimService`). */
+export const SCHEMA_VERSION = '2';

@@ -74,6 +74,11 @@ export interface CycleDependencies {
   readonly log: (line: string) => void;
   /** Identifies this process for the run lock. */
   readonly instanceId?: string;
+  /**
+   * Asked before probing (PROBE_SKIP_WHEN_TRAFFIC_CONCLUSIVE): when real traffic alone is conclusive and
+   * healthy, the run is skipped with its reason; otherwise probing goes ahead.
+   */
+  readonly probeGate?: (signal?: AbortSignal) => Promise<{ readonly skip: boolean; readonly reason: string }>;
 }
 
 /** The result of one timer invocation. */
@@ -145,6 +150,12 @@ async function runUnderLease(deps: CycleDependencies, signal: AbortSignal, start
     // holder that died (kill -9, SIGTERM mid-run, a full disk).
     const abandoned = await deps.bookkeeping.markAbandonedRuns(now(), 0, deps.declaredPool.name);
     if (abandoned > 0) deps.log(`Marked ${abandoned} unfinished earlier run(s) as incomplete; their probes are kept.`);
+
+    if (deps.probeGate !== undefined) {
+      const gate = await deps.probeGate(signal);
+      deps.log(`Probe gate: ${gate.reason}.`);
+      if (gate.skip) return { ran: false, reason: gate.reason };
+    }
 
     const { pool, configDrift } = await deps.expectation.currentExpectation(signal);
     if (configDrift) await deps.bookkeeping.saveConfigDrift(deps.declaredPool.name, configDrift);

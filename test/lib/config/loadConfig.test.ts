@@ -59,6 +59,11 @@ describe('loadConfig', () => {
         logsEndpoint: 'https://api.loganalytics.azure.com/v1',
         logsQueryTimeoutInMs: 30000,
         allTraffic: false,
+        allTrafficSource: 'none',
+        gatewayLogsTable: 'resource-specific',
+        skipProbesWhenTrafficConclusive: false,
+        reportCacheInSeconds: 60,
+        ingestionAuthentication: undefined,
       },
       alerts: { webhookFormat: 'generic', reminderInMinutes: 240, stateStore: 'local' },
       secrets: {
@@ -285,6 +290,35 @@ describe('loadConfig', () => {
 
     it('rejects a workspace id that is not a GUID', () => {
       expect(messageFor({ LOGS_WORKSPACE_ID: 'law-lab' }, 'LOGS_WORKSPACE_ID')).toMatch(/GUID.*got "law-lab"/);
+    });
+
+    it('makes an all-traffic source without a Logs source a configuration error instead of ignoring it', () => {
+      expect(messageFor({ ALL_TRAFFIC_MODE: 'true' }, 'ALL_TRAFFIC_MODE')).toMatch(/needs a Logs source.*LOGS_SOURCE/);
+      expect(messageFor({ ALL_TRAFFIC_SOURCE: 'gateway-logs' }, 'ALL_TRAFFIC_SOURCE')).toMatch(/needs a Logs source/);
+      expect(messageFor({ LOGS_SOURCE: 'appinsights', APPINSIGHTS_RESOURCE_ID: componentId, ALL_TRAFFIC_SOURCE: 'gateway-logs' }, 'LOGS_WORKSPACE_ID')).toMatch(
+        /required when ALL_TRAFFIC_SOURCE is gateway-logs/,
+      );
+      expect(messageFor({ PROBE_SKIP_WHEN_TRAFFIC_CONCLUSIVE: 'true' }, 'PROBE_SKIP_WHEN_TRAFFIC_CONCLUSIVE')).toMatch(/needs ALL_TRAFFIC_SOURCE/);
+    });
+
+    it('reads ALL_TRAFFIC_MODE=true as the appinsights source and ALL_TRAFFIC_SOURCE by name', () => {
+      const base = { LOGS_SOURCE: 'workspace', LOGS_WORKSPACE_ID: workspaceId };
+      expect(loadConfig({ ...base, ALL_TRAFFIC_MODE: 'true' }).telemetry).toMatchObject({ allTraffic: true, allTrafficSource: 'appinsights' });
+      expect(loadConfig({ ...base, ALL_TRAFFIC_SOURCE: 'gateway-logs', GATEWAY_LOGS_TABLE: 'azure-diagnostics', PROBE_SKIP_WHEN_TRAFFIC_CONCLUSIVE: 'yes' }).telemetry).toMatchObject({
+        allTraffic: true,
+        allTrafficSource: 'gateway-logs',
+        gatewayLogsTable: 'azure-diagnostics',
+        skipProbesWhenTrafficConclusive: true,
+      });
+    });
+
+    it('reads the Entra ingestion setting as the Functions host does and names a bad one', () => {
+      expect(loadConfig({ APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=8b3e1c2a-1111-2222-3333-444455556666' }).telemetry.ingestionAuthentication).toEqual({
+        kind: 'aad',
+        clientId: '8b3e1c2a-1111-2222-3333-444455556666',
+      });
+      expect(messageFor({ APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=Key' }, 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING')).toMatch(/must be AAD/);
+      expect(messageFor({ REPORT_CACHE_SECONDS: '-1' }, 'REPORT_CACHE_SECONDS')).toMatch(/0 to 3600/);
     });
   });
 

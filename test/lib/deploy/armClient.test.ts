@@ -341,3 +341,26 @@ describe('abortableSleep', () => {
     expect(await outcome).toBe('rejected');
   });
 });
+
+describe('armScopeOf', () => {
+  it('asks for a token of the configured ARM cloud, not the public one', async () => {
+    const { armScopeOf, createArmClient: create } = await import('../../../src/lib/deploy/armClient');
+    expect(armScopeOf('https://management.azure.com')).toBe('https://management.azure.com/.default');
+    expect(armScopeOf('https://management.usgovcloudapi.net/')).toBe('https://management.usgovcloudapi.net/.default');
+    expect(armScopeOf('https://management.chinacloudapi.cn')).toBe('https://management.chinacloudapi.cn/.default');
+    const scopes: string[] = [];
+    const client = create({
+      endpoint: 'https://management.usgovcloudapi.net',
+      apiVersion: '2024-05-01',
+      retry: { maxRetries: 0 },
+      credential: {
+        async getToken(scope) {
+          scopes.push(String(scope));
+          throw new Error('no identity here');
+        },
+      },
+    });
+    await expect(client.getBackend({ subscriptionId: 's', resourceGroup: 'rg', serviceName: 'apim', armApiVersion: '2024-05-01' }, 'b')).rejects.toThrow(/no identity here/);
+    expect(scopes).toEqual(['https://management.usgovcloudapi.net/.default']);
+  });
+});

@@ -150,6 +150,63 @@ describe('deployPool', () => {
     });
   });
 
+  it('keeps settings made with newer api-versions (pool session affinity, member and rule extras) when it updates, with If-Match', async () => {
+    await deploy();
+    fake.edit(POOL, (properties) => {
+      const pool = properties.pool as { services: Record<string, unknown>[]; sessionAffinity?: unknown; failureResponse?: unknown };
+      pool.sessionAffinity = { sessionId: { source: 'Cookie', name: 'APIM-Backend' } };
+      pool.failureResponse = { statusCode: 503 };
+      pool.services[0]!.preferredCarbonEmission = 'Low';
+      pool.services[1]!.weight = 3;
+    });
+    fake.edit('openai-instance2', (properties) => {
+      properties.credentials = { header: { 'api-key': ['{{aoai-key}}'] } };
+      properties.url = 'https://elsewhere.example.com/openai';
+      (properties.circuitBreaker as { rules: Record<string, unknown>[] }).rules[0]!.failureResponse = { statusCode: 429 };
+    });
+    const poolEtag = fake.backends.get(POOL)!.etag;
+    fake.clearRequests();
+    const outcome = await deploy();
+    expect(outcome.status).toBe('succeeded');
+    const pool = putBody(POOL).pool as { services: Record<string, unknown>[]; sessionAffinity?: unknown; failureResponse?: unknown };
+    expect(pool.sessionAffinity).toEqual({ sessionId: { source: 'Cookie', name: 'APIM-Backend' } });
+    expect(pool.failureResponse).toEqual({ statusCode: 503 });
+    expect(pool.services[0]).toMatchObject({ preferredCarbonEmission: 'Low', weight: 2 });
+    expect(pool.services[1]).toMatchObject({ weight: 1 });
+    const poolPut = fake.requests.find((request) => request.method === 'PUT' && request.path.endsWith(`/backends/${POOL}`));
+    expect(poolPut?.headers['if-match']).toBe(poolEtag);
+    const member = putBody('openai-instance2');
+    expect(member).toMatchObject({ url: 'https://aoai-nov26-instance2.openai.azure.com/openai', credentials: { header: { 'api-key': ['{{aoai-key}}'] } } });
+    expect((member.circuitBreaker as { rules: Record<string, unknown>[] }).rules[0]).toMatchObject({
+      name: 'openai-instance2-breaker',
+      failureResponse: { statusCode: 429 },
+    });
+    // What ARM holds afterwards still carries the unknown fields (the fake keeps them as the service does).
+    expect((fake.backends.get(POOL)!.properties.pool as { sessionAffinity?: unknown }).sessionAffinity).toBeDefined();
+  });
+
+  it('shows the field-level reason of an ARM validation error (error.details[]), not only the generic top message', async () => {
+    fake.script({
+      method: 'PUT',
+      resource: POOL,
+      action: {
+        kind: 'respond',
+        status: 400,
+        body: {
+          error: {
+            code: 'ValidationError',
+            message: 'One or more fields contain incorrect values:',
+            details: [{ code: 'ValidationError', target: 'pool.services[1].weight', message: 'Weight must be between 0 and 100.' }],
+          },
+        },
+      },
+    });
+    const outcome = await deploy();
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error?.message).toContain('One or more fields contain incorrect values');
+    expect(outcome.error?.message).toContain('pool.services[1].weight: Weight must be between 0 and 100. (ValidationError)');
+  });
+
   it('sends a pool update without the connection defaults ARM echoes for backends', async () => {
     await deploy();
     fake.edit(POOL, (properties) => {

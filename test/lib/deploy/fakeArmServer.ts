@@ -219,8 +219,14 @@ export async function startFakeArmServer(): Promise<FakeArmServer> {
         const properties = (body as { properties?: Record<string, unknown> } | undefined)?.properties;
         const invalid = validateBackend(properties, servicePrefix, backends);
         if (invalid) {
-          const error = armError(400, 'ValidationError', invalid);
-          send(res, error.status, error.body);
+          // APIM's shape: a generic top message, the field and its reason in error.details[].
+          send(res, 400, {
+            error: {
+              code: 'ValidationError',
+              message: 'One or more fields contain incorrect values:',
+              details: [{ code: 'ValidationError', target: invalid.target, message: invalid.message }],
+            },
+          });
           return;
         }
         const etag = nextEtag();
@@ -282,6 +288,17 @@ export async function startFakeArmServer(): Promise<FakeArmServer> {
  * one circuit-breaker rule.
  */
 function validateBackend(
+  properties: Record<string, unknown> | undefined,
+  servicePrefix: string,
+  backends: Map<string, StoredBackend>,
+): { target: string; message: string } | undefined {
+  const message = validateBackendText(properties, servicePrefix, backends);
+  if (message === undefined) return undefined;
+  const target = /^(pool\.services|priority|weight|Pool member|Backend '|A pool)/.test(message) ? 'pool' : /^Url/.test(message) ? 'url' : message.split(' ')[0]!;
+  return { target, message };
+}
+
+function validateBackendText(
   properties: Record<string, unknown> | undefined,
   servicePrefix: string,
   backends: Map<string, StoredBackend>,

@@ -378,3 +378,23 @@ describe('isConclusive', () => {
     expect([isConclusive(ok), isConclusive(drift), isConclusive(inconclusive)]).toEqual([true, true, false]);
   });
 });
+
+describe('buildReport: delayed sources and zero-probe verification', () => {
+  it('states how far the data is complete and which runs are still arriving', () => {
+    const hour = windowOf({ name: 'hour', status: 'ok', answered: { 'openai-instance1': 400, 'openai-instance2': 200 } });
+    const completeness = { completeUpToMs: HOUR_FROM_MS + 3_000_000, arriving: [{ runId: 'run-9', received: 12, probesSent: 60 }] };
+    const report = buildReport(inputOf({ windows: [{ ...hour, evidence: { ...hour.evidence, completeness } }] }));
+    expect(report.dataSource.completeUpTo).toBe(new Date(HOUR_FROM_MS + 3_000_000).toISOString());
+    expect(report.dataSource.arrivingRuns).toEqual([{ runId: 'run-9', received: 12, probesSent: 60 }]);
+  });
+
+  it('says when real traffic alone is conclusive, and when it is not', () => {
+    const hour = windowOf({ name: 'hour', status: 'inconclusive', answered: { 'openai-instance1': 4, 'openai-instance2': 2 } });
+    const traffic = windowOf({ name: 'all-traffic', status: 'ok', answered: { 'openai-instance1': 4000, 'openai-instance2': 2000 } });
+    const conclusive = buildReport(inputOf({ windows: [hour, traffic] }));
+    expect(conclusive.dataSource.allTraffic).toEqual({ status: 'ok', conclusive: true, requests: traffic.evidence.total });
+    const thin = windowOf({ name: 'all-traffic', status: 'inconclusive', answered: { 'openai-instance1': 4, 'openai-instance2': 2 } });
+    expect(buildReport(inputOf({ windows: [hour, thin] })).dataSource.allTraffic).toMatchObject({ status: 'inconclusive', conclusive: false });
+    expect(buildReport(inputOf({ windows: [hour] })).dataSource.allTraffic).toBeUndefined();
+  });
+});

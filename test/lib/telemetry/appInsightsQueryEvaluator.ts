@@ -1,4 +1,4 @@
-import { queryNameOf, TARGET_HOST_REGEX } from '../../../src/lib/telemetry/queries';
+import { QUERY_COLUMNS, queryNameOf, TARGET_HOST_REGEX } from '../../../src/lib/telemetry/queries';
 import type { TelemetryEnvelope } from '../../fakes/fakeIngestion';
 import type { FakeResponse } from '../../fakes/httpsFakeServer';
 import { logsTable, type ReceivedLogsQuery } from '../../fakes/fakeLogAnalytics';
@@ -11,53 +11,89 @@ import { logsTable, type ReceivedLogsQuery } from '../../fakes/fakeLogAnalytics'
  */
 export function answerFromEnvelopes(envelopes: readonly TelemetryEnvelope[], query: ReceivedLogsQuery): FakeResponse {
   const name = queryNameOf(query.query);
-  const expectsWorkspace = query.target.kind === 'workspace';
+  // Both targets hold the Log Analytics tables (workspace schema); the classic names are not relied on.
   const usesWorkspaceTables = /\bApp(Dependencies|Events)\b/.test(query.query);
-  if (name === null || expectsWorkspace !== usesWorkspaceTables || query.timespan === null) {
+  if (name === null || !usesWorkspaceTables || query.timespan === null) {
     return { status: 400, body: { error: { code: 'BadArgumentError', message: `unexpected query ${name ?? '?'}` } } };
   }
   const poolName = letString(query.query, 'poolName');
+  const apimService = letString(query.query, 'apimService');
   const roleName = letString(query.query, 'roleName');
+  const excludedRuns = JSON.parse(/let excludedRuns = dynamic\((\[.*\])\);/.exec(query.query)?.[1] ?? 'null') as string[] | null;
+  if (excludedRuns === null) throw new Error('query has no excludedRuns');
   const binInMs = Number(/let binSize = (\d+)ms;/.exec(query.query)?.[1]);
   const windowStart = Date.parse(/let windowStart = datetime\(([^)]+)\);/.exec(query.query)?.[1] ?? '');
   const windowEnd = Date.parse(/let windowEnd = datetime\(([^)]+)\);/.exec(query.query)?.[1] ?? '');
   const { startMs, endMs } = query.timespan;
   const inTimespan = (e: TelemetryEnvelope): boolean => Date.parse(e.time) >= startMs && Date.parse(e.time) < endMs;
   const ours = (e: TelemetryEnvelope): boolean =>
-    e.tags['ai.cloud.role'] === roleName && e.data.baseData.properties?.pool === poolName && inTimespan(e);
+    e.tags['ai.cloud.role'] === roleName &&
+    e.data.baseData.properties?.pool === poolName &&
+    e.data.baseData.properties?.apimService === apimService &&
+    inTimespan(e);
+  const isProbe = (e: TelemetryEnvelope): boolean => e.data.baseType === 'RemoteDependencyData' && e.data.baseData.name === 'PoolProbe' && ours(e);
 
   if (name === 'runStates') {
     const markers = envelopes.filter(
       (e) => e.data.baseType === 'RemoteDependencyData' && ['PoolRunStarted', 'PoolRunFinished'].includes(e.data.baseData.name ?? '') && ours(e),
     );
     const byRun = group(markers, (e) => [e.data.baseData.properties?.runId ?? '']);
+    // Distinct probes per run that have arrived (any time in the timespan, not only in the window).
+    const received = new Map<string, Set<string>>();
+    for (const e of envelopes.filter(isProbe)) {
+      const p = e.data.baseData.properties ?? {};
+      const set = received.get(p.runId ?? '') ?? new Set<string>();
+      set.add(p.probeIndex ?? '');
+      received.set(p.runId ?? '', set);
+    }
+    const numbers = (list: TelemetryEnvelope[], field: string): number[] =>
+      list
+        .filter((e) => e.data.baseData.properties?.[field] !== undefined)
+        .map((e) => Number(e.data.baseData.properties?.[field]))
+        .filter((n) => Number.isFinite(n));
     const rows = [...byRun.values()]
       .map((list) => {
-        const starts = list.map((e) => Number(e.data.baseData.properties?.startedAtMs)).filter(Number.isFinite);
+        const starts = numbers(list, 'startedAtMs');
+        const sent = numbers(list, 'probesSent');
+        const finishes = numbers(list, 'finishedAtMs');
+        const runId = list[0]!.data.baseData.properties?.runId ?? '';
         return {
-          runId: list[0]!.data.baseData.properties?.runId ?? '',
+          runId,
           startedAtMs: starts.length === 0 ? null : Math.max(...starts),
-          started: list.filter((e) => e.data.baseData.name === 'PoolRunStarted').length,
-          finished: list.filter((e) => e.data.baseData.name === 'PoolRunFinished').length,
-          incomplete: list.filter((e) => e.data.baseData.properties?.state === 'incomplete').length,
+          // Duplicated markers count once.
+          started: list.some((e) => e.data.baseData.name === 'PoolRunStarted') ? 1 : 0,
+          finished: list.some((e) => e.data.baseData.name === 'PoolRunFinished') ? 1 : 0,
+          incomplete: list.some((e) => e.data.baseData.properties?.state === 'incomplete') ? 1 : 0,
+          probesSent: sent.length === 0 ? null : Math.max(...sent),
+          finishedAtMs: finishes.length === 0 ? null : Math.max(...finishes),
+          received: received.get(runId)?.size ?? 0,
         };
       })
       .filter((r) => r.startedAtMs !== null && r.startedAtMs >= windowStart && r.startedAtMs < windowEnd)
-      .map((r) => [r.runId, String(r.startedAtMs), String(r.started), String(r.finished), String(r.incomplete)]);
-    return ok(
-      [
-        ['runId', 'string'],
-        ['startedAtMs', 'long'],
-        ['started', 'long'],
-        ['finished', 'long'],
-        ['incomplete', 'long'],
-      ],
-      rows,
-    );
+      .map((r) => [
+        r.runId,
+        String(r.startedAtMs),
+        String(r.started),
+        String(r.finished),
+        String(r.incomplete),
+        r.probesSent === null ? null : String(r.probesSent),
+        r.finishedAtMs === null ? null : String(r.finishedAtMs),
+        String(r.received),
+      ]);
+    return ok(runStatesColumns(), rows);
   }
 
+  const seen = new Set<string>();
   const probes = envelopes
-    .filter((e) => e.data.baseType === 'RemoteDependencyData' && e.data.baseData.name === 'PoolProbe' && ours(e))
+    .filter(isProbe)
+    .filter((e) => !excludedRuns.includes(e.data.baseData.properties?.runId ?? ''))
+    // One row per (runId, probeIndex): a record ingested twice counts once.
+    .filter((e) => {
+      const key = `${e.data.baseData.properties?.runId ?? ''}\u0000${e.data.baseData.properties?.probeIndex ?? ''}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
     .map((e) => {
       const p = e.data.baseData.properties ?? {};
       return {
@@ -159,6 +195,11 @@ export function answerFromEnvelopes(envelopes: readonly TelemetryEnvelope[], que
   }
 }
 
+/** The run-states columns as the service types them: the id is text, every other column a long. */
+export function runStatesColumns(): [string, 'string' | 'long'][] {
+  return QUERY_COLUMNS.runStates.map((column) => [column, column === 'runId' ? 'string' : 'long']);
+}
+
 function ok(columns: Parameters<typeof logsTable>[0], rows: unknown[][]): FakeResponse {
   return { status: 200, body: { tables: [logsTable(columns, rows)] } };
 }
@@ -227,8 +268,9 @@ export function answerTrafficFromRows(apimRows: readonly ApimDependencyRow[], qu
           ['identifierValue', 'string'],
           ['resultCode', 'string'],
           ['requests', 'long'],
+          ['rows', 'long'],
         ],
-        [...groups.values()].map((list) => [list[0]!.targetHost, list[0]!.identifierValue, list[0]!.resultCode, String(list.length)]),
+        [...groups.values()].map((list) => [list[0]!.targetHost, list[0]!.identifierValue, list[0]!.resultCode, String(list.length), String(list.length)]),
       );
     }
     case 'trafficLatency': {
@@ -274,4 +316,48 @@ export function answerTrafficFromRows(apimRows: readonly ApimDependencyRow[], qu
     default:
       return { status: 400, body: { error: { code: 'BadArgumentError', message: `no evaluator for ${name}` } } };
   }
+}
+
+/** One row of `ApiManagementGatewayLogs` (the columns the gateway-logs queries read). */
+export interface GatewayLogRow {
+  readonly timestampMs: number;
+  readonly apiId: string;
+  readonly backendId: string;
+  readonly backendUrl: string;
+  /** null when no backend answered (e.g. the pool had no available member). */
+  readonly backendResponseCode: number | null;
+  readonly backendTimeMs: number;
+}
+
+/**
+ * Answers the all-traffic queries over gateway-log rows, by the queries' meaning: rows of the API (`ApiId`),
+ * host of `BackendUrl`, `BackendId` as the identifier value, the backend's status as result code, one request
+ * per row. Refuses a query that does not read `ApiManagementGatewayLogs`.
+ */
+export function answerGatewayLogsFromRows(gatewayRows: readonly GatewayLogRow[], query: ReceivedLogsQuery): FakeResponse {
+  if (!/\bApiManagementGatewayLogs\b/.test(query.query)) {
+    return { status: 400, body: { error: { code: 'BadArgumentError', message: 'expected ApiManagementGatewayLogs' } } };
+  }
+  const apiId = letString(query.query, 'apiId');
+  const hostPattern = new RegExp(TARGET_HOST_REGEX);
+  const asDependencies: ApimDependencyRow[] = gatewayRows
+    .filter((r) => apiId === '' || r.apiId === apiId)
+    .map((r) => ({
+      timestampMs: r.timestampMs,
+      target: r.backendUrl,
+      resultCode: r.backendResponseCode === null || r.backendResponseCode === 0 ? '' : String(r.backendResponseCode),
+      durationMs: r.backendTimeMs,
+      customDimensions: { BackendId: r.backendId },
+    }));
+  // The same grouping as App Insights rows, with BackendId as the identifier and no host filter under an ApiId.
+  const hosts = apiId === '' ? null : new Set(asDependencies.map((r) => (hostPattern.exec(r.target)?.[1] ?? '').toLowerCase()));
+  const rewritten = {
+    ...query,
+    query: query.query
+      .replace(/let headerKey = '[^']*';/, "let headerKey = 'BackendId';")
+      .replace(/let backendHosts = pack_array\((.*)\);/, (whole, list: string) =>
+        hosts === null ? whole : `let backendHosts = pack_array(${[...hosts].map((h) => `'${h}'`).join(', ') || list});`,
+      ),
+  };
+  return answerTrafficFromRows(asDependencies, rewritten);
 }

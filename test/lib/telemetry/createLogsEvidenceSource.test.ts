@@ -4,9 +4,11 @@ import { createLogsEvidenceSource, createLogsQueryClient } from '../../../src/li
 import { KqlValueError } from '../../../src/lib/telemetry/kqlString';
 import { LogsQueryError } from '../../../src/lib/telemetry/LogsQueryError';
 import { QUERY_COLUMNS, queryNameOf, type QueryName } from '../../../src/lib/telemetry/queries';
-import { fakeCredential } from '../../fakes/fakeCredential';
+import { audienceCredential, audienceOf, fakeCredential } from '../../fakes/fakeCredential';
+import { logsScopeOf } from '../../../src/lib/telemetry/createLogsQueryClient';
 import type { FakeResponse } from '../../fakes/httpsFakeServer';
 import { logsTable, startFakeLogAnalytics, type FakeLogAnalytics, type ReceivedLogsQuery } from '../../fakes/fakeLogAnalytics';
+import { runStatesColumns } from './appInsightsQueryEvaluator';
 import { labPool } from './labPool';
 
 const WORKSPACE_ID = '5e2b8a56-9f0e-4c1e-8f3a-0d2b7c6e4a11';
@@ -102,16 +104,16 @@ function probeTables(name: QueryName | null): object {
       return {
         tables: [
           logsTable(
-            [['runId', 'string'], ['startedAtMs', 'long'], ['started', 'long'], ['finished', 'long'], ['incomplete', 'long']],
+            runStatesColumns(),
             [
-              ['run-a', String(FROM + 500), '1', '1', '0'],
-              ['run-b', FROM + BIN + 500, 1, 1, 0],
+              ['run-a', String(FROM + 500), '1', '1', '0', '31', String(FROM + 40_000), '31'],
+              ['run-b', FROM + BIN + 500, 1, 1, 0, 30, FROM + BIN + 40_000, 30],
               // Started early in the window, never finished: incomplete.
-              ['run-killed', String(FROM + 600), '1', '0', '0'],
+              ['run-killed', String(FROM + 600), '1', '0', '0', null, null, '4'],
               // Reported incomplete by its own finish marker.
-              ['run-cut', String(FROM + 700), '1', '1', '1'],
-              // Started 2 minutes before the window end: may still be running, not counted.
-              ['run-live', String(TO - 120_000), '1', '0', '0'],
+              ['run-cut', String(FROM + 700), '1', '1', '1', '5', String(FROM + 9_000), '5'],
+              // Started 2 minutes before the window end without a finish marker yet: still arriving, left out.
+              ['run-live', String(TO - 120_000), '1', '0', '0', null, null, '12'],
             ],
           ),
         ],
@@ -134,6 +136,7 @@ function workspaceSource(extra: Partial<Parameters<typeof createLogsEvidenceSour
     target: { kind: 'workspace', workspaceId: WORKSPACE_ID },
     pool,
     cloudRoleName: 'apim-pool-verifier',
+    apimService: 'apim-nov26',
     timeoutInMs: 5000,
     ...extra,
   });
@@ -166,7 +169,67 @@ describe('createLogsEvidenceSource in probes mode', () => {
       incompleteRuns: 2,
       tokensUsed: 1256,
       degraded: undefined,
+      completeness: { completeUpToMs: TO - 120_000, arriving: [{ runId: 'run-live', received: 12, probesSent: null }] },
     });
+    // The four count queries leave the arriving run out.
+    for (const query of logs.queries.filter((q) => queryNameOf(q.query) !== 'runStates')) {
+      expect(query.query).toContain('let excludedRuns = dynamic(["run-live"]);');
+      expect(query.query).toContain("let apimService = 'apim-nov26';");
+    }
+  });
+
+  it('keeps at most 5 queries in flight per client, even for two windows read at once (the service allows ~5)', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const normal = answer();
+    logs.setHandler(async (query) => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      // Hold each answer until the next macrotask turns, so concurrent queries overlap on the server.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      inFlight -= 1;
+      return normal(query);
+    });
+    const client = createLogsQueryClient({ credential, endpoint: logs.endpoint });
+    const hour = workspaceSource({ client });
+    const day = workspaceSource({ client });
+    await Promise.all([hour.readWindow(pool.name, { fromMs: FROM, toMs: TO }, BIN), day.readWindow(pool.name, { fromMs: FROM - 23 * 3_600_000, toMs: TO }, BIN)]);
+    expect(logs.queries).toHaveLength(10);
+    expect(maxInFlight).toBeLessThanOrEqual(5);
+    expect(maxInFlight).toBeGreaterThan(1);
+  });
+
+  it('reads the run states first, then the counts', async () => {
+    logs.setHandler(answer());
+    await workspaceSource().readWindow(pool.name, { fromMs: FROM, toMs: TO }, BIN);
+    expect(queryNameOf(logs.queries[0]!.query)).toBe('runStates');
+  });
+
+  it('counts a finished run only once all the probes its finish marker announced have arrived', async () => {
+    logs.setHandler(
+      answer({
+        runStates: {
+          status: 200,
+          body: {
+            tables: [
+              logsTable(
+                runStatesColumns(),
+                [
+                  // Finished 3 minutes ago, 50 of 60 probes in: still arriving.
+                  ['run-recent', String(TO - 300_000), '1', '1', '0', '60', String(TO - 180_000), '50'],
+                  // Finished long ago with 2 probes that never arrived: counted, and the loss is named.
+                  ['run-old', String(FROM + 1000), '1', '1', '0', '40', String(FROM + 60_000), '38'],
+                ],
+              ),
+            ],
+          },
+        },
+      }),
+    );
+    const evidence = await workspaceSource().readWindow(pool.name, { fromMs: FROM, toMs: TO }, BIN);
+    expect(evidence.completeness).toEqual({ completeUpToMs: TO - 300_000, arriving: [{ runId: 'run-recent', received: 50, probesSent: 60 }] });
+    expect(evidence.degraded).toMatch(/run run-old: 2 probe record\(s\) never arrived within 15 min/);
+    expect(logs.queries.find((q) => queryNameOf(q.query) === 'probeSummary')!.query).toContain('dynamic(["run-recent"])');
   });
 
   it('sends five workspace queries with a bearer token, the window as timespan and a server timeout', async () => {
@@ -322,18 +385,27 @@ describe('createLogsEvidenceSource in probes mode', () => {
     await expect(pending).rejects.toThrow('cycle cancelled');
   });
 
-  it('queries an App Insights resource with the classic schema, through the double-slash path', async () => {
+  it('queries an App Insights resource with the workspace schema at /v1/subscriptions/… (one slash, as the service requires)', async () => {
     logs.setHandler(answer());
     const source = workspaceSource({ target: { kind: 'appinsights', resourceId: RESOURCE_ID } });
     const evidence = await source.readWindow(pool.name, { fromMs: FROM, toMs: TO }, BIN);
     expect(evidence.total).toBe(69);
     expect(logs.queries).toHaveLength(5);
     for (const query of logs.queries) {
-      expect(query.path).toBe(`/v1/${RESOURCE_ID}/query`);
+      expect(query.path).toBe(`/v1${RESOURCE_ID}/query`);
       expect(query.target).toEqual({ kind: 'resource', resourceId: RESOURCE_ID });
-      expect(query.query).toMatch(/\bdependencies\b/);
-      expect(query.query).not.toMatch(/\bAppDependencies\b/);
+      expect(query.query).toMatch(/\bAppDependencies\b/);
     }
+  });
+
+  it('is refused by the fake like the service when the SDK sends its double slash (/v1//subscriptions/…)', async () => {
+    logs.setHandler(answer());
+    const client = new LogsQueryClient(credential, { endpoint: logs.endpoint, retryOptions: { maxRetries: 0 } });
+    const error = await client.queryResource(RESOURCE_ID, 'AppDependencies | take 1', { duration: 'PT1H' }).catch((e: unknown) => e);
+    expect(logs.server.requests.at(-1)!.url).toMatch(/^\/v1\/\/subscriptions\//);
+    expect((error as { statusCode?: number }).statusCode).toBe(403);
+    expect(String((error as Error).message)).toMatch(/insufficient access/i);
+    expect(logs.queries).toHaveLength(0);
   });
 
   it('refuses bad options at creation, naming the option', () => {
@@ -369,13 +441,13 @@ describe('createLogsEvidenceSource in all-traffic mode', () => {
         return {
           tables: [
             logsTable(
-              [['targetHost', 'string'], ['identifierValue', 'string'], ['resultCode', 'string'], ['requests', 'long']],
+              [['targetHost', 'string'], ['identifierValue', 'string'], ['resultCode', 'string'], ['requests', 'long'], ['rows', 'long']],
               [
-                [host1, 'West US', '200', '1400'],
-                [host2, 'East US', '200', '650'],
-                [host2, 'East US', '429', '30'],
-                [host1, '', '200', '10'],
-                [host2, '', '0', '5'],
+                [host1, 'West US', '200', '1400', '1400'],
+                [host2, 'East US', '200', '650', '650'],
+                [host2, 'East US', '429', '30', '30'],
+                [host1, '', '200', '10', '10'],
+                [host2, '', '0', '5', '5'],
               ],
             ),
           ],
@@ -438,6 +510,38 @@ describe('createLogsEvidenceSource in all-traffic mode', () => {
     expect(logs.queries[0]!.timespan).toEqual({ startMs: FROM, endMs: TO });
   });
 
+  it('weights sampled App Insights rows by itemCount and says the counts are estimates', async () => {
+    logs.setHandler((query) => {
+      const name = queryNameOf(query.query);
+      if (name !== 'trafficSummary') return { status: 200, body: { tables: [logsTable(QUERY_COLUMNS[name!].map((c) => [c, 'string'] as const), [])] } };
+      return {
+        status: 200,
+        body: {
+          tables: [
+            logsTable(
+              [['targetHost', 'string'], ['identifierValue', 'string'], ['resultCode', 'string'], ['requests', 'long'], ['rows', 'long']],
+              [
+                // 10 rows at itemCount 4 and 5 rows at itemCount 4: 2:1 by requests.
+                [host1, 'West US', '200', '40', '10'],
+                [host2, 'East US', '200', '20', '5'],
+              ],
+            ),
+          ],
+        },
+      };
+    });
+    const evidence = await workspaceSource({ mode: 'all-traffic' }).readWindow(pool.name, { fromMs: FROM, toMs: TO }, BIN);
+    expect(evidence.backends.map((b) => [b.backend, b.answered])).toEqual([
+      ['openai-instance1', 40],
+      ['openai-instance2', 20],
+    ]);
+    expect(evidence.degraded).toMatch(/15 logged rows stand for 60 requests \(weighted by itemCount\)/);
+    const summary = logs.queries.find((q) => queryNameOf(q.query) === 'trafficSummary')!.query;
+    expect(summary).toContain('requests = sum(itemCount)');
+    // This verifier's own probe dependencies are not APIM's traffic.
+    expect(summary).toContain("let excludedRole = 'apim-pool-verifier';");
+  });
+
   it('falls back to the logged region header when two members share a host', async () => {
     const shared = labPool();
     const sameHost = {
@@ -452,11 +556,11 @@ describe('createLogsEvidenceSource in all-traffic mode', () => {
         body: {
           tables: [
             logsTable(
-              [['targetHost', 'string'], ['identifierValue', 'string'], ['resultCode', 'string'], ['requests', 'long']],
+              [['targetHost', 'string'], ['identifierValue', 'string'], ['resultCode', 'string'], ['requests', 'long'], ['rows', 'long']],
               [
-                ['shared-gateway.example.com', 'westus', '200', '7'],
-                ['shared-gateway.example.com', 'East US', '200', '3'],
-                ['shared-gateway.example.com', 'Mars', '200', '1'],
+                ['shared-gateway.example.com', 'westus', '200', '7', '7'],
+                ['shared-gateway.example.com', 'East US', '200', '3', '3'],
+                ['shared-gateway.example.com', 'Mars', '200', '1', '1'],
               ],
             ),
           ],
@@ -473,6 +577,17 @@ describe('createLogsEvidenceSource in all-traffic mode', () => {
 });
 
 describe('createLogsQueryClient', () => {
+  it('asks for a token of the configured Logs endpoint (sovereign clouds), the SDK default for the public cloud', async () => {
+    expect(logsScopeOf('https://api.loganalytics.azure.com/v1')).toBe('https://api.loganalytics.io/.default');
+    expect(logsScopeOf('https://api.loganalytics.us/v1')).toBe('https://api.loganalytics.us/.default');
+    expect(logsScopeOf('https://api.loganalytics.azure.cn/v1')).toBe('https://api.loganalytics.azure.cn/.default');
+    const scoped = audienceCredential();
+    logs.setHandler(answer());
+    await workspaceSource({ client: createLogsQueryClient({ credential: scoped, endpoint: logs.endpoint }) }).readWindow(pool.name, { fromMs: FROM, toMs: TO }, BIN);
+    expect(new Set(scoped.scopes)).toEqual(new Set([`${logs.server.origin}/.default`]));
+    expect(logs.queries.every((q) => audienceOf(q.authorization) === logs.server.origin)).toBe(true);
+  });
+
   it('refuses a non-https endpoint (the SDK would not send a token over it)', () => {
     expect(() => createLogsQueryClient({ credential, endpoint: 'http://127.0.0.1:1/v1' })).toThrow(/https/);
     expect(() => createLogsQueryClient({ credential, endpoint: 'not a url' })).toThrow(/not a URL/);

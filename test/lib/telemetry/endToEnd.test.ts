@@ -4,10 +4,10 @@ import { createAppInsightsSink } from '../../../src/lib/telemetry/createAppInsig
 import { createLogsEvidenceSource, createLogsQueryClient } from '../../../src/lib/telemetry/createLogsEvidenceSource';
 import { fakeCredential } from '../../fakes/fakeCredential';
 import { stopAppInsightsBackgroundWork } from '../../fakes/stopAppInsightsBackgroundWork';
-import { startFakeIngestion, type FakeIngestion } from '../../fakes/fakeIngestion';
+import { startFakeIngestion, type FakeIngestion, type TelemetryEnvelope } from '../../fakes/fakeIngestion';
 import { startFakeLogAnalytics, type FakeLogAnalytics } from '../../fakes/fakeLogAnalytics';
 import { queryNameOf } from '../../../src/lib/telemetry/queries';
-import { answerFromEnvelopes, answerTrafficFromRows, type ApimDependencyRow } from './appInsightsQueryEvaluator';
+import { answerFromEnvelopes, answerGatewayLogsFromRows, answerTrafficFromRows, type ApimDependencyRow, type GatewayLogRow } from './appInsightsQueryEvaluator';
 import { labPool } from './labPool';
 import { makeRun, seededRandom } from './probeRecords';
 
@@ -16,6 +16,7 @@ const savedStatsbeat = process.env.APPLICATION_INSIGHTS_NO_STATSBEAT;
 process.env.APPLICATION_INSIGHTS_NO_STATSBEAT = 'true';
 
 const ROLE = 'e2e-verifier';
+const SERVICE = 'apim-nov26';
 const T0 = Date.UTC(2026, 10, 25, 1, 0, 0);
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -36,9 +37,17 @@ const plan: RunPlan[] = [
   run('run-2', T0 + 20 * MINUTE, 60, 'incomplete'),
   // Killed mid-run: never finished, 20 minutes before the window end → incomplete.
   run('run-3', T0 + 40 * MINUTE, 30, null),
-  // Still running at the window end: 5 probes inside, the one at exactly T0 + 1 h and later outside.
+  // Finished 9 minutes before the window end, but 4 of its 20 probe records have not been ingested yet:
+  // still arriving, so left out of every count (never a silent shortfall).
+  run('run-5', T0 + 50 * MINUTE, 20, 'complete'),
+  // Still running at the window end (no finish marker yet): its 5 probes inside the window are left out too.
   run('run-4', T0 + HOUR - 5_000, 10, null),
 ];
+/** Runs whose records are still arriving when the window is read. */
+const ARRIVING = new Set(['run-4', 'run-5']);
+/** Probe records of run-5 the Logs service has not ingested yet. */
+const notYetIngested = (e: TelemetryEnvelope): boolean =>
+  e.data.baseData.properties?.runId === 'run-5' && Number(e.data.baseData.properties?.probeIndex) >= 16 && e.data.baseData.name === 'PoolProbe';
 
 function run(runId: string, startMs: number, count: number, finish: RunPlan['finish']): RunPlan {
   return {
@@ -51,7 +60,10 @@ function run(runId: string, startMs: number, count: number, finish: RunPlan['fin
 /** What the local store gives for the same records, computed by hand from the records and the run plan. */
 function expectedEvidence(): WindowEvidence {
   const names = pool.backends.map((b) => b.name);
-  const inWindow = plan.flatMap((p) => p.records).filter((r) => r.startedAtMs >= WINDOW.fromMs && r.startedAtMs < WINDOW.toMs);
+  const inWindow = plan
+    .filter((p) => !ARRIVING.has(p.info.runId))
+    .flatMap((p) => p.records)
+    .filter((r) => r.startedAtMs >= WINDOW.fromMs && r.startedAtMs < WINDOW.toMs);
   const ok = inWindow.filter((r) => r.kind === 'ok');
   const identified = (r: ProbeRecord): boolean => r.backend !== null && names.includes(r.backend);
   const count = <T>(items: readonly T[], key: (item: T) => string): Record<string, number> => {
@@ -116,6 +128,14 @@ function expectedEvidence(): WindowEvidence {
     incompleteRuns: 2,
     tokensUsed: inWindow.reduce((sum, r) => sum + (r.totalTokens ?? 0), 0),
     degraded: undefined,
+    // Complete up to the start of the earliest run still arriving.
+    completeness: {
+      completeUpToMs: T0 + 50 * MINUTE,
+      arriving: [
+        { runId: 'run-5', received: 16, probesSent: 20 },
+        { runId: 'run-4', received: 10, probesSent: null },
+      ],
+    },
   };
 }
 
@@ -126,13 +146,15 @@ let logs: FakeLogAnalytics;
 beforeAll(async () => {
   ingestion = await startFakeIngestion();
   logs = await startFakeLogAnalytics((query) => {
-    const answer = answerFromEnvelopes(ingestion.envelopes(), query);
+    // What the tables hold: late records not yet there, and some records twice (an SDK resend after a lost answer).
+    const ingested = ingestion.envelopes().filter((e) => !notYetIngested(e));
+    const answer = answerFromEnvelopes([...ingested, ...ingested.slice(0, 40)], query);
     const tables = (answer.body as { tables?: { rows: unknown[] }[] } | undefined)?.tables ?? [];
     rowsReturned.push({ name: queryNameOf(query.query) ?? '?', rows: tables.reduce((sum, t) => sum + t.rows.length, 0) });
     return answer;
   });
 
-  const sink = createAppInsightsSink({ connectionString: ingestion.connectionString, cloudRoleName: ROLE, pool, offlineStorage: false });
+  const sink = createAppInsightsSink({ connectionString: ingestion.connectionString, cloudRoleName: ROLE, pool, apimService: SERVICE, offlineStorage: false });
   for (const p of plan) {
     await sink.beginRun(p.info);
     await Promise.all(p.records.map((record) => sink.recordProbe(record)));
@@ -151,15 +173,19 @@ beforeAll(async () => {
   }
   await sink.close();
 
-  // Noise the queries must exclude: another verifier (role) on the same pool, and another pool under our role.
-  const otherRole = createAppInsightsSink({ connectionString: ingestion.connectionString, cloudRoleName: 'someone-else', pool, offlineStorage: false });
-  const otherPool = createAppInsightsSink({ connectionString: ingestion.connectionString, cloudRoleName: ROLE, pool: labPool('other-pool'), offlineStorage: false });
+  // Noise the queries must exclude: another verifier (role) on the same pool, another pool under our role, and
+  // the same pool name and role in another APIM service sharing this App Insights resource.
+  const otherRole = createAppInsightsSink({ connectionString: ingestion.connectionString, cloudRoleName: 'someone-else', pool, apimService: SERVICE, offlineStorage: false });
+  const otherPool = createAppInsightsSink({ connectionString: ingestion.connectionString, cloudRoleName: ROLE, pool: labPool('other-pool'), apimService: SERVICE, offlineStorage: false });
+  const otherService = createAppInsightsSink({ connectionString: ingestion.connectionString, cloudRoleName: ROLE, pool, apimService: 'apim-other', offlineStorage: false });
   for (const record of makeRun('noise', 10, T0 + 10 * MINUTE, 5)) {
     await otherRole.recordProbe(record);
     await otherPool.recordProbe(record);
+    await otherService.recordProbe(record);
   }
   await otherRole.close();
   await otherPool.close();
+  await otherService.close();
   // The SDK's settings poller (first poll 5–15 s after an exporter starts) would leave loopback.
   stopAppInsightsBackgroundWork();
 });
@@ -175,7 +201,7 @@ afterAll(async () => {
 describe('probe records → App Insights sink → ingestion → Logs queries → window evidence', () => {
   it('captured every probe of every run plus the noise', () => {
     const probes = ingestion.envelopes().filter((e) => e.data.baseType === 'RemoteDependencyData' && e.data.baseData.name === 'PoolProbe');
-    expect(probes).toHaveLength(plan.reduce((sum, p) => sum + p.records.length, 0) + 20);
+    expect(probes).toHaveLength(plan.reduce((sum, p) => sum + p.records.length, 0) + 30);
   });
 
   it('reads from a workspace exactly the counts the local store gives for the same records', async () => {
@@ -184,23 +210,25 @@ describe('probe records → App Insights sink → ingestion → Logs queries →
       target: { kind: 'workspace', workspaceId: '5e2b8a56-9f0e-4c1e-8f3a-0d2b7c6e4a11' },
       pool,
       cloudRoleName: ROLE,
+      apimService: SERVICE,
       timeoutInMs: 10_000,
     });
     const evidence = await source.readWindow(pool.name, WINDOW, BIN);
     const expected = expectedEvidence();
     // Sanity of the scenario itself: boundaries and noise matter.
-    expect(expected.total).toBe(30 + 60 + 60 + 30 + 5);
+    expect(expected.total).toBe(30 + 60 + 60 + 30);
     expect(expected.unidentified.count).toBeGreaterThan(0);
     expect(Object.keys(expected.errors.byStatus).sort()).toEqual(['429', '503']);
     expect(evidence).toEqual(expected);
   });
 
-  it('reads the same from the App Insights resource with the classic schema', async () => {
+  it('reads the same from the App Insights resource (workspace schema, resource-centric path without a double slash)', async () => {
     const source = createLogsEvidenceSource({
       client: createLogsQueryClient({ credential: fakeCredential(), endpoint: logs.endpoint }),
       target: { kind: 'appinsights', resourceId: '/subscriptions/0000/resourceGroups/rg/providers/microsoft.insights/components/appi' },
       pool,
       cloudRoleName: ROLE,
+      apimService: SERVICE,
       timeoutInMs: 10_000,
     });
     expect(await source.readWindow(pool.name, WINDOW, BIN)).toEqual(expectedEvidence());
@@ -266,6 +294,7 @@ describe('APIM backend calls → all-traffic queries → window evidence', () =>
         target: { kind: 'workspace', workspaceId: '5e2b8a56-9f0e-4c1e-8f3a-0d2b7c6e4a11' },
         pool,
         cloudRoleName: ROLE,
+        apimService: SERVICE,
         timeoutInMs: 10_000,
         mode: 'all-traffic',
       });
@@ -292,6 +321,67 @@ describe('APIM backend calls → all-traffic queries → window evidence', () =>
       expect(evidence.backends.every((b) => b.latencyP50InMs !== null && b.latencyP95InMs !== null)).toBe(true);
     } finally {
       await traffic.close();
+    }
+  });
+});
+
+describe('APIM gateway logs (ApiManagementGatewayLogs) → all-traffic queries → window evidence', () => {
+  const host1 = 'aoai-nov26-instance1.openai.azure.com';
+  const host2 = 'aoai-nov26-instance2.openai.azure.com';
+  const POOL_ID = 'openai-instance-backend-pool';
+  const rows: GatewayLogRow[] = [];
+  const truth = { answered: { 'openai-instance1': 0, 'openai-instance2': 0 }, status429: 0, network: 0, total: 0 };
+
+  beforeAll(() => {
+    const random = seededRandom(7);
+    for (let i = 0; i < 1200; i += 1) {
+      const timestampMs = T0 + Math.floor(random() * HOUR);
+      const first = random() < 2 / 3;
+      const roll = random();
+      const code = roll < 0.04 ? 429 : roll < 0.06 ? null : 200;
+      // BackendId names the pool on some rows (then the URL host decides) and the member on others.
+      const backendId = random() < 0.5 ? POOL_ID : first ? 'openai-instance1' : 'openai-instance2';
+      // A request that never reached a backend has no URL: attributed by BackendId alone.
+      const backendUrl = code === null && backendId !== POOL_ID ? '' : `https://${first ? host1 : host2}/openai/deployments/gpt-4o/chat/completions`;
+      rows.push({ timestampMs, apiId: 'azure-openai-api', backendId, backendUrl, backendResponseCode: code, backendTimeMs: 100 + Math.round(random() * 900) });
+      truth.total += 1;
+      if (code === 200) truth.answered[first ? 'openai-instance1' : 'openai-instance2'] += 1;
+      else if (code === 429) truth.status429 += 1;
+      else truth.network += 1;
+    }
+    // Another API calling the same hosts: not this pool's traffic.
+    for (let i = 0; i < 300; i += 1) {
+      rows.push({ timestampMs: T0 + i * 1000, apiId: 'other-api', backendId: 'openai-instance1', backendUrl: `https://${host1}/openai`, backendResponseCode: 200, backendTimeMs: 5 });
+    }
+  });
+
+  it('counts every request of the API once, attributed by BackendUrl host or BackendId, unsampled', async () => {
+    const gateway = await startFakeLogAnalytics((query) => answerGatewayLogsFromRows(rows, query));
+    try {
+      const source = createLogsEvidenceSource({
+        client: createLogsQueryClient({ credential: fakeCredential(), endpoint: gateway.endpoint }),
+        target: { kind: 'workspace', workspaceId: '5e2b8a56-9f0e-4c1e-8f3a-0d2b7c6e4a11' },
+        pool,
+        cloudRoleName: ROLE,
+        apimService: SERVICE,
+        timeoutInMs: 10_000,
+        mode: 'all-traffic',
+        trafficSource: 'gateway-logs',
+        apiId: 'azure-openai-api',
+      });
+      const evidence = await source.readWindow(pool.name, WINDOW, BIN);
+      expect(evidence.source).toBe('all-traffic');
+      expect(evidence.total).toBe(truth.total);
+      expect(evidence.backends.map((b) => [b.backend, b.answered])).toEqual(Object.entries(truth.answered));
+      expect(evidence.errors).toEqual({ byStatus: { '429': truth.status429 }, timeout: 0, network: truth.network });
+      expect(evidence.unidentified).toEqual({ count: 0, values: {} });
+      expect(evidence.degraded).toBeUndefined();
+      for (const query of gateway.queries) {
+        expect(query.query).toContain("let apiId = 'azure-openai-api';");
+        expect(query.query).not.toMatch(/\bAppDependencies\b/);
+      }
+    } finally {
+      await gateway.close();
     }
   });
 });

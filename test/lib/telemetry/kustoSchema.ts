@@ -48,6 +48,12 @@ export const APP_INSIGHTS_TABLES: Readonly<Record<string, string>> = {
     '(TimeGenerated:datetime, Id:string, Name:string, Target:string, DependencyType:string, Data:string, ResultCode:string, Success:bool, DurationMs:real, Properties:dynamic, Measurements:dynamic, AppRoleName:string, AppRoleInstance:string, OperationId:string, ItemCount:int)',
   AppEvents:
     '(TimeGenerated:datetime, Name:string, Properties:dynamic, Measurements:dynamic, AppRoleName:string, AppRoleInstance:string, OperationId:string, ItemCount:int)',
+  // Azure Monitor table reference: ApiManagementGatewayLogs (the columns the queries touch, with documented types).
+  ApiManagementGatewayLogs:
+    '(TimeGenerated:datetime, ApiId:string, OperationId:string, BackendId:string, BackendUrl:string, BackendResponseCode:int, BackendTime:long, ResponseCode:int, IsRequestSuccess:bool, CorrelationId:string, Region:string, TotalTime:long, _ResourceId:string)',
+  // AzureDiagnostics is open-ended (columns appear as resources write them): only the fixed ones are declared,
+  // so the APIM-specific ones must go through column_ifexists.
+  AzureDiagnostics: '(TimeGenerated:datetime, ResourceProvider:string, Category:string, ResourceId:string, OperationName:string)',
 };
 
 const database = new Language.Symbols.DatabaseSymbol.$ctor1(

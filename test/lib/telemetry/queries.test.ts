@@ -18,13 +18,18 @@ const trafficQueries: TrafficQueryName[] = ['trafficSummary', 'trafficLatency', 
 const probeParameters = {
   // A legal APIM backend id may contain a quote: it must still parse.
   poolName: "pool-o'brien.v2",
+  apimService: 'apim-nov26',
   cloudRoleName: 'apim-pool-verifier',
+  excludedRunIds: ['run-"quoted"-1', "run-o'brien"],
   binInMs: 300_000,
   windowStartMs: Date.UTC(2026, 10, 25, 1, 0, 0),
   windowEndMs: Date.UTC(2026, 10, 25, 2, 0, 0),
 };
 const trafficParameters = {
   backendHosts: ['aoai-nov26-instance1.openai.azure.com', 'aoai-nov26-instance2.openai.azure.com'],
+  backendIds: ['openai-instance1', 'openai-instance2'],
+  apiId: 'azure-openai-api',
+  excludeRoleName: 'apim-pool-verifier',
   headerName: 'x-ms-region',
   binInMs: 300_000,
   windowStartMs: Date.UTC(2026, 10, 25, 1, 0, 0),
@@ -37,12 +42,25 @@ describe('the KQL queries', () => {
         expect(kqlErrors(composeProbeQuery(name, flavour, probeParameters))).toEqual([]);
       });
     }
+  }
+  for (const source of [...flavours, 'gateway-logs', 'azure-diagnostics'] as const) {
     for (const name of trafficQueries) {
-      it(`${name} (${flavour}) parses and binds with zero errors against the App Insights schema`, () => {
-        expect(kqlErrors(composeTrafficQuery(name, flavour, trafficParameters))).toEqual([]);
+      it(`${name} (${source}) parses and binds with zero errors against the documented schema`, () => {
+        expect(kqlErrors(composeTrafficQuery(name, source, trafficParameters))).toEqual([]);
       });
     }
+    it(`returns exactly the documented columns from every traffic query (${source})`, () => {
+      for (const name of trafficQueries) {
+        const names = kqlResultColumns(composeTrafficQuery(name, source, trafficParameters)).map((c) => c.split(':')[0]);
+        expect({ name, columns: [...names].sort() }).toEqual({ name, columns: [...QUERY_COLUMNS[name]].sort() });
+      }
+    });
   }
+
+  it('reports a gateway-logs column that does not exist, so the checks above can fail', () => {
+    const good = composeTrafficQuery('trafficSummary', 'gateway-logs', trafficParameters);
+    expect(kqlErrors(good.replace('BackendUrl)', 'BackendURI)')).join('\n')).toMatch(/BackendURI/);
+  });
 
   for (const flavour of flavours) {
     it(`returns exactly the documented columns from every query (${flavour})`, () => {

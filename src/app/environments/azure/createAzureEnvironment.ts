@@ -20,7 +20,7 @@ import { tableStorageOf } from './tableStorage';
 export function createAzureEnvironment(inputs: EnvironmentInputs): EnvironmentAdapters {
   const { settings, declaredPool, credential, scope } = inputs;
   const storage = tableStorageOf(settings);
-  const telemetry = createTelemetryAdapters(settings, credential, declaredPool);
+  const telemetry = createTelemetryAdapters({ ...inputs.telemetry, settings, credential, pool: declaredPool });
   if (storage === undefined || telemetry.appInsights === undefined || telemetry.logs === undefined) {
     // loadConfig refuses these settings in azure; this guards a caller that skipped it.
     throw new ConfigError([{ key: 'VERIFIER_ENVIRONMENT', message: 'azure needs a storage account, APPLICATIONINSIGHTS_CONNECTION_STRING and a Logs source' }]);
@@ -38,12 +38,13 @@ export function createAzureEnvironment(inputs: EnvironmentInputs): EnvironmentAd
   const appInsights = telemetry.appInsights;
   return {
     state,
-    sink: createCompositeSink([runRecords, appInsights]),
+    sink: createCompositeSink([runRecords, appInsights], (error) => telemetry.health?.recordSinkError(error)),
     evidence: telemetry.logs.evidence,
     runEvidence: telemetry.logs.evidence,
     allTrafficEvidence: telemetry.logs.allTraffic,
     alertStore: scopeAlertStore(new TableAlertStateStore(createTableClient(storage, ALERT_TABLE_NAME)), scope),
     localStore: undefined,
+    telemetryHealth: telemetry.health,
     close: () => appInsights.close(),
   };
 }

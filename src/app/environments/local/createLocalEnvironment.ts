@@ -22,7 +22,7 @@ export function createLocalEnvironment(inputs: EnvironmentInputs): EnvironmentAd
   const store = openSqliteStore(settings.storePath === ':memory:' ? ':memory:' : path.resolve(appRoot, settings.storePath));
   try {
     const scoped = scopeEvidenceStore(store, scope);
-    const telemetry = createTelemetryAdapters(settings, credential, declaredPool);
+    const telemetry = createTelemetryAdapters({ ...inputs.telemetry, settings, credential, pool: declaredPool });
     const sinks: ProbeSink[] = [scoped];
     if (telemetry.appInsights) sinks.push(telemetry.appInsights);
     const storage = tableStorageOf(settings);
@@ -32,12 +32,13 @@ export function createLocalEnvironment(inputs: EnvironmentInputs): EnvironmentAd
         : new SqliteAlertStateStore(store.db);
     return {
       state: scopeSharedState(store, scope),
-      sink: sinks.length === 1 ? scoped : createCompositeSink(sinks),
+      sink: sinks.length === 1 ? scoped : createCompositeSink(sinks, (error) => telemetry.health?.recordSinkError(error)),
       evidence: telemetry.logs?.evidence ?? scoped,
       runEvidence: scoped,
       allTrafficEvidence: telemetry.logs?.allTraffic,
       alertStore: scopeAlertStore(alertStore, scope),
       localStore: store,
+      telemetryHealth: telemetry.health,
       async close() {
         await telemetry.appInsights?.close();
         store.close();
