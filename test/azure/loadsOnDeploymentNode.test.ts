@@ -14,6 +14,7 @@ function azureAppSettings(): Record<string, string> {
     APIM_SUBSCRIPTION_KEY: 'placeholder-key',
     POOL_DEFINITION_PATH: 'examples/lab-pool.json',
     DEPLOY_MODE: 'verify-only',
+    AzureWebJobsStorage__accountName: 'stverifier',
     AzureWebJobsStorage__blobServiceUri: 'https://st.blob.core.windows.net/',
     AzureWebJobsStorage__queueServiceUri: 'https://st.queue.core.windows.net/',
     AzureWebJobsStorage__tableServiceUri: 'https://st.table.core.windows.net/',

@@ -142,7 +142,14 @@ describeBicep('infra/main.bicep compiled by the Bicep CLI', () => {
   });
 
   it('offers only parameter values that the app accepts for the settings they feed', () => {
+    // A complete azure environment, as the template's other settings make it; each fed setting then varies.
     const base = {
+      VERIFIER_ENVIRONMENT: 'azure',
+      POOL_DEFINITION_PATH: 'examples/lab-pool.json',
+      AzureWebJobsStorage__accountName: 'stverifier',
+      AzureWebJobsStorage__credential: 'managedidentity',
+      APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000002;IngestionEndpoint=https://example.net/',
+      LOGS_SOURCE: 'workspace',
       APIM_GATEWAY_URL: 'https://apim.example.net/openai',
       APIM_SUBSCRIPTION_KEY: 'not-a-real-key',
       LOGS_WORKSPACE_ID: '00000000-0000-0000-0000-000000000000',
