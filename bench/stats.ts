@@ -26,7 +26,7 @@ function runSequential(random: RandomSource, expected: readonly number[], truth:
   const test = createSequentialTest({ expectedShares: expected, alpha, toleranceInPoints: TOLERANCE_IN_POINTS, maxProbes });
   while (test.decision.state === 'continue') test.observe(random.pick(truth));
   const decision = test.decision;
-  return { probes: test.observed, state: decision.state, truncated: decision.state === 'ok' && decision.truncated === true };
+  return { probes: test.observed, state: decision.state, truncated: decision.state === 'cap' };
 }
 
 function formatNumber(value: number, digits = 0): string {

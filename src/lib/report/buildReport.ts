@@ -9,6 +9,7 @@ import type {
   Report,
   ReportBackend,
   ReportBudget,
+  ReportBudgetEquivalence,
   ReportDispersion,
   ReportFinding,
   ReportWindow,
@@ -42,6 +43,7 @@ export interface BuildReportInput {
     readonly probesPerRun: number;
     readonly runsPerHour: number;
     readonly plan: readonly { readonly driftInPoints: number; readonly window: string; readonly probesNeeded: number; readonly detectable: boolean }[];
+    readonly equivalence?: ReportBudgetEquivalence | undefined;
   } | null;
   /** A note from the caller about evidence it could not read (e.g. "day window: query timed out"). */
   readonly errorsNote?: string | null;
@@ -118,8 +120,25 @@ function toWindowVerdict(w: ReportWindowInput): ReportWindowVerdict {
     alpha: w.assessment.alpha,
     explanations: w.assessment.explanations,
     probesNeeded: w.assessment.probesNeeded,
+    decidedBy: w.assessment.decidedBy,
+    decidedByText: describeDecidedBy(w.assessment),
+    resolutionInPoints: w.assessment.resolutionInPoints,
+    deadBackendRuledOut: w.assessment.deadBackendRuledOut,
+    meaning: w.assessment.meaning,
     tokensUsed: w.evidence.tokensUsed,
   };
+}
+
+/** The rule that decided a window, in words (docs/statistics.md, "Which rule decided"). */
+export function describeDecidedBy(a: Pick<Assessment, 'decidedBy' | 'sampleSize' | 'alpha'>): string {
+  switch (a.decidedBy) {
+    case 'sequential-drift':
+      return `the always-valid sequential test stopped the run on drift (α = ${a.alpha}); answers still in flight were recorded but cannot undo it`;
+    case 'sequential-equivalence':
+      return 'the always-valid sequential test stopped the run on equivalence (every share pinned within the tolerance at 95%)';
+    default:
+      return `the fixed-N exact tests on all ${formatCount(a.sampleSize)} identified answers (drift beyond the tolerance at α = ${a.alpha}; ok when every share's interval is inside the tolerance)`;
+  }
 }
 
 function mergeBackend(b: ResolvedBackend, primary: ReportWindowInput | null): ReportBackend {
@@ -168,7 +187,13 @@ function toDispersion(d: BuildReportInput['dispersion']): ReportDispersion | nul
 
 function toBudget(b: BuildReportInput['budget']): ReportBudget | null {
   if (!b) return null;
-  return { probesPerRun: b.probesPerRun, runsPerHour: b.runsPerHour, probesPerHour: b.probesPerRun * b.runsPerHour, plan: b.plan };
+  return {
+    probesPerRun: b.probesPerRun,
+    runsPerHour: b.runsPerHour,
+    probesPerHour: b.probesPerRun * b.runsPerHour,
+    plan: b.plan,
+    ...(b.equivalence ? { equivalence: b.equivalence } : {}),
+  };
 }
 
 function collectDegraded(input: BuildReportInput, primary: ReportWindowInput | null): string[] {
@@ -189,15 +214,29 @@ function deriveFindings(input: BuildReportInput, primary: ReportWindowInput | nu
 
   // Weight drift: every window has its own false-alarm budget, so a flag in any window is alert-worthy.
   for (const w of input.windows) {
+    // A backup answering is the failover finding below, reported once: not also a weight drift.
     for (const a of w.assessment.backends) {
-      if (!a.flagged || a.observedShare === null) continue;
+      if (!a.flagged || a.observedShare === null || a.expectedShare === 0) continue;
       findings.push({
         kind: 'weight-drift',
         severity: 'alert',
         backend: a.backend,
         message:
           `${label(a.backend)} answered ${formatPercent(a.observedShare)} of ${formatCount(w.assessment.sampleSize)} answers ` +
-          `${describeWindow(w.name)}; expected ${formatPercent(a.expectedShare)} (${formatPoints(a.deviationInPoints)}, ${formatPValue(a.pValue)}).`,
+          `${describeWindow(w.name)}; expected ${formatPercent(a.expectedShare)} (${formatPoints(a.deviationInPoints)}, more than the ` +
+          `±${w.assessment.toleranceInPoints}-point tolerance: ${formatPValue(a.bandPValue ?? a.pValue)}).`,
+      });
+    }
+    const anyFlagged = w.assessment.backends.some((a) => a.flagged);
+    if (w.assessment.decidedBy === 'sequential-drift' && !anyFlagged && (w.assessment.failover?.count ?? 0) === 0) {
+      const shares = w.assessment.backends
+        .filter((a) => a.expectedShare > 0 && a.observedShare !== null)
+        .map((a) => `${label(a.backend)} ${formatPercent(a.observedShare)} (expected ${formatPercent(a.expectedShare)})`)
+        .join(', ');
+      findings.push({
+        kind: 'weight-drift',
+        severity: 'alert',
+        message: `The sequential test stopped ${describeWindow(w.name)} on drift; over all ${formatCount(w.assessment.sampleSize)} answers: ${shares}. ${w.assessment.meaning}`,
       });
     }
   }
@@ -319,7 +358,9 @@ function failoverFindings(f: FailoverFinding, w: ReportWindowInput, label: (name
     backend: b.backend,
     message:
       `${formatCount(b.count)} of ${formatCount(w.assessment.sampleSize)} answers ${describeWindow(w.name)} came from priority-${b.priority} ` +
-      `backend ${label(b.backend)}: every higher-priority backend was unavailable (circuit breaker tripped) at those moments.`,
+      `backend ${label(b.backend)}, which should get none while the preferred group is available. Possible causes: a preferred ` +
+      `backend's circuit breaker was open (throttling or errors), a preferred backend was removed or disabled, or the deployed ` +
+      `pool differs from its definition (priorities, weights); the probes alone cannot tell which.`,
   }));
 }
 
@@ -406,6 +447,10 @@ function ambiguityFindings(pool: ResolvedPool): ReportFinding[] {
     }));
 }
 
+function lowerFirst(text: string): string {
+  return text.length > 0 ? `${text[0]!.toLowerCase()}${text.slice(1)}` : text;
+}
+
 function formatValue(value: string | number | boolean | null): string {
   return value === null ? '(absent)' : typeof value === 'string' ? `"${value}"` : String(value);
 }
@@ -436,6 +481,12 @@ function buildHeadline(
   if (flagged.length > 0) {
     const parts = flagged.map((a) => `${label(a.backend)} answered ${formatPercent(a.observedShare)}, expected ${formatPercent(a.expectedShare)}`);
     return `Weight drift: ${parts.join('; ')} (${formatCount(assessment.sampleSize)} answers ${where}).`;
+  }
+  if (health === 'drift' && assessment.decidedBy === 'sequential-drift') {
+    const shares = assessment.backends
+      .filter((a) => a.expectedShare > 0 && a.observedShare !== null)
+      .map((a) => `${label(a.backend)} ${formatPercent(a.observedShare)} (expected ${formatPercent(a.expectedShare)})`);
+    return `Weight drift: the sequential test stopped ${where} on drift; ${shares.join(', ')} over ${formatCount(assessment.sampleSize)} answers.`;
   }
   if (health === 'drift') {
     const other = input.windows.find((w) => w.assessment.backends.some((a) => a.flagged));
@@ -469,11 +520,7 @@ function buildHeadline(
       );
     }
     case 'inconclusive':
-      return (
-        `Inconclusive: ${formatCount(assessment.sampleSize)} answers so far ${where}` +
-        (assessment.probesNeeded !== null ? `, about ${formatCount(assessment.probesNeeded)} more needed to decide` : ', more needed to decide') +
-        ` for ${pool}.`
-      );
+      return `Inconclusive for ${pool} (${formatCount(assessment.sampleSize)} answers ${where}): ${lowerFirst(assessment.meaning)}`;
     default: {
       const shares = backends
         .filter((b) => b.expectedShare > 0)
@@ -482,7 +529,8 @@ function buildHeadline(
         assessment.sampleSize === evidence.total
           ? `${formatCount(evidence.total)} probes`
           : `${formatCount(assessment.sampleSize)} answers from ${formatCount(evidence.total)} probes`;
-      return `${pool} follows its weights: ${shares.join(', ')} over ${over} ${where}.`;
+      const how = assessment.decidedBy === 'sequential-equivalence' ? 'sequential test' : 'exact test';
+      return `${pool} follows its weights: every share within ±${formatCount(assessment.toleranceInPoints)} points at 95% confidence (${how}); ${shares.join(', ')} over ${over} ${where}.`;
     }
   }
 }

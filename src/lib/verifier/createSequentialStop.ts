@@ -1,6 +1,7 @@
 import type { ResolvedPool } from '../pool/types';
 import type { ProbeRecord } from '../probe/types';
 import { createSequentialTest, type SequentialDecision } from '../stats/sequentialTest';
+import type { SequentialVerdict } from '../stats/types';
 import { answeringBackendOf } from './answeringBackendOf';
 import { isDecisive, MISSED_DRIFT_RATE } from './isDecisive';
 
@@ -10,6 +11,11 @@ export interface SequentialStop {
   shouldStop(record: ProbeRecord): boolean;
   /** The latest decision, or null before the first probe. */
   readonly decision: SequentialDecision | null;
+  /**
+   * The stop decision as the run window's verdict must respect it (drift or ok; undefined while undecided or at the
+   * cap). Final: probes that were still in flight when it was taken are recorded but cannot change it.
+   */
+  readonly verdict: SequentialVerdict | undefined;
 }
 
 /**
@@ -36,6 +42,10 @@ export function createSequentialStop(pool: ResolvedPool, options: { alpha: numbe
     },
     get decision() {
       return decision;
+    },
+    get verdict() {
+      const d = decision;
+      return d !== null && (d.state === 'drift' || d.state === 'ok') ? { state: d.state, identified: d.identified, reason: d.reason } : undefined;
     },
   };
 }

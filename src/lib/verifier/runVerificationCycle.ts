@@ -9,6 +9,7 @@ import type { ProbeRecord } from '../probe/types';
 import { healthOf, isConclusive, toRunVerdictTelemetry } from '../report/buildReport';
 import type { Report } from '../report/types';
 import type { SequentialDecision } from '../stats/sequentialTest';
+import type { SequentialVerdict } from '../stats/types';
 import { createSequentialStop } from './createSequentialStop';
 import type { EvidenceSource, ProbeSink, TimeWindow } from '../store/types';
 import { ensureError } from '../util/errors';
@@ -131,7 +132,7 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
     const finishedAtMs = now();
     if (result.fatal) deps.log(`Probe run stopped: ${result.fatal.message}`);
 
-    const report = await buildCycleReport(deps, pool, result.records, runId, { fromMs: startedAtMs, toMs: finishedAtMs + 1 }, signal);
+    const report = await buildCycleReport(deps, pool, result.records, runId, { fromMs: startedAtMs, toMs: finishedAtMs + 1 }, sequential?.verdict, signal);
     await deps.sink.finishRun({
       runId,
       finishedAtMs,
@@ -188,12 +189,13 @@ async function buildCycleReport(
   records: readonly ProbeRecord[],
   runId: string,
   runWindow: TimeWindow,
+  sequential: SequentialVerdict | undefined,
   signal: AbortSignal | undefined,
 ): Promise<Report> {
   const nowMs = runWindow.toMs;
   const names = pool.backends.map((b) => b.name);
   const runEvidence = evidenceFromRecords(records, names, runWindow, Math.max(1, runWindow.toMs - runWindow.fromMs), runId);
-  const windows: WindowToAssess[] = [{ name: 'run', evidence: runEvidence, alpha: deps.settings.alphaRun, description: 'in this run' }];
+  const windows: WindowToAssess[] = [{ name: 'run', evidence: runEvidence, alpha: deps.settings.alphaRun, description: 'in this run', sequential }];
   windows.push(...(await readServiceWindows(deps, pool.name, nowMs, signal)));
   return assembleFromWindows(deps, pool, windows, nowMs);
 }

@@ -68,7 +68,7 @@ export async function verifyOnce(options: VerifyOnceOptions): Promise<VerifyOnce
   const evidence = evidenceFromRecords(result.records, names, window, Math.max(1000, Math.ceil((window.toMs - window.fromMs) / 20)), runId);
   const report = assembleReport({
     pool: options.pool,
-    windows: [{ name: 'run', evidence, alpha: options.alpha, description: 'in this run' }],
+    windows: [{ name: 'run', evidence, alpha: options.alpha, description: 'in this run', sequential: sequential?.verdict }],
     primaryWindow: 'run',
     generatedAtMs: now(),
     toleranceInPoints: options.toleranceInPoints,
