@@ -33,6 +33,8 @@ export interface RunProbesOptions {
    * decision taken early does not leave up to `concurrency − 1` useless probes behind it.
    */
   readonly shouldStop?: ((record: ProbeRecord) => boolean) | undefined;
+  /** With a stop hook, ramp probes in flight up (default true); false starts at `concurrency` (for the benchmark's comparison). */
+  readonly rampUp?: boolean | undefined;
   /** Abort: no new probe starts and in-flight probes are cancelled (cancelled probes are not recorded). */
   readonly signal?: AbortSignal | undefined;
   /** Clock in epoch ms for `startedAtMs` and latency; default `Date.now` for the start and `performance.now` for latency. */
@@ -198,7 +200,7 @@ export async function runProbes(options: RunProbesOptions): Promise<ProbeRunResu
   let inFlight = 0;
   let completed = 0;
   let wakeUps: (() => void)[] = [];
-  const allowed = (): number => (shouldStop === undefined ? concurrency : inFlightLimit(completed, concurrency));
+  const allowed = (): number => (shouldStop === undefined || options.rampUp === false ? concurrency : inFlightLimit(completed, concurrency));
   const freeSlot = (): void => {
     inFlight -= 1;
     completed += 1;

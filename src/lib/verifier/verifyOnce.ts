@@ -24,6 +24,8 @@ export interface VerifyOnceOptions {
   /** Stop as soon as the always-valid sequential test is decisive. */
   readonly sequential: boolean;
   readonly dispersionWarn?: number;
+  /** Ramp probes in flight up while the sequential test may stop early (default true; see runProbes). */
+  readonly rampUp?: boolean;
   readonly sink?: ProbeSink;
   readonly signal?: AbortSignal;
   readonly now?: () => number;
@@ -63,6 +65,7 @@ export async function verifyOnce(options: VerifyOnceOptions): Promise<VerifyOnce
     ...(options.sink ? { sink: options.sink } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(sequential ? { shouldStop: (record: ProbeRecord) => sequential.shouldStop(record) } : {}),
+    ...(options.rampUp === false ? { rampUp: false } : {}),
   });
   const window = { fromMs: Math.min(startedAtMs, ...result.records.map((r) => r.startedAtMs)), toMs: now() + 1 };
   const evidence = evidenceFromRecords(result.records, names, window, Math.max(1000, Math.ceil((window.toMs - window.fromMs) / 20)), runId);
