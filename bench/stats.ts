@@ -5,7 +5,7 @@ import { createSequentialTest } from '../src/lib/stats/sequentialTest';
 
 /**
  * `npm run bench -- stats`: seeded simulation of the sequential mixture test (createSequentialTest) against
- * the fixed-N exact test (planSampleSize) and Wald's bound ln(1/alpha)/KL, in the shape of statistics.md's
+ * the fixed-N exact test (planSampleSize) and Wald's bound ln(1/alpha)/KL, in the shape of docs/statistics.md's
  * table, plus the false-alarm rate over 10,000 healthy runs checked after every probe. Deterministic (fixed
  * seeds); about a minute on one core.
  */
@@ -111,7 +111,7 @@ export async function run(): Promise<string> {
     'the smallest N with exact power ≥ 0.95 (planSampleSize). Bound: Wald, ln(1/α)/KL(true ‖ expected).',
     "The planner's sequential estimate is the N at which the typical path's Bayes factor reaches 1/α.",
     '',
-    '### α = 0.01 (statistics.md table)',
+    '### α = 0.01 (docs/statistics.md table)',
     '',
     ...scenarioTable(0.01, scenarios, 1),
     '',

@@ -25,7 +25,7 @@ import { findAppRoot } from './findAppRoot';
  * fixed-N tests on every answer.
  *
  * Part 2 runs `verifyOnce` against the embedded gateway at concurrency 16 (seeded selection) for the probes sent
- * after the decision (overshoot): probes sent ÷ the identified answers at which the sequential test decided, with
+ * after the decision (overshoot): probes sent ÷ the probes the sequential test had seen when it decided, with
  * the in-flight ramp (the product) and without it; and the wall time of a healthy 1,000-probe run with and without.
  */
 
@@ -135,7 +135,7 @@ function simulateTable(): { lines: string[]; checks: string[] } {
     { name: `timer hour window (${RUNS_PER_HOUR} × ≤ ${PROBES_PER_RUN} probes)`, runs: 400, one: simulateHour, alpha: ALPHA_HOUR },
   ];
   const lines = [
-    '| check | true split | runs | P(ok) [95% CP] | P(drift) [95% CP] | P(inconclusive) |',
+    '| check | true split | runs | P(ok) [95% CP] | P(drift) [95% CP] | P(inconclusive or no data) |',
     '|---|---|---|---|---|---|',
   ];
   const checks: string[] = [];
@@ -177,9 +177,14 @@ interface OvershootRow {
 async function overshoot(appRoot: string): Promise<string[]> {
   const lab = await loadPoolDefinition(path.join(appRoot, 'examples', 'lab-pool.json'));
   const scenarios = [
-    { name: 'dead backend (East US down)', apply: async (env: Awaited<ReturnType<typeof startEmbeddedEnvironment>>) => env.faults.setFault('East US', { kind: 'down' }) },
+    {
+      name: 'dead backend (East US down)',
+      apply: async (env: Awaited<ReturnType<typeof startEmbeddedEnvironment>>) => {
+        await deployLabPool(env, 2, 1);
+        env.faults.setFault('East US', { kind: 'down' });
+      },
+    },
     { name: '1:1 deployed (declared 2:1)', apply: async (env: Awaited<ReturnType<typeof startEmbeddedEnvironment>>) => deployLabPool(env, 1, 1) },
-    { name: '0.6/0.4 deployed (3:2)', apply: async (env: Awaited<ReturnType<typeof startEmbeddedEnvironment>>) => deployLabPool(env, 3, 2) },
   ];
   const TRIALS = 6;
   const rows: OvershootRow[] = [];
@@ -192,7 +197,8 @@ async function overshoot(appRoot: string): Promise<string[]> {
           await scenario.apply(env);
           const result = await verifyOnce({ pool: lab, gatewayUrl: env.gatewayUrl, subscriptionKey: env.subscriptionKey, requests: 1000, concurrency: 16, timeoutInMs: 30_000, alpha: ALPHA_VERIFY, toleranceInPoints: TOLERANCE, sequential: true, rampUp: ramp });
           const d = result.decision;
-          const decidedAt = d && (d.state === 'drift' || d.state === 'ok') ? d.identified : result.probesSent;
+          if (!(d && (d.state === 'drift' || d.state === 'ok'))) continue;
+          const decidedAt = d.observed;
           row.sent.push(result.probesSent);
           row.decided.push(decidedAt);
           row.states.push(result.report.status);
@@ -205,7 +211,7 @@ async function overshoot(appRoot: string): Promise<string[]> {
   }
   const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const lines = [
-    '| scenario (verify, concurrency 16, ≤ 1,000 probes) | in-flight ramp | trials | verdicts | mean probes sent | mean stopping time of the test (identified answers) | sent ÷ stopping time | target ≤ 1.3 |',
+    '| scenario (verify, concurrency 16, ≤ 1,000 probes) | in-flight ramp | trials with a sequential stop | verdicts | mean probes sent | mean stopping time of the test (probes it had seen) | sent ÷ stopping time | target ≤ 1.3 |',
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const row of rows) {
@@ -261,6 +267,9 @@ export async function run(): Promise<string> {
     ...simulated.checks.map((c) => `- ${c}`),
     '',
     `_(simulation ${simulatedSeconds.toFixed(1)} s)_`,
+    '',
+    'The hour window of a dead backend has no data: every run is flagged on its own (its run window says drift and',
+    'pages) and is left out of the pooled windows, which judge the steady state.',
     '',
     '### Probes sent after the decision (embedded gateway, seeded, concurrency 16)',
     '',

@@ -35,6 +35,8 @@ export interface RunProbesOptions {
   readonly shouldStop?: ((record: ProbeRecord) => boolean) | undefined;
   /** With a stop hook, ramp probes in flight up (default true); false starts at `concurrency` (for the benchmark's comparison). */
   readonly rampUp?: boolean | undefined;
+  /** With a stop hook and the ramp on: a further cap on probes in flight, asked before each launch (e.g. near a decision). */
+  readonly inFlightCap?: (() => number) | undefined;
   /** Abort: no new probe starts and in-flight probes are cancelled (cancelled probes are not recorded). */
   readonly signal?: AbortSignal | undefined;
   /** Clock in epoch ms for `startedAtMs` and latency; default `Date.now` for the start and `performance.now` for latency. */
@@ -200,7 +202,10 @@ export async function runProbes(options: RunProbesOptions): Promise<ProbeRunResu
   let inFlight = 0;
   let completed = 0;
   let wakeUps: (() => void)[] = [];
-  const allowed = (): number => (shouldStop === undefined || options.rampUp === false ? concurrency : inFlightLimit(completed, concurrency));
+  const allowed = (): number =>
+    shouldStop === undefined || options.rampUp === false
+      ? concurrency
+      : Math.max(1, Math.min(inFlightLimit(completed, concurrency), options.inFlightCap?.() ?? concurrency));
   const freeSlot = (): void => {
     inFlight -= 1;
     completed += 1;

@@ -179,7 +179,7 @@ function sequentialMeanFor(expected: readonly number[], alternative: readonly nu
  * binomial test at alpha/K (K from weightedBackendTestCount) with the tolerance gate; N is the smallest size
  * found by bisection with power ≥ `power` (exact power, not a normal approximation).
  *
- * Reference values (statistics.md; tests hold them to ±5%): 2:1 pool, true 1:1, alpha 0.01, power 0.95 →
+ * Reference values (docs/statistics.md; tests hold them to ±5%): 2:1 pool, true 1:1, alpha 0.01, power 0.95 →
  * 152; one-off check at alpha 1e-4, power 0.95 → 1:1 260, dead backend 24, 10% backup 29.
  *
  * @throws StatsInputError naming the field for shares outside [0, 1], alpha or power outside (0, 1), or a

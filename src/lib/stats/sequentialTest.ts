@@ -11,8 +11,8 @@ const number = Number;
 /** Where a sequential run stands after the latest probe. */
 export type SequentialDecision =
   | { readonly state: 'continue' }
-  | { readonly state: 'drift'; readonly reason: string; readonly logBayesFactor: number; readonly identified: number }
-  | { readonly state: 'ok'; readonly reason: string; readonly identified: number }
+  | { readonly state: 'drift'; readonly reason: string; readonly logBayesFactor: number; readonly identified: number; readonly observed: number }
+  | { readonly state: 'ok'; readonly reason: string; readonly identified: number; readonly observed: number }
   /** `maxProbes` reached without a decision: nothing is decided; the window's fixed-N test judges the run. */
   | { readonly state: 'cap'; readonly reason: string };
 
@@ -28,6 +28,12 @@ export interface SequentialTest {
   readonly decision: SequentialDecision;
   /** Probes observed so far (identified or not) until the decision became final. */
   readonly observed: number;
+  /**
+   * How close the drift decision is, in [0, 1] (1 = decided): the smaller of the two drift conditions' progress,
+   * log Bayes factor ÷ ln(1/alpha) and the best share's band log Bayes factor ÷ ln(K/alpha) (0 while no share is
+   * outside its band). Lets the prober stop widening near the boundary, so few probes are in flight at the stop.
+   */
+  readonly driftProgress: number;
 }
 
 /** Options of {@link createSequentialTest}. */
@@ -191,17 +197,20 @@ export function createSequentialTest(options: SequentialTestOptions): Sequential
     return excluded(low) && excluded(high);
   };
 
-  /** The share's drift confidence sequence (level alpha/K) lies entirely outside expected ± tolerance. */
-  const shareOutsideBand = (s: (typeof sequences)[number]): boolean => {
+  /** Log Bayes factor of the share's drift confidence sequence at the nearer band edge (−∞ while inside the band). */
+  const bandLogBayesFactor = (s: (typeof sequences)[number]): number => {
+    if (identified === 0) return -INFINITY;
     const k = counts[s.i] ?? 0;
     const observedShare = k / identified;
     const edge = observedShare > s.p0 + tolerance ? s.p0 + tolerance : observedShare < s.p0 - tolerance ? s.p0 - tolerance : null;
-    if (edge === null || edge <= 0 || edge >= 1) return false;
+    if (edge === null || edge <= 0 || edge >= 1) return -INFINITY;
     const high = math.max(s.logMarginal, s.diffuseLogMarginal);
     const logMixture = high + math.log(0.5 * math.exp(s.logMarginal - high) + 0.5 * math.exp(s.diffuseLogMarginal - high));
     // The log Bayes factor is convex in p with its minimum at the observed share: beyond the edge it only grows.
-    return logMixture - k * math.log(edge) - (identified - k) * math.log1p(-edge) >= driftBandThreshold;
+    return logMixture - k * math.log(edge) - (identified - k) * math.log1p(-edge);
   };
+  /** The share's drift confidence sequence (level alpha/K) lies entirely outside expected ± tolerance. */
+  const shareOutsideBand = (s: (typeof sequences)[number]): boolean => bandLogBayesFactor(s) >= driftBandThreshold;
 
   const observe = (backendIndex: number | null): SequentialDecision => {
     if (decision.state !== 'continue') return decision;
@@ -220,6 +229,7 @@ export function createSequentialTest(options: SequentialTestOptions): Sequential
           reason: `failover: backend #${backendIndex} answered although its expected share is 0 (probe ${observed})`,
           logBayesFactor: INFINITY,
           identified,
+          observed,
         };
         return decision;
       }
@@ -245,6 +255,7 @@ export function createSequentialTest(options: SequentialTestOptions): Sequential
           reason: `the split differs from the weights by more than ${(tolerance * 100).toFixed(1)} points: Bayes factor ${Math.exp(logBf).toPrecision(3)} ≥ 1/alpha = ${(1 / alpha).toPrecision(3)} after ${identified} identified answers; shares ${describeShares()}`,
           logBayesFactor: logBf,
           identified,
+          observed,
         };
         return decision;
       }
@@ -253,6 +264,7 @@ export function createSequentialTest(options: SequentialTestOptions): Sequential
           state: 'ok',
           reason: `every share is within ±${(tolerance * 100).toFixed(1)} points of its weight with confidence ${(1 - beta).toPrecision(4)} after ${identified} identified answers; shares ${describeShares()}`,
           identified,
+          observed,
         };
         return decision;
       }
@@ -273,6 +285,14 @@ export function createSequentialTest(options: SequentialTestOptions): Sequential
     },
     get observed() {
       return observed;
+    },
+    get driftProgress() {
+      if (decision.state === 'drift') return 1;
+      if (decision.state !== 'continue' || identified === 0) return 0;
+      const bf = logBayesFactor() / threshold;
+      let band = -INFINITY;
+      for (const s of sequences) band = math.max(band, bandLogBayesFactor(s));
+      return math.max(0, math.min(1, bf, band / driftBandThreshold));
     },
   };
 }

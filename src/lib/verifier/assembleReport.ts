@@ -50,13 +50,13 @@ export interface AssembleReportInput {
  * a drift exactly at the tolerance cannot be flagged reliably at any sample size.
  */
 const PLANNED_DRIFTS_IN_POINTS = [7, 10, 15] as const;
-/** Power the planner sizes for (statistics.md). */
+/** Power the planner sizes for (docs/statistics.md). */
 const PLANNED_POWER = 0.95;
 
 /**
  * Judges every window against the pool's expected shares and assembles the report.
  * φ (dispersion) is estimated from the per-run counts of the longest window; when it exceeds `dispersionWarn`
- * every window is judged again with standard errors inflated by √φ (statistics.md, "Over-dispersion").
+ * every window is judged again with standard errors inflated by √φ (docs/statistics.md, "Over-dispersion").
  */
 export function assembleReport(input: AssembleReportInput): Report {
   const backends = input.pool.backends.map((b) => ({

@@ -5,10 +5,18 @@ import type { SequentialVerdict } from '../stats/types';
 import { answeringBackendOf } from './answeringBackendOf';
 import { isDecisive, MISSED_DRIFT_RATE } from './isDecisive';
 
+/** Drift progress from which the prober narrows the probes in flight (see inFlightCap). */
+const NEAR_DECISION = 0.5;
+
 /** The sequential test wired as `runProbes`' stop hook, with the last decision kept for the caller. */
 export interface SequentialStop {
   /** Feeds one probe to the test; true once it is decisive (no new probe should start). */
   shouldStop(record: ProbeRecord): boolean;
+  /**
+   * Probes that may be in flight now, given `concurrency`: all of them while the drift decision is far; fewer as it
+   * nears (from half-way, linearly down to 1), so that a stop leaves few useless probes behind (runProbes' inFlightCap).
+   */
+  inFlightCap(concurrency: number): number;
   /** The latest decision, or null before the first probe. */
   readonly decision: SequentialDecision | null;
   /**
@@ -39,6 +47,11 @@ export function createSequentialStop(pool: ResolvedPool, options: { alpha: numbe
       const index = answering === null ? -1 : names.indexOf(answering);
       decision = test.observe(index >= 0 ? index : null);
       return isDecisive(decision);
+    },
+    inFlightCap(concurrency) {
+      const progress = test.driftProgress;
+      if (progress < NEAR_DECISION) return concurrency;
+      return Math.max(1, Math.min(concurrency, Math.ceil((concurrency * (1 - progress)) / (1 - NEAR_DECISION))));
     },
     get decision() {
       return decision;

@@ -127,7 +127,7 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
       timeoutInMs: s.timeoutInMs,
       sink: deps.sink,
       ...(signal ? { signal } : {}),
-      ...(sequential ? { shouldStop: (record: ProbeRecord) => sequential.shouldStop(record) } : {}),
+      ...(sequential ? { shouldStop: (record: ProbeRecord) => sequential.shouldStop(record), inFlightCap: () => sequential.inFlightCap(s.concurrency) } : {}),
     });
     const finishedAtMs = now();
     if (result.fatal) deps.log(`Probe run stopped: ${result.fatal.message}`);

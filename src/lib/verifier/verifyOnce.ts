@@ -18,7 +18,7 @@ export interface VerifyOnceOptions {
   readonly requests: number;
   readonly concurrency: number;
   readonly timeoutInMs: number;
-  /** False-alarm probability of this one-off decision (statistics.md: 1e-4 for a pipeline gate). */
+  /** False-alarm probability of this one-off decision (docs/statistics.md: 1e-4 for a pipeline gate). */
   readonly alpha: number;
   readonly toleranceInPoints: number;
   /** Stop as soon as the always-valid sequential test is decisive. */
@@ -64,7 +64,7 @@ export async function verifyOnce(options: VerifyOnceOptions): Promise<VerifyOnce
     timeoutInMs: options.timeoutInMs,
     ...(options.sink ? { sink: options.sink } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
-    ...(sequential ? { shouldStop: (record: ProbeRecord) => sequential.shouldStop(record) } : {}),
+    ...(sequential ? { shouldStop: (record: ProbeRecord) => sequential.shouldStop(record), inFlightCap: () => sequential.inFlightCap(options.concurrency) } : {}),
     ...(options.rampUp === false ? { rampUp: false } : {}),
   });
   const window = { fromMs: Math.min(startedAtMs, ...result.records.map((r) => r.startedAtMs)), toMs: now() + 1 };

@@ -112,7 +112,7 @@ describe('createSequentialTest', () => {
     const test = createSequentialTest({ expectedShares: [0.5, 0.5], alpha: 1e-4, toleranceInPoints: 5, maxProbes: 4 });
     [0, 1, null].forEach((i) => expect(test.observe(i).state).toBe('continue'));
     const decision = test.observe(0);
-    expect(decision).toMatchObject({ state: 'cap' });
+    expect(decision).toMatchObject({ state: "cap" });
     expect(test.decision).toBe(decision);
   });
 
