@@ -83,14 +83,14 @@ const MAX_CONCURRENCY = 256;
 /** Probes in flight at the start of a run with a stop hook. */
 export const RAMP_START = 2;
 /** Probes in flight grow by one per this many completed probes (up to `concurrency`). */
-export const RAMP_COMPLETIONS_PER_SLOT = 3;
+export const RAMP_COMPLETIONS_PER_SLOT = 2;
 
 /**
  * How many probes may be in flight after `completed` probes came back, when a sequential test may stop the run:
- * RAMP_START + completed / RAMP_COMPLETIONS_PER_SLOT, capped at `concurrency`. The test's early decisions (a backup
- * answering, a dead backend: 3–30 answers) come while few probes are in flight, so at most a few are sent after
- * the decision; by ~40 answers the run is at full concurrency, so a healthy run of hundreds of probes loses only a
- * few round trips (bench `verdicts`: overshoot and healthy-run duration).
+ * RAMP_START + completed / RAMP_COMPLETIONS_PER_SLOT, capped at `concurrency` (and by the caller's `inFlightCap`,
+ * which narrows as a drift decision nears). The test's earliest decisions (a backup answering within a few probes)
+ * come while few probes are in flight; by ~28 answers the run is at full concurrency, so a healthy run of hundreds
+ * of probes loses only a few round trips (bench `verdicts`: overshoot and healthy-run duration).
  */
 export function inFlightLimit(completed: number, concurrency: number): number {
   return Math.min(concurrency, RAMP_START + Math.floor(completed / RAMP_COMPLETIONS_PER_SLOT));
