@@ -251,14 +251,13 @@ function describeMeaning(ctx: MeaningContext): string {
       }
       return `Every share is within ±${tol} points of its weight (${confidence} confidence; no share off by more than ${resolution ?? '?'} points).`;
     case 'inconclusive': {
-      if (ctx.pendingDrift) {
-        return `Not decided: a share is off by more than ±${tol} points but not significantly yet; ${more} to decide.`;
-      }
       if (resolution === null) return `Not decided: ${more} to confirm that no backup answers.`;
-      if (ctx.deadBackendRuledOut) {
-        return `No backend is missing: no share is off by more than ${resolution} points (each bound at ${confidence} confidence); shares not yet pinned within ±${tol} points: ${more} to confirm.`;
-      }
-      return `Too few answers to rule out a missing backend: shares are pinned only to ±${resolution} points; ${more} to confirm ±${tol}.`;
+      const ruledOut = ctx.deadBackendRuledOut
+        ? `No backend is missing: no share is off by more than ${resolution} points (each bound at ${confidence} confidence)`
+        : `Too few answers to rule out a missing backend: shares are pinned only to ±${resolution} points`;
+      return ctx.pendingDrift
+        ? `${ruledOut}; a share is more than ±${tol} points off but not significantly yet: ${more} to decide.`
+        : `${ruledOut}; shares not yet pinned within ±${tol} points: ${more} to confirm.`;
     }
   }
 }

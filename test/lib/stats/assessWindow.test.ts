@@ -129,7 +129,7 @@ describe('assessWindow', () => {
     const tiny = run({ east: 4, west: 2 });
     expect(tiny.status).toBe('inconclusive');
     expect(tiny.deadBackendRuledOut).toBe(false);
-    expect(tiny.meaning).toMatch(/^Too few answers to rule out a missing backend/);
+    expect(tiny.meaning).toMatch(/^Too few answers to rule out a missing backend: shares are pinned only to ±\d+(\.\d)? points; /);
     expect(run({ east: 60, west: 0 }).status).toBe('drift');
     // 1,200 answers exactly on the weights: both one-sided tests reject ±5 at 5%.
     expect(run({ east: 800, west: 400 }).status).toBe('ok');
