@@ -95,7 +95,7 @@ export async function run(): Promise<string> {
     }
     // How many probes the sequential test needs to say ok on its own (cap 10,000, one run).
     const long = await verifyOnce({ pool: equal, gatewayUrl: env.gatewayUrl, subscriptionKey: env.subscriptionKey, requests: 10_000, concurrency: 16, timeoutInMs: 30_000, alpha: 1e-4, toleranceInPoints: 5, sequential: true });
-    const longState = (long.decision as { state: string; truncated?: boolean } | null)?.truncated === true ? 'cap reached' : long.decision?.state ?? 'none';
+    const longState = long.decision?.state === 'cap' ? 'cap reached' : long.decision?.state ?? 'none';
 
     const ratio = (tokens: number): string => `${(tokens / baseline.total).toFixed(2)} ×`;
     const row = (name: string, probes: readonly number[], tokens: readonly number[], note: string): string =>

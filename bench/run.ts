@@ -8,6 +8,7 @@ import path from 'node:path';
  */
 const SECTIONS: Record<string, string> = {
   stats: './stats',
+  verdicts: './verdicts',
   gateway: './gateway',
   store: './store',
   probeLoop: './probeLoop',

@@ -3,11 +3,11 @@ import type { VerdictStatus } from '../lib/stats/types';
 
 /** The CLI's exit codes: a public contract for pipelines. */
 export const ExitCode = {
-  /** Consistent with the weights, or the command succeeded. */
+  /** `ok`: every share shown within ± tolerance of its weight (docs/statistics.md), or the command succeeded. */
   Ok: 0,
   /** Weight drift, failover, or an outage (every probe failed). */
   Drift: 1,
-  /** Inconclusive (too few answers) or no data. */
+  /** Inconclusive (neither shown nor drift; the headline says how many more answers ok needs) or no data. */
   Inconclusive: 2,
   /** Invalid input or configuration (flags, pool definition, settings). */
   InvalidInput: 3,

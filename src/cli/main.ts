@@ -44,8 +44,8 @@ Commands:
 
 Run "apim-pool-verifier <command> --help" for a command's options.
 
-Exit codes: 0 consistent with the weights (or command succeeded), 1 drift, failover or outage, 2 inconclusive or no
-data, 3 invalid input or configuration, 4 could not run (gateway unreachable, 401/403 from the gateway or a
+Exit codes: 0 ok: every share shown within the tolerance (or command succeeded), 1 drift, failover or outage,
+2 inconclusive (the headline says how many more probes ok needs) or no data, 3 invalid input or configuration, 4 could not run (gateway unreachable, 401/403 from the gateway or a
 backend refusing its identity, ARM failure).`;
 
 /** Runs the CLI; resolves to the process exit code. Never throws. */

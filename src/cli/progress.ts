@@ -88,6 +88,8 @@ function describeDecision(decision: SequentialDecision | null): string {
     case 'drift':
       return 'drift';
     case 'ok':
-      return decision.truncated ? 'not decided within the probe limit' : 'follows the weights';
+      return 'every share within the tolerance (sequential stop)';
+    case 'cap':
+      return 'not decided within the probe limit';
   }
 }

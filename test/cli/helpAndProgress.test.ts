@@ -115,9 +115,9 @@ describe('progress line', () => {
     p.onProbe(record({ kind: 'http', status: 429, backend: null, identifierValue: null }), { state: 'continue' });
     expect(out.split('\r').length - 1).toBe(1);
     t = 250;
-    p.onProbe(record({ kind: 'timeout', status: null, backend: null, identifierValue: null }), { state: 'ok', reason: 'x' });
+    p.onProbe(record({ kind: 'timeout', status: null, backend: null, identifierValue: null }), { state: 'ok', reason: 'x', identified: 2, observed: 4 });
     p.done();
-    expect(out.endsWith('probes 4/10 · West US 1, East US 1 · failed 1 × 429, 1 × timeout · verdict so far: follows the weights\n')).toBe(true);
+    expect(out.endsWith('probes 4/10 · West US 1, East US 1 · failed 1 × 429, 1 × timeout · verdict so far: every share within the tolerance (sequential stop)\n')).toBe(true);
   });
 
   it('prints nothing when no probe completed', () => {

@@ -56,11 +56,15 @@ describe('verify-only mode', () => {
     expect(env.armLog.filter((e) => e.method !== 'GET').length).toBe(writesBefore);
   });
 
-  it('judges traffic against the deployed 3:1 weights, so a pool that follows them is ok', async () => {
+  it('judges traffic against the deployed 3:1 weights, so a pool that follows them shows no drift', async () => {
     const report = await buildServiceReport(services, 'run', () => undefined);
     const west = report.backends.find((b) => b.name === 'openai-instance1');
     expect(west?.expectedShare).toBeCloseTo(0.75, 10);
-    expect(report.windows.find((w) => w.name === 'run')?.status).toBe('ok');
+    // Against the declared 2:1 the same 400 answers (75% West) would be drift; against 3:1 they are pinned within
+    // a few points (ok needs every interval inside ±5, which 400 answers reach only part of the time).
+    const run = report.windows.find((w) => w.name === 'run');
+    expect(['ok', 'inconclusive']).toContain(run?.status);
+    expect(run?.resolutionInPoints ?? 100).toBeLessThan(8);
   });
 
   it('reports the declared-vs-deployed difference as config drift, field by field', async () => {

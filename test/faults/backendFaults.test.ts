@@ -98,7 +98,9 @@ describe('every backend down', () => {
 
 describe('one backend slower than the probe timeout', () => {
   it('counts its probes as timeouts and reports drift', async () => {
-    const lab = await freshLab({ PROBE_TIMEOUT_MS: '300', PROBE_MAX_REQUESTS: '40', PROBE_CONCURRENCY: '8' });
+    // 80 probes: about 53 answers, all from West US. A drift must be shown beyond the ±5-point tolerance (the band
+    // edge at 71.7%, not the weight), which 27 answers (40 probes) cannot do at α = 1e-4; 37 can.
+    const lab = await freshLab({ PROBE_TIMEOUT_MS: '300', PROBE_MAX_REQUESTS: '80', PROBE_CONCURRENCY: '8' });
     await lab.faults.setFault('East US', { kind: 'slow', delayInMs: 2000 });
     await runTimer();
     const { report } = await getReport();

@@ -77,7 +77,7 @@ export const SETTING_DEFAULTS = Object.freeze({
   DEPLOY_DEADLINE_SECONDS: 120,
   ARM_ENDPOINT: 'https://management.azure.com',
   PROBE_SCHEDULE: '0 */5 * * * *',
-  PROBE_MAX_REQUESTS: 60,
+  PROBE_MAX_REQUESTS: 100,
   PROBE_CONCURRENCY: 4,
   PROBE_TIMEOUT_MS: 30_000,
   PROBE_SEQUENTIAL: true,

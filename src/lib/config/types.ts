@@ -46,7 +46,7 @@ export interface Settings {
   readonly probe: {
     /** PROBE_SCHEDULE: NCRONTAB with seconds (Azure Functions timer), default `0 *\/5 * * * *`. */
     readonly schedule: string;
-    /** PROBE_MAX_REQUESTS: maximum probes per run, default 60 (1–10000). */
+    /** PROBE_MAX_REQUESTS: maximum probes per run, default 100 (1–10000): 12 runs an hour give the ~1,180 answers the hour window needs to show the 2:1 lab pool ok at ±5 points with power 0.95 (docs/statistics.md). */
     readonly maxRequests: number;
     /** PROBE_CONCURRENCY: default 4 (1–64). */
     readonly concurrency: number;

@@ -29,8 +29,16 @@ export interface RunProbesOptions {
   readonly timeoutInMs: number;
   /** Receives each record as its probe completes, so a killed run keeps what it recorded. */
   readonly sink?: ProbeSink | undefined;
-  /** Sequential-test hook: once it returns true no new probe starts; in-flight probes finish and are recorded. */
+  /**
+   * Sequential-test hook: once it returns true no new probe starts; in-flight probes finish and are recorded. With a
+   * hook, probes in flight ramp up from {@link RAMP_START} as answers come in (see {@link inFlightLimit}), so a
+   * decision taken early does not leave up to `concurrency − 1` useless probes behind it.
+   */
   readonly shouldStop?: ((record: ProbeRecord) => boolean) | undefined;
+  /** With a stop hook, ramp probes in flight up (default true); false starts at `concurrency` (for the benchmark's comparison). */
+  readonly rampUp?: boolean | undefined;
+  /** With a stop hook and the ramp on: a further cap on probes in flight, asked before each launch (e.g. near a decision). */
+  readonly inFlightCap?: (() => number) | undefined;
   /** Abort: no new probe starts and in-flight probes are cancelled (cancelled probes are not recorded). */
   readonly signal?: AbortSignal | undefined;
   /** Clock in epoch ms for `startedAtMs` and latency; default `Date.now` for the start and `performance.now` for latency. */
@@ -90,6 +98,22 @@ export const DEFAULT_MAX_BODY_IN_BYTES = 1024 * 1024;
 const FATAL_AFTER_PROBES = 3;
 
 const MAX_CONCURRENCY = 256;
+
+/** Probes in flight at the start of a run with a stop hook. */
+export const RAMP_START = 2;
+/** Probes in flight grow by one per this many completed probes (up to `concurrency`). */
+export const RAMP_COMPLETIONS_PER_SLOT = 2;
+
+/**
+ * How many probes may be in flight after `completed` probes came back, when a sequential test may stop the run:
+ * RAMP_START + completed / RAMP_COMPLETIONS_PER_SLOT, capped at `concurrency` (and by the caller's `inFlightCap`,
+ * which narrows as a drift decision nears). The test's earliest decisions (a backup answering within a few probes)
+ * come while few probes are in flight; by ~28 answers the run is at full concurrency, so a healthy run of hundreds
+ * of probes loses only a few round trips (bench `verdicts`: overshoot and healthy-run duration).
+ */
+export function inFlightLimit(completed: number, concurrency: number): number {
+  return Math.min(concurrency, RAMP_START + Math.floor(completed / RAMP_COMPLETIONS_PER_SLOT));
+}
 const MAX_TIMER_IN_MS = 2 ** 31 - 1;
 
 /** Socket errors that mean the gateway cannot be reached at all (not a backend's failure). */
@@ -212,36 +236,61 @@ export async function runProbes(options: RunProbesOptions): Promise<ProbeRunResu
     }
   };
 
+  let inFlight = 0;
+  let completed = 0;
+  let wakeUps: (() => void)[] = [];
+  const allowed = (): number =>
+    shouldStop === undefined || options.rampUp === false
+      ? concurrency
+      : Math.max(1, Math.min(inFlightLimit(completed, concurrency), options.inFlightCap?.() ?? concurrency));
+  const freeSlot = (): void => {
+    inFlight -= 1;
+    completed += 1;
+    const waiting = wakeUps;
+    wakeUps = [];
+    for (const wake of waiting) wake();
+  };
+
   const worker = async (): Promise<void> => {
     while (!stopping && !cancel.signal.aborted && nextIndex < maxProbes) {
-      const probeIndex = nextIndex;
-      nextIndex += 1;
-      probesSent += 1;
-      const startedAtMs = startClock();
-      const latencyStart = now === undefined ? latencyClock() : startedAtMs;
-      const outcome = await sendProbe({ url, agent, headers, body: PROBE_BODY, timeoutInMs, maxBodyInBytes, identifyHeader, signal: cancel.signal });
-      if (outcome.aborted) {
-        stopping = true;
+      if (inFlight >= allowed()) {
+        // Bounded: every probe in flight ends (answer, timeout or cancel) and wakes the waiters.
+        await new Promise<void>((resolve) => wakeUps.push(resolve));
         continue;
       }
-      const record = toRecord(outcome, { runId, probeIndex, startedAtMs, latencyInMs: Math.max(0, latencyClock() - latencyStart), pool });
-      records.push(record);
-      if (gatewayMessage === null && record.identifierValue === null && record.status !== null && record.kind === 'http' && (record.status < 200 || record.status >= 300)) {
-        const message = gatewayMessageOf(outcome.errorBody, options.subscriptionKey);
-        if (message !== null) gatewayMessage = { status: record.status, message };
-      }
-      observeLeading(record);
-      observeUniform(record);
-      if (sink !== undefined) {
-        try {
-          await sink.recordProbe(record);
-        } catch (error) {
-          sinkError ??= new ProbeSinkError(runId, probeIndex, { cause: ensureError(error) });
+      inFlight += 1;
+      try {
+        const probeIndex = nextIndex;
+        nextIndex += 1;
+        probesSent += 1;
+        const startedAtMs = startClock();
+        const latencyStart = now === undefined ? latencyClock() : startedAtMs;
+        const outcome = await sendProbe({ url, agent, headers, body: PROBE_BODY, timeoutInMs, maxBodyInBytes, identifyHeader, signal: cancel.signal });
+        if (outcome.aborted) {
+          stopping = true;
+          continue;
+        }
+        const record = toRecord(outcome, { runId, probeIndex, startedAtMs, latencyInMs: Math.max(0, latencyClock() - latencyStart), pool });
+        records.push(record);
+        if (gatewayMessage === null && record.identifierValue === null && record.status !== null && record.kind === 'http' && (record.status < 200 || record.status >= 300)) {
+          const message = gatewayMessageOf(outcome.errorBody, options.subscriptionKey);
+          if (message !== null) gatewayMessage = { status: record.status, message };
+        }
+        observeLeading(record);
+        observeUniform(record);
+        if (sink !== undefined) {
+          try {
+            await sink.recordProbe(record);
+          } catch (error) {
+            sinkError ??= new ProbeSinkError(runId, probeIndex, { cause: ensureError(error) });
+            stopping = true;
+          }
+        }
+        if (shouldStop?.(record) === true) {
           stopping = true;
         }
-      }
-      if (shouldStop?.(record) === true) {
-        stopping = true;
+      } finally {
+        freeSlot();
       }
     }
   };

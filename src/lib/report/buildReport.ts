@@ -9,6 +9,7 @@ import type {
   Report,
   ReportBackend,
   ReportBudget,
+  ReportBudgetEquivalence,
   ReportDispersion,
   ReportFinding,
   ReportHistory,
@@ -50,6 +51,7 @@ export interface BuildReportInput {
     readonly probesPerRun: number;
     readonly runsPerHour: number;
     readonly plan: readonly { readonly driftInPoints: number; readonly window: string; readonly probesNeeded: number; readonly detectable: boolean }[];
+    readonly equivalence?: ReportBudgetEquivalence | undefined;
   } | null;
   /** A note from the caller about evidence it could not read (e.g. "day window: query timed out"). */
   readonly errorsNote?: string | null;
@@ -146,6 +148,11 @@ function toWindowVerdict(w: ReportWindowInput): ReportWindowVerdict {
     alpha: w.assessment.alpha,
     explanations: w.assessment.explanations,
     probesNeeded: w.assessment.probesNeeded,
+    decidedBy: w.assessment.decidedBy,
+    decidedByText: describeDecidedBy(w.assessment),
+    resolutionInPoints: w.assessment.resolutionInPoints,
+    deadBackendRuledOut: w.assessment.deadBackendRuledOut,
+    meaning: w.assessment.meaning,
     tokensUsed: w.evidence.tokensUsed,
     ...(w.leftOut && w.leftOut.runs > 0 ? { leftOut: w.leftOut } : {}),
   };
@@ -167,6 +174,18 @@ function dataAsOf(input: BuildReportInput, primary: ReportWindowInput | null): s
     }
   }
   return Number.isFinite(latest) ? new Date(latest).toISOString() : null;
+}
+
+/** The rule that decided a window, in words (docs/statistics.md, "Which rule decided"). */
+export function describeDecidedBy(a: Pick<Assessment, 'decidedBy' | 'sampleSize' | 'alpha'>): string {
+  switch (a.decidedBy) {
+    case 'sequential-drift':
+      return `the always-valid sequential test stopped the run on drift (α = ${a.alpha}); answers still in flight were recorded but cannot undo it`;
+    case 'sequential-equivalence':
+      return 'the always-valid sequential test stopped the run on equivalence (every share pinned within the tolerance at 95%)';
+    default:
+      return `the fixed-N exact tests on all ${formatCount(a.sampleSize)} identified answers (drift beyond the tolerance at α = ${a.alpha}; ok when every share's interval is inside the tolerance)`;
+  }
 }
 
 function mergeBackend(b: ResolvedBackend, primary: ReportWindowInput | null): ReportBackend {
@@ -215,7 +234,13 @@ function toDispersion(d: BuildReportInput['dispersion']): ReportDispersion | nul
 
 function toBudget(b: BuildReportInput['budget']): ReportBudget | null {
   if (!b) return null;
-  return { probesPerRun: b.probesPerRun, runsPerHour: b.runsPerHour, probesPerHour: b.probesPerRun * b.runsPerHour, plan: b.plan };
+  return {
+    probesPerRun: b.probesPerRun,
+    runsPerHour: b.runsPerHour,
+    probesPerHour: b.probesPerRun * b.runsPerHour,
+    plan: b.plan,
+    ...(b.equivalence ? { equivalence: b.equivalence } : {}),
+  };
 }
 
 function collectDegraded(input: BuildReportInput, primary: ReportWindowInput | null): string[] {
@@ -236,15 +261,29 @@ function deriveFindings(input: BuildReportInput, primary: ReportWindowInput | nu
 
   // Weight drift: every window has its own false-alarm budget, so a flag in any window is alert-worthy.
   for (const w of input.windows) {
+    // A backup answering is the failover finding below, reported once: not also a weight drift.
     for (const a of w.assessment.backends) {
-      if (!a.flagged || a.observedShare === null) continue;
+      if (!a.flagged || a.observedShare === null || a.expectedShare === 0) continue;
       findings.push({
         kind: 'weight-drift',
         severity: 'alert',
         backend: a.backend,
         message:
           `${label(a.backend)} answered ${formatPercent(a.observedShare)} of ${countOf(w.assessment.sampleSize, 'answer')} ` +
-          `${describeWindow(w.name)}; expected ${formatPercent(a.expectedShare)} (${formatPoints(a.deviationInPoints)}, ${formatPValue(a.pValue)}).`,
+          `${describeWindow(w.name)}; expected ${formatPercent(a.expectedShare)} (${formatPoints(a.deviationInPoints)}, more than the ` +
+          `±${w.assessment.toleranceInPoints}-point tolerance: ${formatPValue(a.bandPValue ?? a.pValue)}).`,
+      });
+    }
+    const anyFlagged = w.assessment.backends.some((a) => a.flagged);
+    if (w.assessment.decidedBy === 'sequential-drift' && !anyFlagged && (w.assessment.failover?.count ?? 0) === 0) {
+      const shares = w.assessment.backends
+        .filter((a) => a.expectedShare > 0 && a.observedShare !== null)
+        .map((a) => `${label(a.backend)} ${formatPercent(a.observedShare)} (expected ${formatPercent(a.expectedShare)})`)
+        .join(', ');
+      findings.push({
+        kind: 'weight-drift',
+        severity: 'alert',
+        message: `The sequential test stopped ${describeWindow(w.name)} on drift; over all ${countOf(w.assessment.sampleSize, 'answer')}: ${shares}. ${w.assessment.meaning}`,
       });
     }
   }
@@ -370,7 +409,9 @@ function failoverFindings(f: FailoverFinding, w: ReportWindowInput, label: (name
     backend: b.backend,
     message:
       `${formatCount(b.count)} of ${countOf(w.assessment.sampleSize, 'answer')} ${describeWindow(w.name)} came from priority-${b.priority} ` +
-      `backend ${label(b.backend)}: every higher-priority backend was unavailable (circuit breaker tripped) at those moments.`,
+      `backend ${label(b.backend)}, which should get none while the preferred group is available. Possible causes: a preferred ` +
+      `backend's circuit breaker was open (throttling or errors), a preferred backend was removed or disabled, or the deployed ` +
+      `pool differs from its definition (priorities, weights); the probes alone cannot tell which.`,
   }));
 }
 
@@ -481,6 +522,10 @@ function ambiguityFindings(pool: ResolvedPool): ReportFinding[] {
     }));
 }
 
+function lowerFirst(text: string): string {
+  return text.length > 0 ? `${text[0]!.toLowerCase()}${text.slice(1)}` : text;
+}
+
 function formatValue(value: string | number | boolean | null): string {
   return value === null ? '(absent)' : typeof value === 'string' ? `"${value}"` : String(value);
 }
@@ -519,6 +564,12 @@ function buildHeadline(
     const parts = flagged.map((a) => `${label(a.backend)} answered ${formatPercent(a.observedShare)}, expected ${formatPercent(a.expectedShare)}`);
     return `Weight drift: ${parts.join('; ')} (${countOf(assessment.sampleSize, 'answer')} ${where}).`;
   }
+  if (health === 'drift' && assessment.decidedBy === 'sequential-drift') {
+    const shares = assessment.backends
+      .filter((a) => a.expectedShare > 0 && a.observedShare !== null)
+      .map((a) => `${label(a.backend)} ${formatPercent(a.observedShare)} (expected ${formatPercent(a.expectedShare)})`);
+    return `Weight drift: the sequential test stopped ${where} on drift; ${shares.join(', ')} over ${formatCount(assessment.sampleSize)} answers.`;
+  }
   if (health === 'drift') {
     const other = input.windows.find((w) => w.assessment.backends.some((a) => a.flagged));
     const a = other?.assessment.backends.find((x) => x.flagged && x.observedShare !== null);
@@ -555,11 +606,7 @@ function buildHeadline(
       );
     }
     case 'inconclusive':
-      return (
-        `Inconclusive: ${countOf(assessment.sampleSize, 'answer')} so far ${where}` +
-        (assessment.probesNeeded !== null ? `, about ${formatCount(assessment.probesNeeded)} more needed to decide` : ', more needed to decide') +
-        ` for ${pool}.`
-      );
+      return `Inconclusive for ${pool} (${countOf(assessment.sampleSize, 'answer')} ${where}): ${lowerFirst(assessment.meaning)}`;
     default: {
       const shares = backends
         .filter((b) => b.expectedShare > 0)
@@ -567,8 +614,9 @@ function buildHeadline(
       const over =
         assessment.sampleSize === evidence.total
           ? `${countOf(evidence.total, 'probe')}`
-          : `${countOf(assessment.sampleSize, 'answer')} from ${countOf(evidence.total, 'probe')}`;
-      return `${pool} follows its weights: ${shares.join(', ')} over ${over} ${where}${leftOutClause(primary)}.`;
+          : `${countOf(assessment.sampleSize, 'answer')} from ${formatCount(evidence.total)} probes`;
+      const how = assessment.decidedBy === 'sequential-equivalence' ? 'sequential test' : 'exact test';
+      return `${pool} follows its weights: every share within ±${formatCount(assessment.toleranceInPoints)} points at 95% confidence (${how}); ${shares.join(', ')} over ${over} ${where}${leftOutClause(primary)}.`;
     }
   }
 }

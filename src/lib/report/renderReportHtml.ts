@@ -301,7 +301,7 @@ function renderFailover(report: Report, labels: ReadonlyMap<string, string>): st
     return elsewhere || `<p>${tag('NONE', 'ok')} No answer came from a lower-priority backend ${escapeHtml(describeWindow(report.window.name))}.</p>`;
   }
   const rows = report.failover.backends.map((b) => [escapeHtml(labels.get(b.backend) ?? b.backend), escapeHtml(String(b.priority)), escapeHtml(formatCount(b.count))]);
-  return `<p>${tag('FAILOVER', 'bad')} ${escapeHtml(countOf(report.failover.count, 'answer'))} ${escapeHtml(describeWindow(report.window.name))} came from outside the best priority group: APIM sends traffic there only when every higher-priority backend's circuit breaker has tripped.</p>
+  return `<p>${tag('FAILOVER', 'bad')} ${escapeHtml(countOf(report.failover.count, 'answer'))} ${escapeHtml(describeWindow(report.window.name))} came from outside the best priority group, which should get none while a preferred backend is available. Possible causes: a preferred backend's circuit breaker was open, a preferred member was removed or disabled, or the deployed pool differs from its definition; the probes alone cannot tell which.</p>
 ${table(['Backend', 'Priority', 'Answers'], rows, new Set([1, 2]))}`;
 }
 
@@ -317,7 +317,7 @@ function renderWindows(report: Report): string {
     ),
     escapeHtml(String(w.alpha)),
     escapeHtml(w.probesNeeded === null ? '—' : formatCount(w.probesNeeded)),
-    w.explanations.map((e) => escapeHtml(e)).join('<br>') || '—',
+    [...w.explanations, ...(w.decidedByText ? [`Decided by ${w.decidedByText}.`] : [])].map((e) => escapeHtml(e)).join('<br>') || '—',
   ]);
   return table(['Window', 'Verdict', 'Span', 'Answers / probes', 'α', 'More needed', 'Why'], rows, new Set([3, 4, 5]));
 }
@@ -419,6 +419,15 @@ function renderBudget(report: Report): string {
     parts.push(
       `<p>${escapeHtml(formatCount(budget.probesPerRun))} probes per run × ${escapeHtml(formatCount(budget.runsPerHour))} runs per hour = <strong>${escapeHtml(formatCount(budget.probesPerHour))} probes per hour</strong>.</p>`,
     );
+    const eq = budget.equivalence;
+    if (eq) {
+      const needed = typeof eq.answersNeeded === 'number' && Number.isFinite(eq.answersNeeded) ? formatCount(eq.answersNeeded) : null;
+      parts.push(
+        needed === null
+          ? `<p>${tag('NO', 'warn')} No window size within reach shows this pool within ±${escapeHtml(String(eq.toleranceInPoints))} points.</p>`
+          : `<p>${eq.reachable ? tag('YES', 'ok') : tag('NO', 'warn')} To show a pool that follows its weights <strong>ok</strong> (every share within ±${escapeHtml(String(eq.toleranceInPoints))} points at 95%) with probability ${escapeHtml(String(eq.power))}, the ${escapeHtml(eq.window)} window needs ${escapeHtml(needed)} identified answers: ${escapeHtml(formatCount(eq.probesPerRunNeeded))} probes per run at this pace.</p>`,
+      );
+    }
     if (budget.plan.length > 0) {
       parts.push(
         table(

@@ -1,6 +1,6 @@
 import type { AlertLogEntry, AlertState, PoolHealth } from '../alerts/types';
 import type { ConfigDriftReport, DeployOutcome, PolicyFinding } from '../deploy/types';
-import type { Assessment, ShareInterval, VerdictStatus } from '../stats/types';
+import type { Assessment, DecidedBy, ShareInterval, VerdictStatus } from '../stats/types';
 import type { TimeWindow } from '../store/types';
 
 /**
@@ -110,6 +110,23 @@ export interface ReportBudget {
   /** probesPerRun × runsPerHour. */
   readonly probesPerHour: number;
   readonly plan: readonly ReportBudgetPlanRow[];
+  /** What it takes for the hour window to show a healthy pool `ok` (equivalence within the tolerance). */
+  readonly equivalence?: ReportBudgetEquivalence;
+}
+
+/**
+ * The planner's answer to "how many probes until a pool that follows its weights is shown ok": identified answers the
+ * window needs for `ok` with probability `power`, and the probes per run that takes at `runsPerHour`.
+ */
+export interface ReportBudgetEquivalence {
+  readonly window: string;
+  readonly toleranceInPoints: number;
+  readonly power: number;
+  /** `Infinity` (serialised as `null`) when unreachable. */
+  readonly answersNeeded: number;
+  readonly probesPerRunNeeded: number;
+  /** True when probesPerRun × runsPerHour reaches `answersNeeded`. */
+  readonly reachable: boolean;
 }
 
 /** One planner row: a drift of `driftInPoints` in `window` needs `probesNeeded` probes; `detectable` with this budget. */
@@ -165,6 +182,16 @@ export interface ReportWindowVerdict {
   readonly alpha: number;
   readonly explanations: readonly string[];
   readonly probesNeeded: number | null;
+  /** Which rule decided: `sequential-drift`, `sequential-equivalence` or `fixed-n` (docs/statistics.md). */
+  readonly decidedBy?: DecidedBy;
+  /** The rule in words, e.g. "the sequential test stopped on drift after 9 answers". */
+  readonly decidedByText?: string;
+  /** No weighted share is off by more than this many points (null without data); `ok` needs it below the tolerance. */
+  readonly resolutionInPoints?: number | null;
+  /** True when the window rules out a missing backend even if it cannot show ± tolerance yet. */
+  readonly deadBackendRuledOut?: boolean;
+  /** What the verdict establishes, one sentence (also the last explanation). */
+  readonly meaning?: string;
   /** Tokens the probes of this window consumed (`usage.total_tokens` summed): what verification costs. */
   readonly tokensUsed?: number;
   /**

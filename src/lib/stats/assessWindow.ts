@@ -1,15 +1,16 @@
 import type { WindowEvidence } from '../store/types';
-import { binomialAcceptanceRegion, binomialTestPValue, clopperPearsonInterval } from './binomial';
+import { binomialTestPValue, clopperPearsonInterval } from './binomial';
+import { bandTestPValue, isWithinBand, OK_MISS_RATE, shareResolutionInPoints } from './equivalence';
 import { normalQuantileUpper } from './normalQuantileUpper';
-import { planSampleSize } from './planSampleSize';
 import { requireNumberInRange, StatsInputError } from './StatsInputError';
 import { weightedBackendTestCount } from './testCount';
-import type { Assessment, BackendAssessment, FailoverFinding, VerdictOptions, VerdictStatus } from './types';
+import type { Assessment, BackendAssessment, DecidedBy, FailoverFinding, SequentialVerdict, VerdictOptions, VerdictStatus } from './types';
 
 // Module-local aliases of globals used in hot loops: under jest's vm sandbox every global lookup goes through
 // an interceptor (measured 25× slower here); a module constant avoids that and changes nothing in production.
 const math = Math;
 const number = Number;
+const INFINITY = 1 / 0;
 
 /** A pool member as the verdict needs it (a subset of the pool module's ResolvedBackend). */
 export interface AssessedBackend {
@@ -31,46 +32,46 @@ export interface AssessWindowInput {
   readonly options: VerdictOptions;
   /** Phrase for explanations, e.g. "in the last hour". Default: "in the <label> window". */
   readonly windowDescription?: string;
+  /** The run's sequential stop decision, when it stopped on one: final (see assessWindow). */
+  readonly sequential?: SequentialVerdict | undefined;
 }
 
-/** Floor of the ok/inconclusive resolution, in points: a finer one would need absurd sample sizes. */
-const MINIMUM_RESOLUTION_IN_POINTS = 1;
-
 /**
- * Decides whether one window of evidence follows the pool's weights.
+ * Decides whether one window of evidence follows the pool's weights. docs/statistics.md states every guarantee.
  *
  * **Shares** are computed over identified 2xx answers (`evidence.backends[].answered` of the configured
  * backends; n is their sum). Unidentified answers and failed probes are not part of n; they are explained.
  *
- * **Flags.** A weighted backend (expected share strictly between 0 and 1) is flagged when BOTH
- * |observed − expected| ≥ `toleranceInPoints` AND the exact two-sided binomial p-value (R's `binom.test`
- * rule) is < alpha / K, K = {@link weightedBackendTestCount} (Bonferroni; K = 1 for two weighted backends,
- * whose tests coincide). The tolerance gate only binds in large windows, where it stops tiny drifts from paging.
+ * **Drift** (`drift`). A weighted backend (expected share strictly between 0 and 1) is flagged when its share is
+ * shown to be off by MORE than `toleranceInPoints`: the exact binomial test of H0 "|p − expected| ≤ tolerance"
+ * ({@link bandTestPValue}, twice the tail at the nearer edge of the band) gives p < alpha/K, K =
+ * {@link weightedBackendTestCount} (Bonferroni). Equivalently, its Clopper–Pearson interval at 1 − alpha/K lies
+ * entirely outside expected ± tolerance. So P(drift) ≤ alpha for EVERY split within the tolerance, not only the
+ * exact weights: small drifts inside the tolerance do not page. Any 2xx answer from a backend whose expected share is
+ * 0 (a lower-priority group, or weight 0) is a `failover` finding and also drift; no test is needed since such an
+ * answer cannot happen while the pool follows its definition.
  *
- * **Failover.** Any 2xx answer from a backend whose expected share is 0 (a lower-priority group, or weight 0)
- * is a `failover` finding and flags that backend; no test is needed since such an answer cannot happen while
- * the pool follows its definition.
+ * **Ok** (`ok`): every weighted share is shown WITHIN the tolerance: both one-sided exact tests against expected ±
+ * tolerance reject at β/K (two one-sided tests; the Clopper–Pearson interval at 1 − 2β/K lies inside the band),
+ * β = `okMissRate` (0.05, the power side, not alpha). "ok while some share is ≥ tolerance off" then happens with
+ * probability ≤ β/K ≤ 5%. When the pool has a backup (a share of 0) or no weighted share, ok also needs n ≥
+ * ln β / ln(1 − tolerance), so that a backup taking the tolerance would have shown with probability ≥ 1 − β.
  *
- * **Over-dispersion.** With `options.dispersion` = φ > 1 the p-values and intervals use the effective counts
+ * **Sequential stop** (`input.sequential`): a stop decision of the always-valid sequential test is final. Stopped
+ * on drift → `drift` whatever the answers that were still in flight show; stopped on equivalence → `ok` (its own
+ * always-valid guarantee), unless a backup answered (failover is a fact, not a test). `decidedBy` says which rule.
+ *
+ * **Inconclusive** otherwise, with the resolution reached (`resolutionInPoints`: no weighted share is off by more,
+ * each bound at confidence 1 − β/K), whether a missing backend is ruled out, and `probesNeeded`: roughly how many
+ * more answers would confirm ± tolerance (normal approximation from the observed deviations), or, when a share is
+ * already beyond the tolerance without being significant, how many would make it significant half the time.
+ *
+ * **Over-dispersion.** With `options.dispersion` = φ > 1 the tests and intervals use the effective counts
  * n/φ and k/φ (rounded), which inflates standard errors by √φ (the quasi-binomial correction). φ < 1 is
  * ignored (it would make the test anti-conservative). Observed shares and deviations keep the raw counts.
  *
- * **Status.**
- * - `no-data`: no identified 2xx answer at all (errors are still explained).
- * - `drift`: any backend flagged, or a failover finding.
- * - `ok`: nothing flagged, no weighted backend off by ≥ max(tolerance, resolution), and n ≥ N_ok, where N_ok is the planner's
- *   fixed-N size (planSampleSize with power 0.5 at this alpha, times φ) for a drift of the resolution
- *   (`options.resolutionInPoints`, default the tolerance, at least 1 point) of the worst backend: the window
- *   was big enough that a drift of that size would have been flagged at least half the time. "ok" therefore
- *   means "consistent with the weights to within the resolution at this sample size".
- * - `inconclusive`: otherwise — too few answers to have caught a resolution-sized drift, or a deviation of at
- *   least max(tolerance, resolution) that is not (yet) significant. `probesNeeded` = N_ok − n, or, when such
- *   a deviation is pending, the larger of that and the size at which it becomes significant with probability
- *   0.5 (normal approximation). With resolution = tolerance the second case is rare: at N_ok a deviation of
- *   the resolution is already about significant.
- *
- * Intervals are Clopper–Pearson at confidence 1 − alpha/K. Explanations give one sentence per backend with
- * numbers, then failover, unidentified answers, failed probes, lost probes and degraded data.
+ * Explanations give one sentence per backend with numbers, then failover, unidentified answers, failed probes,
+ * lost probes, degraded data and what the verdict establishes (`meaning`).
  *
  * @throws StatsInputError naming the field for an alpha outside (0, 1), a negative tolerance, a share outside
  *   [0, 1], duplicate backend names or negative counts.
@@ -80,10 +81,9 @@ export function assessWindow(input: AssessWindowInput): Assessment {
   const alpha = requireNumberInRange('options.alpha', options.alpha, { min: 0, max: 1, minExclusive: true, maxExclusive: true });
   const toleranceInPoints = requireNumberInRange('options.toleranceInPoints', options.toleranceInPoints, { min: 0, max: 100 });
   const phi = math.max(1, options.dispersion === undefined ? 1 : requireNumberInRange('options.dispersion', options.dispersion, { min: 0, max: 1e6, minExclusive: true }));
-  const resolutionInPoints = math.max(
-    MINIMUM_RESOLUTION_IN_POINTS,
-    options.resolutionInPoints === undefined ? toleranceInPoints : requireNumberInRange('options.resolutionInPoints', options.resolutionInPoints, { min: 0, max: 100 }),
-  );
+  const beta = options.okMissRate === undefined
+    ? OK_MISS_RATE
+    : requireNumberInRange('options.okMissRate', options.okMissRate, { min: 0, max: 1, minExclusive: true, maxExclusive: true });
   if (!Array.isArray(backends) || backends.length === 0) {
     throw new StatsInputError('backends', backends, 'must list at least one backend');
   }
@@ -107,31 +107,33 @@ export function assessWindow(input: AssessWindowInput): Assessment {
   const expectedShares = backends.map((b) => b.expectedShare);
   const testCount = weightedBackendTestCount(expectedShares);
   const alphaPerTest = alpha / testCount;
-  const confidence = 1 - alphaPerTest;
+  const okLevelPerSide = beta / testCount;
   const nEffective = math.round(n / phi);
   const isWeighted = (share: number): boolean => share > 0 && share < 1;
 
   const assessed: BackendAssessment[] = backends.map((b) => {
     const k = answeredOf(b.name);
     if (n === 0) {
-      return { backend: b.name, expectedShare: b.expectedShare, observedCount: 0, observedShare: null, interval: null, pValue: null, deviationInPoints: null, flagged: false };
+      return { backend: b.name, expectedShare: b.expectedShare, observedCount: 0, observedShare: null, interval: null, pValue: null, bandPValue: null, deviationInPoints: null, flagged: false };
     }
     const kEffective = math.min(nEffective, math.round(k / phi));
     const observedShare = k / n;
     const deviationInPoints = (observedShare - b.expectedShare) * 100;
     const pValue = nEffective > 0 ? binomialTestPValue(kEffective, nEffective, b.expectedShare) : 1;
-    const ci = clopperPearsonInterval(kEffective, nEffective, confidence);
+    const bandPValue = isWeighted(b.expectedShare) ? bandTestPValue(kEffective, nEffective, b.expectedShare, toleranceInPoints) : null;
+    const ci = clopperPearsonInterval(kEffective, nEffective, 1 - 2 * okLevelPerSide);
     let flagged: boolean;
     if (b.expectedShare === 0) flagged = k > 0;
-    else if (isWeighted(b.expectedShare)) flagged = math.abs(deviationInPoints) >= toleranceInPoints - 1e-9 && pValue < alphaPerTest;
+    else if (bandPValue !== null) flagged = bandPValue < alphaPerTest;
     else flagged = false; // a sole backend expected at 100%: anyone else answering is the failover finding.
     return {
       backend: b.name,
       expectedShare: b.expectedShare,
       observedCount: k,
       observedShare,
-      interval: { low: ci.low, high: ci.high, confidence },
+      interval: { low: ci.low, high: ci.high, confidence: 1 - 2 * okLevelPerSide },
       pValue,
+      bandPValue,
       deviationInPoints,
       flagged,
     };
@@ -144,35 +146,59 @@ export function assessWindow(input: AssessWindowInput): Assessment {
     ? { count: failoverBackends.reduce((sum, x) => sum + x.count, 0), backends: failoverBackends }
     : null;
 
+  const weightedIndexes = expectedShares.map((s, i) => (isWeighted(s) ? i : -1)).filter((i) => i >= 0);
+  const resolutionInPoints = n === 0 || weightedIndexes.length === 0
+    ? null
+    : math.max(...weightedIndexes.map((i) => shareResolutionInPoints(math.min(nEffective, math.round(answeredOf(backends[i]!.name) / phi)), nEffective, expectedShares[i]!, okLevelPerSide)));
+  const deadBackendRuledOut = resolutionInPoints !== null && resolutionInPoints < math.min(...weightedIndexes.map((i) => expectedShares[i]!)) * 100;
+  const tolerance = toleranceInPoints / 100;
+  const hasBackup = expectedShares.some((s) => s === 0);
+  const backupRuledOutAt = tolerance > 0 && tolerance < 1 ? math.ceil(math.log(beta) / math.log1p(-tolerance)) : 1;
+  const shown = n > 0
+    && weightedIndexes.every((i) => isWithinBand(math.min(nEffective, math.round(answeredOf(backends[i]!.name) / phi)), nEffective, expectedShares[i]!, toleranceInPoints, okLevelPerSide))
+    && (!(hasBackup || weightedIndexes.length === 0) || n >= backupRuledOutAt);
+
   let status: VerdictStatus;
+  let decidedBy: DecidedBy = 'fixed-n';
   let probesNeeded: number | null = null;
-  if (n === 0) {
+  let pendingDrift = false;
+  const sequential = input.sequential;
+  if (n === 0 && sequential?.state !== 'drift') {
     status = 'no-data';
+  } else if (sequential?.state === 'drift') {
+    status = 'drift';
+    decidedBy = 'sequential-drift';
   } else if (failover !== null || assessed.some((a) => a.flagged)) {
     status = 'drift';
+  } else if (sequential?.state === 'ok') {
+    status = 'ok';
+    decidedBy = 'sequential-equivalence';
+  } else if (shown) {
+    status = 'ok';
   } else {
-    const requiredN = okSampleSize(expectedShares, resolutionInPoints, alpha, phi);
-    let neededN = requiredN;
-    assessed.forEach((a) => {
-      if (!isWeighted(a.expectedShare) || a.observedShare === null) return;
-      if (math.abs(a.deviationInPoints ?? 0) < math.max(toleranceInPoints, resolutionInPoints)) return;
-      // A deviation beyond tolerance and resolution that is not significant yet: ok would be premature. Until it becomes
-      // significant half the time the critical deviation z·√(p0(1−p0)/N) must shrink to the observed one
-      // (normal approximation: this only sizes probesNeeded, the verdict itself stays exact).
-      const z = normalQuantileUpper(alphaPerTest / 2);
-      const deviation = math.abs((a.observedShare as number) - a.expectedShare);
-      const untilSignificant = math.ceil((z * z * a.expectedShare * (1 - a.expectedShare)) / (deviation * deviation));
-      neededN = math.max(neededN, math.max(n + 1, math.ceil(untilSignificant * phi)));
-    });
-    if (n >= neededN) {
-      status = 'ok';
-    } else {
-      status = 'inconclusive';
-      probesNeeded = number.isFinite(neededN) ? neededN - n : null;
+    status = 'inconclusive';
+    // Normal approximation, only to size probesNeeded (the verdict itself is exact).
+    const zOk = normalQuantileUpper(okLevelPerSide);
+    const zDrift = normalQuantileUpper(alphaPerTest / 2);
+    let neededN = hasBackup || weightedIndexes.length === 0 ? backupRuledOutAt : 0;
+    for (const i of weightedIndexes) {
+      const a = assessed[i]!;
+      const p0 = a.expectedShare;
+      const deviation = math.abs((a.observedShare ?? p0) - p0);
+      const variance = p0 * (1 - p0);
+      const gap = tolerance - deviation;
+      if (gap > 1e-9) neededN = math.max(neededN, (zOk * zOk * variance) / (gap * gap));
+      else if (-gap > 1e-9) {
+        pendingDrift = true;
+        neededN = math.max(neededN, (zDrift * zDrift * variance) / (gap * gap));
+      } else neededN = INFINITY;
     }
+    neededN = math.ceil(neededN * phi);
+    probesNeeded = number.isFinite(neededN) ? math.max(1, neededN - n) : null;
   }
 
-  const explanations = explain({ input, where, n, nEffective, phi, alphaPerTest, toleranceInPoints, assessed, failover, status, probesNeeded, resolutionInPoints });
+  const meaning = describeMeaning({ status, decidedBy, n, toleranceInPoints, resolutionInPoints, deadBackendRuledOut, probesNeeded, pendingDrift, sequential, failover, beta });
+  const explanations = explain({ input, where, n, nEffective, phi, alphaPerTest, toleranceInPoints, assessed, failover, status, probesNeeded, meaning });
   return {
     window: label,
     status,
@@ -182,33 +208,58 @@ export function assessWindow(input: AssessWindowInput): Assessment {
     backends: assessed,
     failover,
     probesNeeded,
+    decidedBy,
+    resolutionInPoints,
+    deadBackendRuledOut,
+    meaning,
     explanations,
   };
 }
 
-/** Planner results by (shares, resolution, alpha): the same pool is assessed every few minutes. */
-const okSizeCache = new Map<string, number>();
-const OK_SIZE_CACHE_LIMIT = 256;
-
-/** N_ok: answers needed before a resolution-sized drift of the worst weighted backend is flagged half the time. */
-function okSampleSize(expectedShares: readonly number[], resolutionInPoints: number, alpha: number, phi: number): number {
-  const weighted = expectedShares.filter((s) => s > 0 && s < 1);
-  if (weighted.length === 0) return 1;
-  const key = `${expectedShares.join(',')}|${resolutionInPoints}|${alpha}`;
-  let fixedN = okSizeCache.get(key);
-  if (fixedN === undefined) {
-    fixedN = plannedOkSize(expectedShares, weighted, resolutionInPoints, alpha);
-    if (okSizeCache.size >= OK_SIZE_CACHE_LIMIT) okSizeCache.clear();
-    okSizeCache.set(key, fixedN);
-  }
-  return math.ceil(fixedN * phi);
+interface MeaningContext {
+  readonly status: VerdictStatus;
+  readonly decidedBy: DecidedBy;
+  readonly n: number;
+  readonly toleranceInPoints: number;
+  readonly resolutionInPoints: number | null;
+  readonly deadBackendRuledOut: boolean;
+  readonly probesNeeded: number | null;
+  readonly pendingDrift: boolean;
+  readonly sequential: SequentialVerdict | undefined;
+  readonly failover: FailoverFinding | null;
+  readonly beta: number;
 }
 
-function plannedOkSize(expectedShares: readonly number[], weighted: readonly number[], resolutionInPoints: number, alpha: number): number {
-  // A drift larger than any backend can move has no alternative; cap it at the largest possible move.
-  const largestMove = math.max(...weighted.map((s) => math.max(s, 1 - s))) * 100;
-  const driftInPoints = math.min(resolutionInPoints, largestMove);
-  return planSampleSize({ expectedShares, driftInPoints, alpha, power: 0.5 }).fixedN;
+/** One sentence: what this verdict establishes, and what it does not. */
+function describeMeaning(ctx: MeaningContext): string {
+  const tol = formatPoints(ctx.toleranceInPoints);
+  const confidence = `${formatPoints((1 - ctx.beta) * 100)}%`;
+  const more = ctx.probesNeeded === null ? 'more answers are needed' : `about ${plural(ctx.probesNeeded, 'more answer')} needed`;
+  const resolution = ctx.resolutionInPoints === null ? null : formatPoints(math.ceil(ctx.resolutionInPoints * 10) / 10);
+  switch (ctx.status) {
+    case 'no-data':
+      return 'Nothing established: no identified answer.';
+    case 'drift':
+      if (ctx.decidedBy === 'sequential-drift') {
+        return `Drift: the sequential test stopped the run on drift after ${plural(ctx.sequential?.identified ?? ctx.n, 'identified answer')} (a share is off by more than ±${tol} points, or a backup answered); answers that were still in flight cannot undo a stop decision.`;
+      }
+      if (ctx.failover !== null) return 'Failover: a backend that should get no traffic answered.';
+      return `Drift: a share is off by more than ±${tol} points (exact test of the tolerance band at this window's α).`;
+    case 'ok':
+      if (ctx.decidedBy === 'sequential-equivalence') {
+        return `Every share is within ±${tol} points of its weight (${confidence} confidence, always-valid sequential test; stopped after ${plural(ctx.sequential?.identified ?? ctx.n, 'identified answer')}).`;
+      }
+      return `Every share is within ±${tol} points of its weight (${confidence} confidence; no share off by more than ${resolution ?? '?'} points).`;
+    case 'inconclusive': {
+      if (resolution === null) return `Not decided: ${more} to confirm that no backup answers.`;
+      const ruledOut = ctx.deadBackendRuledOut
+        ? `No backend is missing: no share is off by more than ${resolution} points (each bound at ${confidence} confidence)`
+        : `Too few answers to rule out a missing backend: shares are pinned only to ±${resolution} points`;
+      return ctx.pendingDrift
+        ? `${ruledOut}; a share is more than ±${tol} points off but not significantly yet: ${more} to decide.`
+        : `${ruledOut}; shares not yet pinned within ±${tol} points: ${more} to confirm.`;
+    }
+  }
 }
 
 function formatPercent(share: number): string {
@@ -251,18 +302,34 @@ interface ExplainContext {
   readonly failover: FailoverFinding | null;
   readonly status: VerdictStatus;
   readonly probesNeeded: number | null;
-  readonly resolutionInPoints: number;
+  readonly meaning: string;
 }
 
-/** The deviation (points) beyond which this window flags a backend: the exact test's boundary or the gate. */
+/** The deviation (points) beyond which this window flags a backend (band test at alpha/K), or null if none can. */
 function flagBandInPoints(nEffective: number, expectedShare: number, alphaPerTest: number, toleranceInPoints: number): number | null {
   if (nEffective === 0) return null;
-  const region = binomialAcceptanceRegion(nEffective, expectedShare, alphaPerTest);
+  const flags = (k: number): boolean => bandTestPValue(k, nEffective, expectedShare, toleranceInPoints) < alphaPerTest;
   const sides: number[] = [];
-  if (region.lowestAccepted > 0) sides.push((expectedShare - (region.lowestAccepted - 1) / nEffective) * 100);
-  if (region.highestAccepted < nEffective) sides.push(((region.highestAccepted + 1) / nEffective - expectedShare) * 100);
+  // Above: the smallest flagged count (flags are monotone in k on each side of the mean).
+  let low = math.ceil(nEffective * expectedShare);
+  let high = nEffective + 1;
+  while (low < high) {
+    const mid = math.floor((low + high) / 2);
+    if (flags(mid)) high = mid;
+    else low = mid + 1;
+  }
+  if (low <= nEffective) sides.push((low / nEffective - expectedShare) * 100);
+  // Below: the largest flagged count.
+  let a = -1;
+  let b = math.floor(nEffective * expectedShare);
+  while (a < b) {
+    const mid = math.ceil((a + b) / 2);
+    if (flags(mid)) a = mid;
+    else b = mid - 1;
+  }
+  if (a >= 0) sides.push((expectedShare - a / nEffective) * 100);
   if (sides.length === 0) return null;
-  return math.max(toleranceInPoints, math.max(...sides));
+  return math.max(...sides);
 }
 
 function explain(ctx: ExplainContext): string[] {
@@ -295,9 +362,11 @@ function explain(ctx: ExplainContext): string[] {
     let band = '';
     if (b.expectedShare > 0 && b.expectedShare < 1) {
       const width = flagBandInPoints(ctx.nEffective, b.expectedShare, ctx.alphaPerTest, ctx.toleranceInPoints);
-      band = width === null ? ' (too few answers to flag any split at this sample size)' : ` (±${formatPoints(width)} points at this sample size)`;
+      band = width === null ? ' (too few answers to flag any split at this sample size)' : ` (flagged beyond ±${formatPoints(width)} points at this sample size)`;
     }
-    const flag = a.flagged ? ` — drift, off by ${formatPoints(Math.abs(a.deviationInPoints ?? 0))} points (p = ${formatPValue(a.pValue ?? 1)})` : '';
+    const flag = a.flagged
+      ? ` — drift, off by ${formatPoints(Math.abs(a.deviationInPoints ?? 0))} points, more than the ±${formatPoints(ctx.toleranceInPoints)}-point tolerance (p = ${formatPValue(a.bandPValue ?? 1)})`
+      : '';
     sentences.push(`${head}; expected ${formatPercent(b.expectedShare)}${band}${flag}${errorText}.`);
   });
 
@@ -338,12 +407,6 @@ function explain(ctx: ExplainContext): string[] {
   if (ctx.phi > 1) {
     sentences.push(`Answers are over-dispersed (φ = ${ctx.phi.toFixed(2)}), so the tests count them as ${formatCount(ctx.nEffective)} independent answers.`);
   }
-  if (ctx.status === 'inconclusive') {
-    sentences.push(
-      ctx.probesNeeded !== null
-        ? `Inconclusive: about ${formatCount(ctx.probesNeeded)} more identified answers are needed to rule out a ${formatPoints(ctx.resolutionInPoints)}-point drift.`
-        : `Inconclusive: no sample size of this window can rule out a ${formatPoints(ctx.resolutionInPoints)}-point drift.`,
-    );
-  }
+  if (ctx.status !== 'no-data') sentences.push(ctx.meaning);
   return sentences;
 }

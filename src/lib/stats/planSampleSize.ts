@@ -19,7 +19,7 @@ export interface PlanSampleSizeOptions {
   readonly alpha: number;
   /** Required probability of flagging the drift, e.g. 0.95. */
   readonly power: number;
-  /** Practical-significance gate of the window test (a backend is flagged only when off by at least this). */
+  /** Tolerance of the window's drift test (a backend is flagged only when shown off by more than this). */
   readonly toleranceInPoints?: number;
   /**
    * A specific alternative to plan for instead of "any backend off by driftInPoints", e.g. `[1, 0]` for a dead
@@ -51,7 +51,10 @@ const MAX_PLANNED_N = 1 << 24;
 
 /**
  * Exact power of the window test of one backend: P(flag) when its true share is `trueShare`, with n answers,
- * expected share `expectedShare`, per-test level `alphaPerTest` and tolerance gate `toleranceInPoints`.
+ * expected share `expectedShare` and per-test level `alphaPerTest`. With `toleranceInPoints` > 0 the test is the
+ * window's drift test (assessWindow): the share is shown off by MORE than the tolerance, i.e. twice the exact tail
+ * at the nearer edge of expected ± tolerance is below alphaPerTest (docs/statistics.md, "Drift"). With 0 it is the
+ * exact two-sided test against the expected share itself.
  */
 export function exactTestPower(
   n: number,
@@ -60,13 +63,35 @@ export function exactTestPower(
   alphaPerTest: number,
   toleranceInPoints = 0,
 ): number {
-  const region = binomialAcceptanceRegion(n, expectedShare, alphaPerTest);
-  const tolerance = toleranceInPoints / 100;
-  // Flag when p < alpha/K AND |k/n − e| ≥ tolerance; the small epsilon keeps exact ties on the flagged side.
-  const gateLow = math.floor(n * (expectedShare - tolerance) + 1e-9);
-  const gateHigh = math.ceil(n * (expectedShare + tolerance) - 1e-9);
-  const rejectAtOrBelow = math.min(region.lowestAccepted - 1, gateLow);
-  const rejectAtOrAbove = math.max(region.highestAccepted + 1, gateHigh);
+  let rejectAtOrBelow: number;
+  let rejectAtOrAbove: number;
+  if (toleranceInPoints > 0) {
+    const tolerance = toleranceInPoints / 100;
+    const high = expectedShare + tolerance;
+    const low = expectedShare - tolerance;
+    // Smallest k flagged above: 2·P(X ≥ k; high) < alphaPerTest (monotone in k).
+    let a = 0;
+    let b = n + 1;
+    while (a < b) {
+      const mid = math.floor((a + b) / 2);
+      if (high < 1 && 2 * math.exp(logBinomialSurvival(mid, n, high)) < alphaPerTest) b = mid;
+      else a = mid + 1;
+    }
+    rejectAtOrAbove = a;
+    // Largest k flagged below: 2·P(X ≤ k; low) < alphaPerTest.
+    let c = -1;
+    let d = n;
+    while (c < d) {
+      const mid = math.ceil((c + d) / 2);
+      if (low > 0 && 2 * math.exp(logBinomialCdf(mid, n, low)) < alphaPerTest) c = mid;
+      else d = mid - 1;
+    }
+    rejectAtOrBelow = c;
+  } else {
+    const region = binomialAcceptanceRegion(n, expectedShare, alphaPerTest);
+    rejectAtOrBelow = region.lowestAccepted - 1;
+    rejectAtOrAbove = region.highestAccepted + 1;
+  }
   const logLow = rejectAtOrBelow >= 0 ? logBinomialCdf(rejectAtOrBelow, n, trueShare) : -INFINITY;
   const logHigh = rejectAtOrAbove <= n ? logBinomialSurvival(rejectAtOrAbove, n, trueShare) : -INFINITY;
   return math.min(1, math.exp(logLow) + math.exp(logHigh));
@@ -179,7 +204,7 @@ function sequentialMeanFor(expected: readonly number[], alternative: readonly nu
  * binomial test at alpha/K (K from weightedBackendTestCount) with the tolerance gate; N is the smallest size
  * found by bisection with power ≥ `power` (exact power, not a normal approximation).
  *
- * Reference values (statistics.md; tests hold them to ±5%): 2:1 pool, true 1:1, alpha 0.01, power 0.95 →
+ * Reference values (docs/statistics.md; tests hold them to ±5%): 2:1 pool, true 1:1, alpha 0.01, power 0.95 →
  * 152; one-off check at alpha 1e-4, power 0.95 → 1:1 260, dead backend 24, 10% backup 29.
  *
  * @throws StatsInputError naming the field for shares outside [0, 1], alpha or power outside (0, 1), or a

@@ -11,26 +11,29 @@ const number = Number;
 /** Where a sequential run stands after the latest probe. */
 export type SequentialDecision =
   | { readonly state: 'continue' }
-  | { readonly state: 'drift'; readonly reason: string; readonly logBayesFactor: number }
-  | {
-      readonly state: 'ok';
-      readonly reason: string;
-      /** True when the run merely reached `maxProbes` without a decision (no proof of health at the tolerance). */
-      readonly truncated?: boolean;
-    };
+  | { readonly state: 'drift'; readonly reason: string; readonly logBayesFactor: number; readonly identified: number; readonly observed: number }
+  | { readonly state: 'ok'; readonly reason: string; readonly identified: number; readonly observed: number }
+  /** `maxProbes` reached without a decision: nothing is decided; the window's fixed-N test judges the run. */
+  | { readonly state: 'cap'; readonly reason: string };
 
 /** A running always-valid test of "answers split as expected"; feed it every probe as it completes. */
 export interface SequentialTest {
   /**
    * Records one probe: `backendIndex` indexes `expectedShares` (an entry with share 0 is a failover backend),
    * `null` is an unidentified answer or a failed probe (counted, not tested). Once the decision is final
-   * (drift or ok) further probes are ignored and the final decision is returned.
+   * (drift, ok or cap) further probes are ignored and the final decision is returned.
    * @throws StatsInputError for an index that is not an integer inside `expectedShares`.
    */
   observe(backendIndex: number | null): SequentialDecision;
   readonly decision: SequentialDecision;
   /** Probes observed so far (identified or not) until the decision became final. */
   readonly observed: number;
+  /**
+   * How close the drift decision is, in [0, 1] (1 = decided): the smaller of the two drift conditions' progress,
+   * log Bayes factor ÷ ln(1/alpha) and the best share's band log Bayes factor ÷ ln(K/alpha) (0 while no share is
+   * outside its band). Lets the prober stop widening near the boundary, so few probes are in flight at the stop.
+   */
+  readonly driftProgress: number;
 }
 
 /** Options of {@link createSequentialTest}. */
@@ -41,7 +44,7 @@ export interface SequentialTestOptions {
   readonly alpha: number;
   /** The early `ok` stop needs every share pinned to within this many percentage points of its expectation. */
   readonly toleranceInPoints: number;
-  /** Hard cap on probes; reaching it without a decision gives `ok` with `truncated: true`. */
+  /** Hard cap on probes; reaching it without a decision gives `cap` (nothing decided). */
   readonly maxProbes: number;
   /**
    * Probability that an early `ok` is declared although some share is off by ≥ toleranceInPoints.
@@ -80,6 +83,13 @@ const MIXTURE = {
 const CONFIDENCE_SEQUENCE_CONCENTRATION = 50;
 
 /**
+ * Concentration of the second Beta prior of the drift side's confidence sequence (mixed 50/50 with the one above):
+ * a diffuse prior puts mass near 0 and 1, so a dead backend leaves the tolerance band within a few probes of the
+ * mixture Bayes factor's own stop; the concentrated one keeps 5–15-point drifts fast.
+ */
+const DRIFT_SEQUENCE_DIFFUSE_CONCENTRATION = 2;
+
+/**
  * Creates an always-valid sequential test of "the identified answers split as `expectedShares` says".
  *
  * **Drift.** Over the primary backends (expected share > 0) the test keeps the mixture likelihood ratio
@@ -88,7 +98,12 @@ const CONFIDENCE_SEQUENCE_CONCENTRATION = 50;
  * Under p0 each BFⱼ is a non-negative martingale with mean 1, so by Ville's inequality
  * P(sup_n BF_n ≥ 1/alpha) ≤ alpha: the false-alarm rate holds even when the decision is checked after every
  * probe and the run stops at any time. No alternative is assumed; the prior spreads the bet over all splits.
- * Drift is declared when BF_n ≥ 1/alpha. An answer from a backend expected at 0 (failover) is drift at once
+ * Drift is declared when BF_n ≥ 1/alpha AND some weighted share's drift confidence sequence at level alpha/K lies
+ * entirely outside expected ± tolerance (a mixture of Beta(2·p0, 2·(1 − p0)) and Beta(50·p0, 50·(1 − p0)) priors,
+ * the same construction as the ok side below). The second condition makes the false-alarm guarantee hold for every
+ * split within the tolerance, not only the exact weights: if each true share is inside its band, a sequence that
+ * excludes the band excludes the truth, which happens with probability ≤ alpha/K per share, ≤ alpha in all
+ * (docs/statistics.md, "Drift"). An answer from a backend expected at 0 (failover) is drift at once
  * (`logBayesFactor` = Infinity: such an answer is impossible under the definition).
  *
  * **Early ok.** Each weighted share (0 < p0 < 1) has a confidence sequence: the set of p whose beta-binomial
@@ -140,13 +155,18 @@ export function createSequentialTest(options: SequentialTestOptions): Sequential
 
   const weighted = shares.map((s, i) => ({ i, p0: s })).filter((x) => x.p0 > 0 && x.p0 < 1);
   const okThreshold = math.log(weightedBackendTestCount(shares) / beta);
+  const driftBandThreshold = math.log(weightedBackendTestCount(shares) / alpha);
   const minimumForFailover = math.ceil(math.log(beta) / math.log1p(-math.min(tolerance, 1 - 1e-12)));
-  // Beta prior parameters and the running log marginal likelihood of each weighted share's sequence.
+  // Beta prior parameters and the running log marginal likelihood of each weighted share's sequence; `diffuse*`
+  // is the second prior of the drift side's mixture.
   const sequences = weighted.map((w) => ({
     ...w,
     a: CONFIDENCE_SEQUENCE_CONCENTRATION * w.p0,
     b: CONFIDENCE_SEQUENCE_CONCENTRATION * (1 - w.p0),
     logMarginal: 0,
+    diffuseA: DRIFT_SEQUENCE_DIFFUSE_CONCENTRATION * w.p0,
+    diffuseB: DRIFT_SEQUENCE_DIFFUSE_CONCENTRATION * (1 - w.p0),
+    diffuseLogMarginal: 0,
   }));
 
   const logBayesFactor = (): number => {
@@ -177,6 +197,21 @@ export function createSequentialTest(options: SequentialTestOptions): Sequential
     return excluded(low) && excluded(high);
   };
 
+  /** Log Bayes factor of the share's drift confidence sequence at the nearer band edge (−∞ while inside the band). */
+  const bandLogBayesFactor = (s: (typeof sequences)[number]): number => {
+    if (identified === 0) return -INFINITY;
+    const k = counts[s.i] ?? 0;
+    const observedShare = k / identified;
+    const edge = observedShare > s.p0 + tolerance ? s.p0 + tolerance : observedShare < s.p0 - tolerance ? s.p0 - tolerance : null;
+    if (edge === null || edge <= 0 || edge >= 1) return -INFINITY;
+    const high = math.max(s.logMarginal, s.diffuseLogMarginal);
+    const logMixture = high + math.log(0.5 * math.exp(s.logMarginal - high) + 0.5 * math.exp(s.diffuseLogMarginal - high));
+    // The log Bayes factor is convex in p with its minimum at the observed share: beyond the edge it only grows.
+    return logMixture - k * math.log(edge) - (identified - k) * math.log1p(-edge);
+  };
+  /** The share's drift confidence sequence (level alpha/K) lies entirely outside expected ± tolerance. */
+  const shareOutsideBand = (s: (typeof sequences)[number]): boolean => bandLogBayesFactor(s) >= driftBandThreshold;
+
   const observe = (backendIndex: number | null): SequentialDecision => {
     if (decision.state !== 'continue') return decision;
     if (backendIndex !== null && (!number.isInteger(backendIndex) || backendIndex < 0 || backendIndex >= shares.length)) {
@@ -193,6 +228,8 @@ export function createSequentialTest(options: SequentialTestOptions): Sequential
           state: 'drift',
           reason: `failover: backend #${backendIndex} answered although its expected share is 0 (probe ${observed})`,
           logBayesFactor: INFINITY,
+          identified,
+          observed,
         };
         return decision;
       }
@@ -205,15 +242,20 @@ export function createSequentialTest(options: SequentialTestOptions): Sequential
       for (const s of sequences) {
         const ks = counts[s.i] as number;
         s.logMarginal += math.log((s.i === backendIndex ? s.a + ks : s.b + identified - ks) / (s.a + s.b + identified));
+        s.diffuseLogMarginal += math.log(
+          (s.i === backendIndex ? s.diffuseA + ks : s.diffuseB + identified - ks) / (s.diffuseA + s.diffuseB + identified),
+        );
       }
       counts[backendIndex] = k + 1;
       identified++;
       const logBf = logBayesFactor();
-      if (logBf >= threshold) {
+      if (logBf >= threshold && sequences.some(shareOutsideBand)) {
         decision = {
           state: 'drift',
-          reason: `the split differs from the weights: Bayes factor ${Math.exp(logBf).toPrecision(3)} ≥ 1/alpha = ${(1 / alpha).toPrecision(3)} after ${identified} identified answers; shares ${describeShares()}`,
+          reason: `the split differs from the weights by more than ${(tolerance * 100).toFixed(1)} points: Bayes factor ${Math.exp(logBf).toPrecision(3)} ≥ 1/alpha = ${(1 / alpha).toPrecision(3)} after ${identified} identified answers; shares ${describeShares()}`,
           logBayesFactor: logBf,
+          identified,
+          observed,
         };
         return decision;
       }
@@ -221,15 +263,16 @@ export function createSequentialTest(options: SequentialTestOptions): Sequential
         decision = {
           state: 'ok',
           reason: `every share is within ±${(tolerance * 100).toFixed(1)} points of its weight with confidence ${(1 - beta).toPrecision(4)} after ${identified} identified answers; shares ${describeShares()}`,
+          identified,
+          observed,
         };
         return decision;
       }
     }
     if (observed >= maxProbes) {
       decision = {
-        state: 'ok',
-        truncated: true,
-        reason: `no significant drift in ${observed} probes (${identified} identified answers; maxProbes reached); shares ${describeShares()}`,
+        state: 'cap',
+        reason: `no sequential decision in ${observed} probes (${identified} identified answers; maxProbes reached); shares ${describeShares()}`,
       };
     }
     return decision;
@@ -242,6 +285,14 @@ export function createSequentialTest(options: SequentialTestOptions): Sequential
     },
     get observed() {
       return observed;
+    },
+    get driftProgress() {
+      if (decision.state === 'drift') return 1;
+      if (decision.state !== 'continue' || identified === 0) return 0;
+      const bf = logBayesFactor() / threshold;
+      let band = -INFINITY;
+      for (const s of sequences) band = math.max(band, bandLogBayesFactor(s));
+      return math.max(0, math.min(1, bf, band / driftBandThreshold));
     },
   };
 }

@@ -7,7 +7,8 @@ import type { Report } from '../report/types';
 import { assessWindow } from '../stats/assessWindow';
 import { dispersionIndex } from '../stats/dispersion';
 import { planSampleSize } from '../stats/planSampleSize';
-import type { Assessment } from '../stats/types';
+import { OK_MISS_RATE, planEquivalenceSize } from '../stats/equivalence';
+import type { Assessment, SequentialVerdict } from '../stats/types';
 import type { RunCounts, WindowEvidence } from '../store/types';
 
 /** One window to judge: its evidence and its share of the false-alarm budget. */
@@ -18,26 +19,8 @@ export interface WindowToAssess {
   readonly alpha: number;
   /** Words for explanations, e.g. "in the last hour". */
   readonly description: string;
-  /**
-   * Drift size, in points, the window must be able to catch (half the time) before it may say `ok` rather than
-   * `inconclusive`. Default: see {@link resolutionFor}.
-   */
-  readonly resolutionInPoints?: number;
-}
-
-/** Service windows (hour, day) say `ok` once they could have caught a 10-point drift (statistics.md: hourly ±10 points). */
-export const SERVICE_WINDOW_RESOLUTION_IN_POINTS = 10;
-
-/**
- * The resolution a window is judged at. A run (60 probes by default) is sized to catch a dead backend and failover
- * (statistics.md: "60 probes a run catch a dead backend every time"), so its resolution is the smallest weighted
- * expected share; pooled windows resolve {@link SERVICE_WINDOW_RESOLUTION_IN_POINTS}. Never finer than the tolerance.
- */
-export function resolutionFor(windowName: string, expectedShares: readonly number[], toleranceInPoints: number): number {
-  if (windowName !== 'run') return Math.max(toleranceInPoints, SERVICE_WINDOW_RESOLUTION_IN_POINTS);
-  const weighted = expectedShares.filter((share) => share > 0 && share < 1);
-  const deadBackendInPoints = weighted.length > 0 ? Math.min(...weighted) * 100 : SERVICE_WINDOW_RESOLUTION_IN_POINTS;
-  return Math.max(toleranceInPoints, deadBackendInPoints);
+  /** The run's sequential stop decision (drift or ok), final for this window's verdict (see assessWindow). */
+  readonly sequential?: SequentialVerdict | undefined;
 }
 
 /** Inputs of {@link assembleReport}. Pure data: the caller gathered it. */
@@ -57,8 +40,8 @@ export interface AssembleReportInput {
   readonly policy: readonly PolicyFinding[];
   readonly alerts: { readonly state: AlertState | null; readonly recent: readonly AlertLogEntry[] };
   /**
-   * Each recorded run's own verdict (run id → `ok`, `drift` …). When given, φ is calibrated on runs judged `ok`
-   * only; otherwise on every run of the longest window.
+   * Each recorded run's own verdict (run id → `ok`, `drift` …). When given, φ is calibrated on runs judged `ok` or
+   * `inconclusive` (not drift, not empty); otherwise on every run of the longest window.
    */
   readonly runVerdicts?: ReadonlyMap<string, string>;
   /** Why the latest run never reached the pool, if it did not (see `BuildReportInput.blind`). */
@@ -70,13 +53,13 @@ export interface AssembleReportInput {
  * a drift exactly at the tolerance cannot be flagged reliably at any sample size.
  */
 const PLANNED_DRIFTS_IN_POINTS = [7, 10, 15] as const;
-/** Power the planner sizes for (statistics.md). */
+/** Power the planner sizes for (docs/statistics.md). */
 const PLANNED_POWER = 0.95;
 
 /**
  * Judges every window against the pool's expected shares and assembles the report.
  * φ (dispersion) is estimated from the per-run counts of the longest window; when it exceeds `dispersionWarn`
- * every window is judged again with standard errors inflated by √φ (statistics.md, "Over-dispersion").
+ * every window is judged again with standard errors inflated by √φ (docs/statistics.md, "Over-dispersion").
  */
 export function assembleReport(input: AssembleReportInput): Report {
   const backends = input.pool.backends.map((b) => ({
@@ -90,7 +73,6 @@ export function assembleReport(input: AssembleReportInput): Report {
   const dispersion = calibrate(longest?.evidence.runs ?? [], input.pool, input.runVerdicts);
   const inflate = dispersion.phi !== null && dispersion.phi > input.dispersionWarn ? dispersion.phi : undefined;
 
-  const expectedShares = input.pool.backends.map((b) => b.expectedShare);
   const judge = (w: WindowToAssess, evidence: WindowEvidence): Assessment =>
     assessWindow({
       label: w.name,
@@ -99,10 +81,10 @@ export function assembleReport(input: AssembleReportInput): Report {
       options: {
         alpha: w.alpha,
         toleranceInPoints: input.toleranceInPoints,
-        resolutionInPoints: w.resolutionInPoints ?? resolutionFor(w.name, expectedShares, input.toleranceInPoints),
         ...(inflate !== undefined ? { dispersion: inflate } : {}),
       },
       windowDescription: w.description,
+      ...(w.sequential ? { sequential: w.sequential } : {}),
     });
 
   // The run window is judged first: its verdict decides whether its answers count in the pooled windows.
@@ -153,6 +135,19 @@ export function assembleReport(input: AssembleReportInput): Report {
       )
     : [];
 
+  // How many answers the hour window needs for a pool that follows its weights to be shown `ok` (power 0.95), and
+  // what that takes per run at the configured pace: the budget the timer is sized by (docs/statistics.md).
+  const expectedShares = input.pool.backends.map((b) => b.expectedShare);
+  const okAnswersNeeded = planEquivalenceSize({ expectedShares, toleranceInPoints: input.toleranceInPoints, power: PLANNED_POWER, missRate: OK_MISS_RATE });
+  const equivalence = {
+    window: 'hour',
+    toleranceInPoints: input.toleranceInPoints,
+    power: PLANNED_POWER,
+    answersNeeded: okAnswersNeeded,
+    probesPerRunNeeded: Number.isFinite(okAnswersNeeded) ? Math.ceil(okAnswersNeeded / Math.max(1, input.runsPerHour)) : okAnswersNeeded,
+    reachable: probesIn('hour', input.probesPerRun, input.runsPerHour) >= okAnswersNeeded,
+  };
+
   return buildReport({
     pool: input.pool,
     generatedAtMs: input.generatedAtMs,
@@ -164,7 +159,7 @@ export function assembleReport(input: AssembleReportInput): Report {
     alerts: input.alerts,
     ...(input.blind ? { blind: input.blind } : {}),
     dispersion: { phi: dispersion.phi, runs: dispersion.runs, warnAbove: input.dispersionWarn },
-    budget: { probesPerRun: input.probesPerRun, runsPerHour: input.runsPerHour, plan },
+    budget: { probesPerRun: input.probesPerRun, runsPerHour: input.runsPerHour, plan, equivalence },
     history,
   });
 }
@@ -230,7 +225,8 @@ export function withoutFlaggedRuns(
  * standard error and mask itself. φ is a check of the independence assumption, not of the weights.
  */
 function calibrate(runs: readonly RunCounts[], pool: ResolvedPool, runVerdicts: ReadonlyMap<string, string> | undefined): { phi: number | null; runs: number } {
-  const healthy = runVerdicts ? runs.filter((run) => runVerdicts.get(run.runId) === 'ok') : runs;
+  // A healthy run of the default size is `inconclusive` (it cannot pin shares within the tolerance on its own).
+  const healthy = runVerdicts ? runs.filter((run) => ['ok', 'inconclusive'].includes(runVerdicts.get(run.runId) ?? '')) : runs;
   const primary = pool.backends.filter((b) => b.isPrimary && b.expectedShare > 0).map((b) => b.name);
   const totals = primary.map((name) => healthy.reduce((sum, run) => sum + (run.answered[name] ?? 0), 0));
   const all = totals.reduce((a, b) => a + b, 0);

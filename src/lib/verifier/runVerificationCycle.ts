@@ -11,6 +11,7 @@ import type { ProbeRecord } from '../probe/types';
 import { healthOf, isConclusive, toRunVerdictTelemetry } from '../report/buildReport';
 import type { Report } from '../report/types';
 import type { SequentialDecision } from '../stats/sequentialTest';
+import type { SequentialVerdict } from '../stats/types';
 import { createSequentialStop } from './createSequentialStop';
 import type { EvidenceSource, ProbeSink, TimeWindow } from '../store/types';
 import { ensureError } from '../util/errors';
@@ -178,7 +179,7 @@ async function runUnderLease(deps: CycleDependencies, signal: AbortSignal, start
       timeoutInMs: s.timeoutInMs,
       sink: deps.sink,
       signal,
-      ...(sequential ? { shouldStop: (record: ProbeRecord) => sequential.shouldStop(record) } : {}),
+      ...(sequential ? { shouldStop: (record: ProbeRecord) => sequential.shouldStop(record), inFlightCap: () => sequential.inFlightCap(s.concurrency) } : {}),
     });
     const finishedAtMs = now();
     if (result.fatal) deps.log(`Probe run stopped: ${result.fatal.message}`);
@@ -186,7 +187,7 @@ async function runUnderLease(deps: CycleDependencies, signal: AbortSignal, start
 
     // Every probe stopped before the pool (refused, DNS, TLS, the gateway refusing this verifier's key or URL): blind.
     const blind = result.fatal?.message ?? null;
-    const report = await buildCycleReport(deps, pool, result.records, runId, { fromMs: startedAtMs, toMs: finishedAtMs + 1 }, blind, undefined);
+    const report = await buildCycleReport(deps, pool, result.records, runId, { fromMs: startedAtMs, toMs: finishedAtMs + 1 }, blind, sequential?.verdict, undefined);
     await deps.sink.finishRun({
       runId,
       finishedAtMs,
@@ -243,12 +244,13 @@ async function buildCycleReport(
   runId: string,
   runWindow: TimeWindow,
   blind: string | null,
+  sequential: SequentialVerdict | undefined,
   signal: AbortSignal | undefined,
 ): Promise<Report> {
   const nowMs = runWindow.toMs;
   const names = pool.backends.map((b) => b.name);
   const runEvidence = evidenceFromRecords(records, names, runWindow, Math.max(1, runWindow.toMs - runWindow.fromMs), runId);
-  const windows: WindowToAssess[] = [{ name: 'run', evidence: runEvidence, alpha: deps.settings.alphaRun, description: 'in this run' }];
+  const windows: WindowToAssess[] = [{ name: 'run', evidence: runEvidence, alpha: deps.settings.alphaRun, description: 'in this run', sequential }];
   windows.push(...(await readServiceWindows(deps, pool.name, nowMs, signal)));
   return assembleFromWindows(deps, pool, windows, nowMs, [], blind);
 }

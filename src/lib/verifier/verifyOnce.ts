@@ -18,12 +18,14 @@ export interface VerifyOnceOptions {
   readonly requests: number;
   readonly concurrency: number;
   readonly timeoutInMs: number;
-  /** False-alarm probability of this one-off decision (statistics.md: 1e-4 for a pipeline gate). */
+  /** False-alarm probability of this one-off decision (docs/statistics.md: 1e-4 for a pipeline gate). */
   readonly alpha: number;
   readonly toleranceInPoints: number;
   /** Stop as soon as the always-valid sequential test is decisive. */
   readonly sequential: boolean;
   readonly dispersionWarn?: number;
+  /** Ramp probes in flight up while the sequential test may stop early (default true; see runProbes). */
+  readonly rampUp?: boolean;
   readonly sink?: ProbeSink;
   readonly signal?: AbortSignal;
   readonly now?: () => number;
@@ -79,12 +81,15 @@ export async function verifyOnce(options: VerifyOnceOptions): Promise<VerifyOnce
       options.onProbe?.(record, sequential?.decision ?? null);
       return stop;
     },
+    // The in-flight ramp serves the sequential stop (overshoot); without one, every probe is sent at full concurrency.
+    ...(sequential ? { inFlightCap: () => sequential.inFlightCap(options.concurrency) } : { rampUp: false }),
+    ...(options.rampUp === false ? { rampUp: false } : {}),
   });
   const window = { fromMs: Math.min(startedAtMs, ...result.records.map((r) => r.startedAtMs)), toMs: now() + 1 };
   const evidence = evidenceFromRecords(result.records, names, window, Math.max(1000, Math.ceil((window.toMs - window.fromMs) / 20)), runId);
   const report = assembleReport({
     pool: options.pool,
-    windows: [{ name: 'run', evidence, alpha: options.alpha, description: 'in this run' }],
+    windows: [{ name: 'run', evidence, alpha: options.alpha, description: 'in this run', sequential: sequential?.verdict }],
     primaryWindow: 'run',
     generatedAtMs: now(),
     toleranceInPoints: options.toleranceInPoints,

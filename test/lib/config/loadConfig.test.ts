@@ -47,7 +47,7 @@ describe('loadConfig', () => {
         apiId: undefined,
         managedIdentityClientId: undefined,
       },
-      probe: { schedule: '0 */5 * * * *', maxRequests: 60, concurrency: 4, timeoutInMs: 30000, sequential: true },
+      probe: { schedule: '0 */5 * * * *', maxRequests: 100, concurrency: 4, timeoutInMs: 30000, sequential: true },
       verdict: { alphaRun: 1e-4, alphaHour: 2e-4, alphaDay: 1e-3, toleranceInPoints: 5, dispersionWarn: 1.25 },
       report: { primaryWindow: 'hour', binInMinutes: 5 },
       storePath: '.data/verifier.sqlite',
@@ -85,7 +85,7 @@ describe('loadConfig', () => {
   it('treats empty and blank values as absent, as Azure App Settings often carry them', () => {
     const settings = loadConfig({ APIM_GATEWAY_URL: '', PROBE_MAX_REQUESTS: '', PROBE_SEQUENTIAL: '  ', LOGS_SOURCE: '' });
     expect(settings.environment).toBe('local');
-    expect(settings.probe.maxRequests).toBe(60);
+    expect(settings.probe.maxRequests).toBe(100);
     expect(settings.probe.sequential).toBe(true);
   });
 

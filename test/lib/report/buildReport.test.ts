@@ -25,7 +25,7 @@ describe('buildReport', () => {
     it('states the observed and expected share of every backend with the probe count in the headline', () => {
       expect(report.status).toBe('ok');
       expect(report.headline).toBe(
-        'openai-instance-backend-pool follows its weights: West US 66.1% (expected 66.7%), East US 33.9% (expected 33.3%) over 720 probes in the last hour.',
+        'openai-instance-backend-pool follows its weights: every share within ±5 points at 95% confidence (exact test); West US 66.1% (expected 66.7%), East US 33.9% (expected 33.3%) over 720 probes in the last hour.',
       );
     });
 
@@ -94,23 +94,36 @@ describe('buildReport', () => {
     const report = buildReport(
       inputOf({
         pool: labPool({ withBackup: true }),
-        windows: [windowOf({ name: 'hour', status: 'drift', answered: { 'openai-instance1': 450, 'openai-instance2': 229, 'openai-backup': 41 } })],
+        // assessWindow flags a backup that answered: the report must still say it once, as failover.
+        windows: [windowOf({ name: 'hour', status: 'drift', answered: { 'openai-instance1': 450, 'openai-instance2': 229, 'openai-backup': 41 }, flagged: ['openai-backup'] })],
       }),
     );
     expect(report.headline).toBe('Failover: 41 answers came from priority-2 backend Central US in the last hour (of 720 answers).');
     expect(report.failover?.count).toBe(41);
     expect(report.findings.find((f) => f.kind === 'failover')).toMatchObject({ severity: 'alert', backend: 'openai-backup' });
+    // One finding per cause: no weight-drift finding for the backup as well.
+    expect(report.findings.filter((f) => f.kind === 'weight-drift')).toEqual([]);
+    // What is observed, and the possible causes: never one asserted cause.
+    const message = report.findings.find((f) => f.kind === 'failover')!.message;
+    expect(message).toMatch(/which should get none while the preferred group is available\. Possible causes: .*circuit breaker.*removed or disabled.*differs from its definition.*cannot tell which\.$/);
+    expect(message).not.toMatch(/was unavailable/);
     const backup = report.backends.find((b) => b.name === 'openai-backup')!;
     expect(backup.expectedShare).toBe(0);
     expect(backup.observedShare).toBeCloseTo(41 / 720, 12);
     expect(healthOf(report)).toBe('failover');
   });
 
-  it('says how many more answers an inconclusive window needs and does not open an incident', () => {
+  it('says what an inconclusive window establishes and how many more answers it needs, and does not open an incident', () => {
+    const meaning = 'No backend is missing: no share is off by more than 11.2 points (each bound at 95% confidence); shares not yet pinned within ±5 points: about 960 more answers needed to confirm.';
     const report = buildReport(
-      inputOf({ windows: [windowOf({ name: 'hour', status: 'inconclusive', answered: { 'openai-instance1': 7, 'openai-instance2': 5 }, probesNeeded: 140 })] }),
+      inputOf({ windows: [windowOf({ name: 'hour', status: 'inconclusive', answered: { 'openai-instance1': 40, 'openai-instance2': 20 }, probesNeeded: 960, meaning })] }),
     );
-    expect(report.headline).toBe('Inconclusive: 12 answers so far in the last hour, about 140 more needed to decide for openai-instance-backend-pool.');
+    expect(report.headline).toBe(
+      'Inconclusive for openai-instance-backend-pool (60 answers in the last hour): no backend is missing: no share is off by more than 11.2 points (each bound at 95% confidence); shares not yet pinned within ±5 points: about 960 more answers needed to confirm.',
+    );
+    expect(report.headline).not.toMatch(/follows its weights/);
+    expect(report.windows[0]).toMatchObject({ status: 'inconclusive', probesNeeded: 960, meaning, deadBackendRuledOut: true, decidedBy: 'fixed-n' });
+    expect(report.windows[0]?.decidedByText).toMatch(/^the fixed-N exact tests on all 60 identified answers/);
     expect(healthOf(report)).toBe('ok');
   });
 
@@ -376,6 +389,16 @@ describe('isConclusive', () => {
 
   it('holds for an ok verdict and for any bad health, not for an ok that only lacks data', () => {
     expect([isConclusive(ok), isConclusive(drift), isConclusive(inconclusive)]).toEqual([true, true, false]);
+  });
+
+  it('counts an inconclusive window that rules out a missing backend as a clean run (a healthy run of the default size)', () => {
+    const clean = buildReport(
+      inputOf({ windows: [windowOf({ name: 'hour', status: 'inconclusive', answered: { 'openai-instance1': 66, 'openai-instance2': 34 }, deadBackendRuledOut: true })] }),
+    );
+    const thin = buildReport(
+      inputOf({ windows: [windowOf({ name: 'hour', status: 'inconclusive', answered: { 'openai-instance1': 66, 'openai-instance2': 34 }, deadBackendRuledOut: false })] }),
+    );
+    expect([isConclusive(clean), isConclusive(thin)]).toEqual([true, false]);
   });
 });
 

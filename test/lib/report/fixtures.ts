@@ -52,6 +52,11 @@ export interface WindowSpec {
   network?: number;
   unattributedByStatus?: Record<string, number>;
   probesNeeded?: number | null;
+  /** Default: true from 30 identified answers (about where a 2:1 window rules out a missing backend). */
+  deadBackendRuledOut?: boolean;
+  /** Default: a short sentence per status. */
+  meaning?: string;
+  decidedBy?: Assessment['decidedBy'];
   degraded?: string;
   pool?: ResolvedPool;
   fromMs?: number;
@@ -124,6 +129,10 @@ export function windowOf(spec: WindowSpec): ReportWindowInput {
         ? { count: failoverCount, backends: backups.map((b) => ({ backend: b.name, priority: b.priority, count: spec.answered[b.name] ?? 0 })) }
         : null,
     probesNeeded: spec.probesNeeded ?? null,
+    decidedBy: spec.decidedBy ?? 'fixed-n',
+    resolutionInPoints: identified > 0 ? 4 : null,
+    deadBackendRuledOut: spec.deadBackendRuledOut ?? identified >= 30,
+    meaning: spec.meaning ?? (spec.status === 'ok' ? 'Every share is within ±5 points of its weight (95% confidence).' : `Verdict ${spec.status}.`),
     explanations: [`${spec.name}: ${identified} identified answers.`],
   };
   return { name: spec.name, evidence, assessment };

@@ -34,7 +34,7 @@ describe('assessWindow', () => {
     expect(result.status).toBe('drift');
     expect(result.backends.map((b) => b.flagged)).toEqual([true, true]);
     expect(result.backends[0]?.deviationInPoints).toBeCloseTo(-16.67, 2);
-    expect(result.explanations[0]).toMatch(/^East US answered 50% of 720 probes in the last hour; expected 67% \(±6\.\d points at this sample size\) — drift/);
+    expect(result.explanations[0]).toMatch(/^East US answered 50% of 720 probes in the last hour; expected 67% \(flagged beyond ±11\.\d points at this sample size\) — drift, off by 16\.7 points, more than the ±5-point tolerance/);
   });
 
   it('reports no-data with no identified answer, and still explains the errors', () => {
@@ -99,31 +99,46 @@ describe('assessWindow', () => {
     expect(large.status).toBe('drift');
   });
 
-  it('says inconclusive with the planner gap for a healthy 60-answer run, and ok for a healthy day', () => {
+  it('says inconclusive for a healthy 60-answer run, with the resolution reached and the answers still needed, and ok for a healthy day', () => {
     const run = assess({ east: 40, west: 20 }, { alpha: 1e-4 });
     expect(run.status).toBe('inconclusive');
-    expect(run.probesNeeded).toBeGreaterThan(1000);
-    expect(run.explanations.at(-1)).toMatch(/more identified answers are needed to rule out a 5-point drift/);
+    expect(run.decidedBy).toBe('fixed-n');
+    // ~±11 points at 60 answers (each bound at 95%): a missing backend is ruled out, ±5 is not shown.
+    expect(run.resolutionInPoints).toBeGreaterThan(9);
+    expect(run.resolutionInPoints).toBeLessThan(14);
+    expect(run.deadBackendRuledOut).toBe(true);
+    expect(run.probesNeeded).toBeGreaterThan(150);
+    expect(run.probesNeeded).toBeLessThan(400);
+    expect(run.meaning).toMatch(/^No backend is missing: no share is off by more than \d+(\.\d)? points .*; shares not yet pinned within ±5 points: about \d+ more answers needed to confirm\.$/);
+    expect(run.explanations.at(-1)).toBe(run.meaning);
     const day = assess({ east: 11_520, west: 5_760 }, { alpha: 1e-3 });
     expect(day.status).toBe('ok');
+    expect(day.resolutionInPoints).toBeLessThan(1);
     expect(day.probesNeeded).toBeNull();
+    expect(day.meaning).toMatch(/^Every share is within ±5 points of its weight \(95% confidence/);
   });
 
-  it('judges a run at a coarser resolution as ok when no backend is off by that much', () => {
-    const run = (answered: Record<string, number>) =>
-      assessWindow({ label: 'run', backends: twoToOne, evidence: evidenceOf(answered), options: { alpha: 1e-4, toleranceInPoints: 5, resolutionInPoints: 33 } });
-    // 75% vs 67% expected: 8 points off, not significant at 60 answers, inside the 33-point resolution.
-    expect(run({ east: 45, west: 15 }).status).toBe('ok');
-    expect(run({ east: 40, west: 20 }).status).toBe('ok');
-    // Too few answers even for a 33-point drift.
+  it('says ok only when every share interval is inside the tolerance band (equivalence), never for a 1:1 pool at 60 answers', () => {
+    const run = (answered: Record<string, number>) => assess(answered, { alpha: 1e-4 });
+    // 1:1 at 60 answers: 17 points off, not significant beyond the tolerance at 1e-4, and certainly not shown within it.
+    const oneToOne = run({ east: 30, west: 30 });
+    expect(oneToOne.status).toBe('inconclusive');
+    expect(oneToOne.meaning).not.toMatch(/within ±5 points of its weight/);
+    expect(run({ east: 45, west: 15 }).status).toBe('inconclusive');
+    // Too few answers to rule out even a missing backend: said so.
     const tiny = run({ east: 4, west: 2 });
     expect(tiny.status).toBe('inconclusive');
-    expect(tiny.probesNeeded).toBeGreaterThan(0);
+    expect(tiny.deadBackendRuledOut).toBe(false);
+    expect(tiny.meaning).toMatch(/^Too few answers to rule out a missing backend: shares are pinned only to ±\d+(\.\d)? points; /);
     expect(run({ east: 60, west: 0 }).status).toBe('drift');
+    // 1,200 answers exactly on the weights: both one-sided tests reject ±5 at 5%.
+    expect(run({ east: 800, west: 400 }).status).toBe('ok');
+    // 1,200 answers 3 points off: inside the tolerance, but the interval reaches past it.
+    expect(run({ east: 764, west: 436 }).status).toBe('inconclusive');
   });
 
   it('with over-dispersion φ = 4 no longer flags what is significant only under independence', () => {
-    const counts = { east: 430, west: 290 };
+    const counts = { east: 390, west: 330 };
     expect(assess(counts).status).toBe('drift');
     const inflated = assess(counts, { dispersion: 4 });
     expect(inflated.status).not.toBe('drift');

@@ -50,9 +50,13 @@ describe('planSampleSize', () => {
     expect(flagged / runs).toBeGreaterThanOrEqual(0.95 - 3 * Math.sqrt((0.95 * 0.05) / runs));
   });
 
-  it('reports Infinity when the drift is no larger than the tolerance gate and power 0.95 is asked', () => {
+  it('reports Infinity when the drift is no larger than the tolerance and power 0.95 is asked; plans a larger one against the band edge', () => {
     expect(planSampleSize({ expectedShares: twoToOne, driftInPoints: 5, alpha: 2e-4, power: 0.95, toleranceInPoints: 5 }).fixedN).toBe(Infinity);
-    expect(planSampleSize({ expectedShares: twoToOne, driftInPoints: 10, alpha: 2e-4, power: 0.95, toleranceInPoints: 5 }).fixedN).toBeLessThan(1000);
+    // 10 points off is 5 beyond the tolerance band: about (10/5)² ≈ 4× the answers the point-null test would need.
+    const banded = planSampleSize({ expectedShares: twoToOne, driftInPoints: 10, alpha: 2e-4, power: 0.95, toleranceInPoints: 5 }).fixedN;
+    const pointNull = planSampleSize({ expectedShares: twoToOne, driftInPoints: 10, alpha: 2e-4, power: 0.95 }).fixedN;
+    expect(banded).toBeGreaterThan(2 * pointNull);
+    expect(banded).toBeLessThan(3000);
   });
 
   it('rejects a drift no backend can make and a power outside (0, 1), naming the field', () => {

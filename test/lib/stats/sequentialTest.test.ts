@@ -38,14 +38,16 @@ describe('createSequentialTest', () => {
     expect(alarms / runs).toBeLessThanOrEqual(0.01 + 3 * Math.sqrt((0.01 * 0.99) / runs));
   });
 
-  it('catches a dead backend of a 2:1 pool within 30 identified answers at alpha 1e-4 in at least 99% of 1,000 runs', () => {
+  // The drift stop also needs a share's confidence sequence outside expected ± tolerance (false alarms ≤ alpha for every
+  // split inside the tolerance): a dead weight-1 backend takes 37 answers at 1e-4 (28 with the point null alone).
+  it('catches a dead backend of a 2:1 pool within 40 identified answers at alpha 1e-4 in at least 99% of 1,000 runs', () => {
     const random = createRandom(3);
     const runs = 1000;
     let caught = 0;
     for (let r = 0; r < runs; r++) {
       const test = createSequentialTest({ expectedShares: [2 / 3, 1 / 3], alpha: 1e-4, toleranceInPoints: 5, maxProbes: 200 });
       let identified = 0;
-      while (test.decision.state === 'continue' && identified < 30) {
+      while (test.decision.state === 'continue' && identified < 40) {
         // 5% of probes fail and are ignored by the test; every answer comes from the surviving backend.
         if (random.next() < 0.05) test.observe(null);
         else {
@@ -58,7 +60,8 @@ describe('createSequentialTest', () => {
     expect(caught / runs).toBeGreaterThanOrEqual(0.99);
   });
 
-  it('flags a 1:1 split of a 2:1 pool in at most 125 answers on average at alpha 0.01 (Wald bound 78; 1.6× it)', () => {
+  // Against the band edge (61.7%) rather than the weight: Wald's bound ln(100)/KL(0.5 ‖ 0.617) = 164 answers.
+  it('flags a 1:1 split of a 2:1 pool in at most 290 answers on average at alpha 0.01 (Wald bound to the tolerance band 164; 1.75× it)', () => {
     const random = createRandom(4);
     const runs = 500;
     let total = 0;
@@ -69,7 +72,7 @@ describe('createSequentialTest', () => {
       if (result.decision.state === 'drift') drifts++;
     }
     expect(drifts / runs).toBeGreaterThanOrEqual(0.99);
-    expect(total / runs).toBeLessThanOrEqual(125);
+    expect(total / runs).toBeLessThanOrEqual(290);
   });
 
   it('declares drift on the first answer from a backup backend', () => {
@@ -89,7 +92,7 @@ describe('createSequentialTest', () => {
     const random = createRandom(5);
     const result = runOnce(random, { expectedShares: [2 / 3, 1 / 3], alpha: 0.01, maxProbes: 20_000, missedDriftRate: 0.05 }, [2 / 3, 1 / 3]);
     expect(result.decision.state).toBe('ok');
-    expect(result.decision.state === 'ok' && result.decision.truncated).toBeFalsy();
+    expect(result.decision.state).not.toBe("cap");
     expect(result.probes).toBeLessThan(2000);
     expect(result.decision.state === 'ok' && result.decision.reason).toMatch(/within ±5\.0 points/);
   });
@@ -105,11 +108,11 @@ describe('createSequentialTest', () => {
     expect(wrongOk / runs).toBeLessThanOrEqual(0.05 + 3 * Math.sqrt((0.05 * 0.95) / runs));
   });
 
-  it('ends with a truncated ok at maxProbes when nothing was decided', () => {
+  it('ends with cap at maxProbes when nothing was decided (no ok claimed)', () => {
     const test = createSequentialTest({ expectedShares: [0.5, 0.5], alpha: 1e-4, toleranceInPoints: 5, maxProbes: 4 });
     [0, 1, null].forEach((i) => expect(test.observe(i).state).toBe('continue'));
     const decision = test.observe(0);
-    expect(decision).toMatchObject({ state: 'ok', truncated: true });
+    expect(decision).toMatchObject({ state: "cap" });
     expect(test.decision).toBe(decision);
   });
 
