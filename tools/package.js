@@ -5,8 +5,8 @@
  * .artifacts/apim-pool-verifier.zip (run after `npm run build`; the npm script does both).
  *
  * In the package: dist/src (without the local runner, a dev tool), host.json, a package.json without scripts or
- * dev dependencies, the example definitions and a `pools/` folder if there is one (POOL_DEFINITION_PATH points
- * into the package), and the production dependencies copied from node_modules (`npm ls --omit=dev`).
+ * dev dependencies, the example definitions, dist/schema (the definition's JSON Schema, which the validator
+ * compiles at run time) and a `pools/` folder if there is one (POOL_DEFINITION_PATH points into the package), and the production dependencies copied from node_modules (`npm ls --omit=dev`).
  * Left out: tests, fixtures and TLS keys, bench, TypeScript sources, docs, infra, tools, and better-sqlite3 — a
  * native addon built on this machine for this Node version, which would not load on the Functions image (Node 22);
  * the azure environment never loads it. The embedded emulator stays in dist/src: src/app/defaultServices.ts
@@ -100,6 +100,8 @@ function main() {
   fs.rmSync(zipFile, { force: true });
   fs.mkdirSync(stage, { recursive: true });
 
+  // The definition's JSON Schema, imported by the validator: tsc emits it to dist/schema.
+  copyTree(path.join(ROOT, 'dist', 'schema'), path.join(stage, 'dist', 'schema'));
   for (const entry of fs.readdirSync(distSrc)) {
     if (!EXCLUDED_DIST.has(entry)) copyTree(path.join(distSrc, entry), path.join(stage, 'dist', 'src', entry));
   }

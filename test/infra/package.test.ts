@@ -39,7 +39,7 @@ describeWithZip('the deployable package (npm run package)', () => {
     const functions = readdirSync(join(ROOT, 'dist', 'src', 'functions')).filter((name) => name.endsWith('.js'));
     expect(functions.length).toBeGreaterThan(0);
     for (const name of functions) expect(entries).toContain(`dist/src/functions/${name}`);
-    expect(entries).toEqual(expect.arrayContaining(['host.json', 'package.json', 'examples/lab-pool.json']));
+    expect(entries).toEqual(expect.arrayContaining(['host.json', 'package.json', 'examples/lab-pool.json', 'dist/schema/pool-definition.schema.json']));
   });
 
   it('holds every production dependency except the native SQLite addon', () => {
@@ -56,7 +56,7 @@ describeWithZip('the deployable package (npm run package)', () => {
       /^dist\/test\//,
       /^dist\/bench\//,
       /^dist\/src\/local\//,
-      /^(test|bench|src|docs|infra|tools|\.tools|\.ci|schema)\//,
+      /^(test|bench|src|docs|infra|tools|\.tools|\.ci)\//,
       /\.pem$/,
       /(^|\/)key\.pem$/,
       /^local\.settings/,

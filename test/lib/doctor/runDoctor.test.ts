@@ -169,7 +169,7 @@ describe('runDoctor', () => {
     const check = byName(checks)['required settings']!;
     expect(check.status).toBe('failed');
     expect(check.detail).toBe(
-      'missing: AzureWebJobsStorage__blobServiceUri, AzureWebJobsStorage__queueServiceUri, AzureWebJobsStorage__tableServiceUri, AzureWebJobsStorage__credential, AzureWebJobsStorage__clientId, LOGS_SOURCE, APPLICATIONINSIGHTS_CONNECTION_STRING, APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+      'missing: AzureWebJobsStorage__accountName, APPLICATIONINSIGHTS_CONNECTION_STRING, LOGS_SOURCE',
     );
   });
 
