@@ -1,3 +1,4 @@
+import { SETTING_DEFAULTS } from '../src/lib/config/loadConfig';
 import path from 'node:path';
 import { createServices, type Services } from '../src/app/createServices';
 import { runStartup } from '../src/app/runStartup';
@@ -36,7 +37,7 @@ async function runTrial(appRoot: string, scenario: Scenario, seed: number): Prom
   const env = await startEmbeddedEnvironment({ port: 0, latencyScale: 0, seed });
   let services: Services | undefined;
   try {
-    // Defaults of the product: 60 probes at most, concurrency 4, sequential test on, headline window hour.
+    // Defaults of the product (PROBE_MAX_REQUESTS, concurrency 4, sequential test on, headline window hour).
     services = await createServices({ STORE_PATH: ':memory:' }, { appRoot, embedded: env });
     await runStartup(services, () => undefined);
     const deps = services.cycleDependencies(() => undefined);
@@ -71,7 +72,7 @@ function summary(values: readonly (number | null)[]): string {
 
 /**
  * Detection latency on the embedded environment, in timer intervals: after one healthy cycle, a fault is applied
- * and cycles run back to back with the product defaults (60 probes at most, sequential test on). For each
+ * and cycles run back to back with the product defaults (PROBE_MAX_REQUESTS probes at most, sequential test on). For each
  * scenario and seeded trial: the first cycle whose run window says drift, whose any window says drift, and the
  * first cycle after which a drift (weight) alert and a config-drift alert were raised. 1 = the first run after
  * the fault. Back to back, the hour and day windows also hold the earlier healthy runs.
@@ -82,7 +83,7 @@ export async function run(): Promise<string> {
   const lines = [
     '## detection',
     '',
-    `Timer intervals from the fault to each signal (1 = the first run after it), product defaults (≤ 60 probes per run, sequential test, α_run = 1e-4), ${TRIALS} seeded trials per scenario, at most ${MAX_CYCLES_AFTER} cycles each, runs back to back on the embedded environment (latency 0).`,
+    `Timer intervals from the fault to each signal (1 = the first run after it), product defaults (≤ ${SETTING_DEFAULTS.PROBE_MAX_REQUESTS} probes per run, sequential test, α_run = 1e-4), ${TRIALS} seeded trials per scenario, at most ${MAX_CYCLES_AFTER} cycles each, runs back to back on the embedded environment (latency 0).`,
     '',
     '| scenario | run window says drift | any window says drift | weight-drift alert | config-drift alert | probes per run (mean) |',
     '|---|---|---|---|---|---|',

@@ -1,3 +1,4 @@
+import { SETTING_DEFAULTS } from '../src/lib/config/loadConfig';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,7 +61,7 @@ async function timerRuns(appRoot: string, env: EmbeddedEnvironment, sequential: 
 
 /**
  * Token cost of probing, measured on the embedded environment with its token counting (≈ 4 characters a token,
- * +4 per message, +3 priming): one probe, one verdict of a healthy timer run (sequential stop vs a fixed 60), and
+ * +4 per message, +3 priming): one probe, one verdict of a healthy timer run (sequential stop vs a fixed PROBE_MAX_REQUESTS), and
  * one CLI `verify` (defaults: ≤ 1000 probes, sequential) on a 1:1 pool — each against the reference lab's notebook
  * request as the baseline.
  */
@@ -110,11 +111,11 @@ export async function run(): Promise<string> {
       '| verdict | probes per verdict (mean, min–max) | tokens per verdict (mean) | vs one lab request | note |',
       '|---|---|---|---|---|',
       row('timer run, healthy 2:1, sequential stop (default)', sequentialRuns.probes, sequentialRuns.tokens, `${TIMER_TRIALS} runs`),
-      row('timer run, healthy 2:1, fixed 60 probes', fixedRuns.probes, fixedRuns.tokens, `${TIMER_TRIALS} runs`),
+      row(`timer run, healthy 2:1, fixed ${SETTING_DEFAULTS.PROBE_MAX_REQUESTS} probes (sequential test off)`, fixedRuns.probes, fixedRuns.tokens, `${TIMER_TRIALS} runs`),
       row('CLI verify on a 1:1 pool (≤ 1000 probes, sequential)', cliProbes, cliTokens, `${CLI_TRIALS} runs; verdicts: ${cliStatuses.join(', ')}`),
       row('CLI verify on a 1:1 pool, --requests 10000 (sequential)', [long.probesSent], [long.tokensUsed], `1 run; sequential decision: ${longState}, stopped early: ${long.stoppedEarly}`),
       '',
-      `Sequential stop saves ${(100 * (1 - mean(sequentialRuns.tokens) / Math.max(1, mean(fixedRuns.tokens)))).toFixed(0)}% of the tokens of a fixed 60-probe run on a healthy pool.`,
+      `Sequential stop saves ${(100 * (1 - mean(sequentialRuns.tokens) / Math.max(1, mean(fixedRuns.tokens)))).toFixed(0)}% of the tokens of a fixed ${SETTING_DEFAULTS.PROBE_MAX_REQUESTS}-probe run on a healthy pool (a run cannot show ±5 points on its own, so a healthy run never stops early).`,
     ].join('\n');
   } finally {
     await env.close();
