@@ -189,6 +189,8 @@ describe('runDoctor', () => {
     await expect(stateTable!.getEntity(DOCTOR_PROBE_KEYS.partitionKey, DOCTOR_PROBE_KEYS.rowKey)).rejects.toMatchObject({ statusCode: 404 });
     expect(stateTable!.tableName).toBe(STATE_TABLE_NAME);
     expect(printed(checks)).not.toContain(STORAGE_KEY_FRAGMENT);
+    expect(printed(checks)).not.toContain(ingestion.instrumentationKey);
+    expect(printed(checks)).not.toContain('fake-bearer-token');
   });
 
   describe('deploy mode write permission', () => {
