@@ -31,7 +31,7 @@ export interface FakeIngestion {
   envelopes(): TelemetryEnvelope[];
   /** Raw bodies (decompressed) of every track request, for secret scans. */
   rawBodies(): string[];
-  /** Track requests refused (401), with the Authorization header they carried (undefined when none). */
+  /** Track requests refused (401/403), with the Authorization header they carried (undefined when none). */
   refusals(): { readonly authorization: string | undefined }[];
   /** Paths other than `/v2.1/track` that were called (live metrics, statsbeat …). */
   otherPaths(): string[];
@@ -47,6 +47,11 @@ export interface FakeIngestionOptions {
    * body, as Azure does; the key in the envelopes alone is not enough.
    */
   readonly requireTokenAudience?: string;
+  /**
+   * Behave like a resource where the token's identity lacks Monitoring Metrics Publisher: a batch with a valid
+   * token is refused with 403 (Breeze's error body). Needs `requireTokenAudience`.
+   */
+  readonly forbidden?: boolean;
 }
 
 /**
@@ -55,7 +60,7 @@ export interface FakeIngestionOptions {
  * are not recorded as envelopes (they never reach the tables).
  */
 export async function startFakeIngestion(options: string | FakeIngestionOptions = {}): Promise<FakeIngestion> {
-  const { instrumentationKey = '00000000-1111-4222-8333-444444444444', requireTokenAudience } =
+  const { instrumentationKey = '00000000-1111-4222-8333-444444444444', requireTokenAudience, forbidden = false } =
     typeof options === 'string' ? { instrumentationKey: options } : options;
   const refused = new WeakSet<object>();
   const server = await startHttpsFakeServer((request) => {
@@ -74,6 +79,11 @@ export async function startFakeIngestion(options: string | FakeIngestionOptions 
             status: 401,
             body: { itemsReceived: items.length, itemsAccepted: 0, errors: items.map((_, index) => ({ index, statusCode: 401, message })) },
           };
+        }
+        if (forbidden) {
+          refused.add(request);
+          const message = 'Forbidden - the identity is not authorized to send telemetry to this resource';
+          return { status: 403, body: { itemsReceived: items.length, itemsAccepted: 0, errors: items.map((_, index) => ({ index, statusCode: 403, message })) } };
         }
       }
       return { status: 200, body: { itemsReceived: items.length, itemsAccepted: items.length, errors: [] } };

@@ -124,7 +124,23 @@ export interface ArmClient {
   deleteBackend(location: ApimLocation, backendId: string, options?: { ifMatch?: string }, signal?: AbortSignal): Promise<boolean>;
   /** The raw XML of an API's policy (`format=rawxml`), or `null` when the API has no policy (404). */
   getApiPolicy(location: ApimLocation, apiId: string, signal?: AbortSignal): Promise<string | null>;
+  /**
+   * The caller's effective permissions on the service: ARM "Permissions - List For Resource"
+   * (`GET {service}/providers/Microsoft.Authorization/permissions?api-version=2022-04-01`, operation
+   * AzurePermissionsForResource_List), one entry per role assignment in force, each `actions` minus `notActions`.
+   * Reads only; the first page (a `nextLink` is not followed: one entry per role assigned, a handful in practice).
+   */
+  listPermissions(location: ApimLocation, signal?: AbortSignal): Promise<ArmPermission[]>;
 }
+
+/** One entry of ARM's permissions list (wildcards such as `*` or `Microsoft.ApiManagement/*` as ARM sends them). */
+export interface ArmPermission {
+  readonly actions: readonly string[];
+  readonly notActions: readonly string[];
+}
+
+/** The Microsoft.Authorization api-version of {@link ArmClient.listPermissions}. */
+export const PERMISSIONS_API_VERSION = '2022-04-01';
 
 const RETRYABLE_NETWORK_CODES = new Set([
   'ECONNRESET',
@@ -149,6 +165,8 @@ interface CallSpec {
   acceptStatuses: readonly number[];
   write: boolean;
   signal: AbortSignal | undefined;
+  /** Another provider's api-version (default: the client's APIM one). */
+  apiVersion?: string;
 }
 
 /**
@@ -177,7 +195,7 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
   async function call(spec: CallSpec): Promise<AxiosResponse<string>> {
     const resource = `${serviceArmId(spec.location)}/${spec.relativePath}`;
     const operation = `${spec.method} ${spec.relativePath}`;
-    const query = new URLSearchParams({ ...spec.query, 'api-version': options.apiVersion });
+    const query = new URLSearchParams({ ...spec.query, 'api-version': spec.apiVersion ?? options.apiVersion });
     const url = `${endpoint}${encodeResourcePath(resource)}?${query.toString()}`;
     const fail = (
       message: string,
@@ -319,6 +337,23 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
         signal,
       });
       return response.status !== 204;
+    },
+
+    async listPermissions(location, signal) {
+      const relativePath = 'providers/Microsoft.Authorization/permissions';
+      const response = await call({ method: 'GET', relativePath, location, acceptStatuses: [], write: false, signal, apiVersion: PERMISSIONS_API_VERSION });
+      const value = (parseJson(response.data) as { value?: unknown } | undefined)?.value;
+      if (!Array.isArray(value)) {
+        throw new ArmRequestError(`GET ${relativePath} failed: the response has no value array`, {
+          status: response.status,
+          code: 'InvalidResponse',
+          operation: `GET ${relativePath}`,
+          resource: `${serviceArmId(location)}/${relativePath}`,
+          url: response.config.url ?? '',
+        });
+      }
+      const strings = (list: unknown): string[] => (Array.isArray(list) ? list.filter((item): item is string => typeof item === 'string') : []);
+      return value.map((entry: { actions?: unknown; notActions?: unknown }) => ({ actions: strings(entry?.actions), notActions: strings(entry?.notActions) }));
     },
 
     async getApiPolicy(location, apiId, signal) {

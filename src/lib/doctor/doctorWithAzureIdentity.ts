@@ -1,13 +1,22 @@
+import { tableStorageOf } from '../../app/environments/azure/tableStorage';
+import type { Settings } from '../config/types';
 import { createArmClient } from '../deploy/armClient';
 import { createAzureCredential } from '../deploy/createCredential';
 import { loadPoolDefinition } from '../pool/loadPoolDefinition';
+import type { ResolvedPool } from '../pool/types';
 import { runProbes } from '../probe/runProbes';
+import { createTableClient, type TableStorage } from '../state/tableSharedState';
+import { createAppInsightsSink } from '../telemetry/createAppInsightsSink';
+import type { TelemetryHealth } from '../telemetry/createTelemetryHealth';
+import { createLogsQueryClient } from '../telemetry/createLogsQueryClient';
 import { runDoctor, type DoctorCheck } from './runDoctor';
 
 /**
- * {@link runDoctor} with the real adapters: the pool file from disk, ARM with `DefaultAzureCredential` (pinned to
- * AZURE_CLIENT_ID when set — the app's user-assigned identity in Azure, your sign-in locally) and the real probe.
- * Used by `apim-pool-verifier doctor` and `GET /api/doctor`.
+ * {@link runDoctor} with the real adapters: the pool file from disk, ARM and Logs with `DefaultAzureCredential`
+ * (pinned to AZURE_CLIENT_ID when set — the app's user-assigned identity in Azure, your sign-in locally), the real
+ * probe, the state table as the azure environment reaches it (AzureWebJobsStorage, either form) and the real App
+ * Insights sink (Entra ingestion when APPLICATIONINSIGHTS_AUTHENTICATION_STRING asks for it; no offline storage,
+ * so a refused marker is not resent later). Used by `apim-pool-verifier doctor` and `GET /api/doctor`.
  */
 export function doctorWithAzureIdentity(env: Readonly<Record<string, string | undefined>>): Promise<DoctorCheck[]> {
   const identity = createAzureCredential({ managedIdentityClientId: env.AZURE_CLIENT_ID });
@@ -24,5 +33,42 @@ export function doctorWithAzureIdentity(env: Readonly<Record<string, string | un
         identityDescription: identity.description,
       }),
     runProbes,
+    stateTable: (settings) => {
+      const storage = tableStorageOf(settings);
+      return storage === undefined ? undefined : { client: createTableClient(storage), accountLabel: storageAccountLabel(storage) };
+    },
+    createAppInsightsSink: (settings: Settings, pool: ResolvedPool, health: TelemetryHealth) => {
+      const auth = settings.telemetry.ingestionAuthentication;
+      const credential = auth === undefined ? undefined : createAzureCredential({ managedIdentityClientId: auth.clientId }).credential;
+      return createAppInsightsSink({
+        connectionString: settings.secrets.appInsightsConnectionString ?? '',
+        cloudRoleName: settings.telemetry.cloudRoleName,
+        pool,
+        apimService: settings.deploy.serviceName ?? pool.apim?.serviceName ?? new URL(settings.gatewayUrl ?? 'https://unknown').hostname,
+        offlineStorage: false,
+        health,
+        ...(credential === undefined ? {} : { credential }),
+      });
+    },
+    createLogsClient: (settings) => createLogsQueryClient({ credential: identity.credential, endpoint: settings.telemetry.logsEndpoint }),
   });
+}
+
+/**
+ * The storage account's name, for fixes: the first label of the table endpoint, or the connection string's
+ * `AccountName` (a name, not a secret; the key is never read here).
+ */
+export function storageAccountLabel(storage: TableStorage): string {
+  if (storage.kind === 'identity') {
+    try {
+      const url = new URL(storage.tableServiceUri);
+      // The emulator's path-style endpoint (http://127.0.0.1:10002/devstoreaccount1) names the account in the path.
+      const pathStyle = /^(127\.0\.0\.1|localhost|\[::1\])$/.test(url.hostname);
+      return (pathStyle ? url.pathname.split('/')[1] : url.hostname.split('.')[0]) || 'named by AzureWebJobsStorage__tableServiceUri';
+    } catch {
+      return 'named by AzureWebJobsStorage__tableServiceUri';
+    }
+  }
+  const name = /(?:^|;)\s*AccountName=([^;]+)/i.exec(storage.connectionString)?.[1]?.trim();
+  return name ?? 'named by AzureWebJobsStorage';
 }

@@ -2,11 +2,16 @@ import { AZURE_REQUIRED_SETTINGS } from '../config/azureSettings';
 import { ConfigError } from '../config/ConfigError';
 import { loadConfig } from '../config/loadConfig';
 import type { Settings } from '../config/types';
+import type { TableClient } from '@azure/data-tables';
+import type { LogsQueryClient } from '@azure/monitor-query-logs';
 import { ArmRequestError, type ArmClient } from '../deploy/armClient';
 import { checkPolicy } from '../deploy/checkPolicy';
 import { DefinitionError } from '../pool/DefinitionError';
 import type { ApimLocation, ResolvedPool } from '../pool/types';
 import type { ProbeRunResult, RunProbesOptions } from '../probe/runProbes';
+import type { AppInsightsSink } from '../telemetry/createAppInsightsSink';
+import type { TelemetryHealth } from '../telemetry/createTelemetryHealth';
+import { DOCTOR_ROLES, checkGatewayLogs, checkTableStorage, checkTelemetryRoundTrip, checkWritePermission } from './connectionChecks';
 
 /** One line of the doctor's checklist. `fix` says exactly what to do; neither field ever holds a secret. */
 export interface DoctorCheck {
@@ -26,14 +31,36 @@ export interface DoctorPorts {
   /** Who the ARM token belongs to, named in fixes ("user-assigned managed identity …", "your az login"). */
   readonly identityDescription: string;
   readonly runProbes: (options: RunProbesOptions) => Promise<ProbeRunResult>;
+  /**
+   * A client for the state table and the account's name for fixes, as the azure environment builds it from
+   * AzureWebJobsStorage (either form); undefined when no storage account is configured.
+   */
+  readonly stateTable: (settings: Settings) => { readonly client: TableClient; readonly accountLabel: string } | undefined;
+  /** The real App Insights sink for the settings (with the ingestion credential they ask for), reporting to `health`. */
+  readonly createAppInsightsSink: (settings: Settings, pool: ResolvedPool, health: TelemetryHealth) => AppInsightsSink;
+  /** A Logs query client for LOGS_ENDPOINT with the identity. */
+  readonly createLogsClient: (settings: Settings) => LogsQueryClient;
+  /**
+   * How long to wait for the marker to be queryable, and between queries. Default 150 s / 10 s: App Insights
+   * ingestion usually takes 20 s–3 min (Azure Monitor "Log data ingestion time"), and `GET /api/doctor` must
+   * answer within the Functions HTTP limit of 230 s.
+   */
+  readonly telemetryWait?: { readonly waitInMs: number; readonly pollEveryInMs: number };
 }
 
 /** Built-in role ids named in fixes (same table as infra/main.bicep and the README). */
-const ROLE = {
-  apimReader: 'API Management Service Reader Role (71522526-b88f-4d52-b57f-d31fc3546d0d)',
-  apimContributor: 'API Management Service Contributor (312a565d-c81f-4fd8-895a-4e21e48d571c)',
-  keyVaultSecretsUser: 'Key Vault Secrets User (4633458b-17de-408a-b874-0445c86b69e6)',
-};
+const ROLE = DOCTOR_ROLES;
+/** The checks after the settings, in order (a failed step skips the rest of the list that depends on it). */
+const AFTER_SETTINGS = [
+  'pool definition',
+  'APIM pool (ARM read)',
+  'API policy',
+  'gateway probe',
+  'Table Storage (state table read/write)',
+  'App Insights ingestion',
+  'Logs query finds the record',
+  'gateway logs (all-traffic source)',
+];
 const KEY_VAULT_REFERENCE = /^\s*@Microsoft\.KeyVault\(/i;
 const MAX_DETAIL = 400;
 
@@ -41,12 +68,14 @@ const clip = (text: string): string => (text.length > MAX_DETAIL ? `${text.slice
 
 /**
  * Checks each connection the app needs and returns the checklist, in order: settings (complete, consistent, Key
- * Vault references resolved), the pool definition, read access to the pool through ARM, the API policy routing to
- * the pool, and one probe through the gateway with the key. A failed step skips the steps that depend on it.
+ * Vault references resolved), the pool definition, read access to the pool through ARM and, with DEPLOY_MODE=deploy,
+ * write permission (ARM's permissions list for the service, nothing written), the API policy routing to the pool,
+ * one probe through the gateway with the key, Table Storage read/write of the state table (a probe entity written
+ * and deleted), App Insights ingestion of one marker through the real sink and a Logs query that finds it (bounded
+ * wait, {@link DoctorPorts.telemetryWait}), and, with ALL_TRAFFIC_SOURCE=gateway-logs, gateway log rows for
+ * APIM_API_ID in the last day. Each failed line names the fix (role with its built-in id and scope, or setting).
+ * A failed step skips the steps that depend on it; a connection that is not configured is `skipped` with why.
  * Never throws for an expected failure and never puts a secret in a line (values of settings are not echoed).
- *
- * Not checked yet (issue 14): write permission in deploy mode, Table Storage, App Insights ingestion and the Logs
- * query, the gateway-logs source.
  */
 export async function runDoctor(ports: DoctorPorts): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
@@ -88,7 +117,7 @@ export async function runDoctor(ports: DoctorPorts): Promise<DoctorCheck[]> {
     checks.push({ name: 'required settings', status: 'ok', detail: `${required.length} present` });
   }
   if (!settings || missing.length > 0 || unresolved.length > 0) {
-    checks.push(skipped('pool definition', 'settings'), skipped('APIM pool (ARM read)', 'settings'), skipped('API policy', 'settings'), skipped('gateway probe', 'settings'));
+    checks.push(...AFTER_SETTINGS.map((name) => skipped(name, 'settings')));
     return checks;
   }
 
@@ -100,7 +129,7 @@ export async function runDoctor(ports: DoctorPorts): Promise<DoctorCheck[]> {
   } catch (error) {
     const detail = error instanceof DefinitionError || error instanceof Error ? error.message : String(error);
     checks.push({ name: 'pool definition', status: 'failed', detail: clip(detail), fix: `Fix the file POOL_DEFINITION_PATH names (${settings.poolDefinitionPath}).` });
-    checks.push(skipped('APIM pool (ARM read)', 'pool definition'), skipped('API policy', 'pool definition'), skipped('gateway probe', 'pool definition'));
+    checks.push(...AFTER_SETTINGS.slice(1).map((name) => skipped(name, 'pool definition')));
     return checks;
   }
 
@@ -113,11 +142,13 @@ export async function runDoctor(ports: DoctorPorts): Promise<DoctorCheck[]> {
       detail: 'the APIM service is not located',
       fix: 'Set APIM_SUBSCRIPTION_ID, APIM_RESOURCE_GROUP and APIM_SERVICE_NAME (or apim in the pool definition).',
     });
+    if (settings.deploy.mode === 'deploy') checks.push(skipped('APIM pool (ARM write permission)', 'APIM location'));
     checks.push(skipped('API policy', 'APIM location'));
   } else {
     const arm = ports.createArm(settings);
-    const serviceId = `/subscriptions/${location.subscriptionId}/resourceGroups/${location.resourceGroup}/providers/Microsoft.ApiManagement/service/${location.serviceName}`;
+    const serviceId = serviceIdOf(location);
     const roleForMode = settings.deploy.mode === 'deploy' ? ROLE.apimContributor : ROLE.apimReader;
+    let readWorked = false;
     try {
       const found = await arm.getBackend(location, pool.name);
       if (found) {
@@ -133,8 +164,16 @@ export async function runDoctor(ports: DoctorPorts): Promise<DoctorCheck[]> {
           fix: 'Deploy the pool (apim-pool-verifier deploy, or your IaC with apim-pool-verifier export), or set DEPLOY_MODE=deploy.',
         });
       }
+      readWorked = true;
     } catch (error) {
       checks.push(armFailure('APIM pool (ARM read)', error, roleForMode, serviceId, ports.identityDescription));
+    }
+    if (settings.deploy.mode === 'deploy') {
+      checks.push(
+        readWorked
+          ? await checkWritePermission(arm, location, serviceId, ports.identityDescription)
+          : skipped('APIM pool (ARM write permission)', 'APIM pool (ARM read)'),
+      );
     }
     const apiId = settings.deploy.apiId ?? pool.apim?.apiId;
     if (!apiId) {
@@ -190,7 +229,52 @@ export async function runDoctor(ports: DoctorPorts): Promise<DoctorCheck[]> {
       fix: 'Check the gateway URL, the API suffix and the deployment name; then run apim-pool-verifier verify for details.',
     });
   }
+
+  // 5. Table Storage: the state table.
+  const table = ports.stateTable(settings);
+  checks.push(
+    table === undefined
+      ? { name: 'Table Storage (state table read/write)', status: 'skipped', detail: 'no storage account configured (AzureWebJobsStorage__accountName or AzureWebJobsStorage)' }
+      : await checkTableStorage(table.client, table.accountLabel, ports.identityDescription),
+  );
+
+  // 6. App Insights ingestion, then a Logs query that finds the record.
+  if (!settings.secrets.appInsightsConnectionString) {
+    checks.push(
+      { name: 'App Insights ingestion', status: 'skipped', detail: 'APPLICATIONINSIGHTS_CONNECTION_STRING is not set' },
+      skipped('Logs query finds the record', 'App Insights ingestion'),
+    );
+  } else {
+    checks.push(
+      ...(await checkTelemetryRoundTrip({
+        settings,
+        pool,
+        createSink: (health) => ports.createAppInsightsSink(settings, pool, health),
+        logs: settings.telemetry.logsSource === 'local' ? undefined : ports.createLogsClient(settings),
+        identity: ports.identityDescription,
+        waitInMs: ports.telemetryWait?.waitInMs ?? 150_000,
+        pollEveryInMs: ports.telemetryWait?.pollEveryInMs ?? 10_000,
+      })),
+    );
+  }
+
+  // 7. The gateway-logs source.
+  const apiId = settings.deploy.apiId ?? pool.apim?.apiId;
+  if (settings.telemetry.allTrafficSource !== 'gateway-logs') {
+    checks.push({ name: 'gateway logs (all-traffic source)', status: 'skipped', detail: `ALL_TRAFFIC_SOURCE is ${settings.telemetry.allTrafficSource}, not gateway-logs` });
+  } else if (!apiId || !settings.telemetry.workspaceId) {
+    checks.push({ name: 'gateway logs (all-traffic source)', status: 'failed', detail: 'the gateway-logs source needs the API id and the workspace', fix: 'Set APIM_API_ID and LOGS_WORKSPACE_ID.' });
+  } else {
+    const serviceId = location ? serviceIdOf(location) : 'the APIM service';
+    checks.push(
+      await checkGatewayLogs(ports.createLogsClient(settings), settings.telemetry.workspaceId, apiId, settings.telemetry.gatewayLogsTable, serviceId, ports.identityDescription),
+    );
+  }
   return checks;
+}
+
+function serviceIdOf(location: ApimLocation): string {
+  return `/subscriptions/${location.subscriptionId}/resourceGroups/${location.resourceGroup}/providers/Microsoft.ApiManagement/service/${location.serviceName}`;
 }
 
 function skipped(name: string, after: string): DoctorCheck {

@@ -49,6 +49,11 @@ export interface FakeArmServer {
   readonly backends: Map<string, StoredBackend>;
   /** Keyed by lower-cased API id. */
   readonly policies: Map<string, string>;
+  /**
+   * What `GET {service}/providers/Microsoft.Authorization/permissions?api-version=2022-04-01` lists (the caller's
+   * role definitions' actions/notActions). Default: the Contributor role's entry. `reset()` restores it.
+   */
+  permissions: { actions: string[]; notActions: string[] }[];
   script(entry: ScriptEntry): void;
   /** Store a backend as if created earlier (e.g. from the portal). */
   seed(name: string, properties: Record<string, unknown>): void;
@@ -67,6 +72,23 @@ const BACKEND_PATH =
 const POLICY_PATH =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ApiManagement\/service\/([^/]+)\/apis\/([^/]+)\/policies\/policy$/i;
 
+const PERMISSIONS_PATH =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ApiManagement\/service\/([^/]+)\/providers\/Microsoft\.Authorization\/permissions$/i;
+/** The built-in Contributor role's permissions (as ARM lists them). */
+export const CONTRIBUTOR_PERMISSIONS = {
+  actions: ['*'],
+  notActions: [
+    'Microsoft.Authorization/*/Delete',
+    'Microsoft.Authorization/*/Write',
+    'Microsoft.Authorization/elevateAccess/Action',
+    'Microsoft.Blueprint/blueprintAssignments/write',
+    'Microsoft.Blueprint/blueprintAssignments/delete',
+    'Microsoft.Compute/galleries/share/action',
+    'Microsoft.Purview/consents/write',
+    'Microsoft.Purview/consents/delete',
+  ],
+};
+
 function armError(status: number, code: string, message: string): { status: number; body: unknown } {
   return { status, body: { error: { code, message } } };
 }
@@ -77,6 +99,8 @@ export async function startFakeArmServer(): Promise<FakeArmServer> {
   const policies = new Map<string, string>();
   const scripts: ScriptEntry[] = [];
   let etagCounter = 0;
+  const contributor = (): { actions: string[]; notActions: string[] }[] => [{ actions: [...CONTRIBUTOR_PERMISSIONS.actions], notActions: [...CONTRIBUTOR_PERMISSIONS.notActions] }];
+  const fake = { permissions: contributor() } as FakeArmServer;
   const nextEtag = (): string => `"etag-${++etagCounter}"`;
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
@@ -139,6 +163,18 @@ export async function startFakeArmServer(): Promise<FakeArmServer> {
       if (!url.searchParams.get('api-version')) {
         const error = armError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
         send(res, error.status, error.body);
+        return;
+      }
+
+      if (PERMISSIONS_PATH.test(path) && method === 'GET') {
+        // Microsoft.Authorization has its own api-versions; the APIM one is refused as ARM refuses it.
+        const version = url.searchParams.get('api-version');
+        if (!['2015-07-01', '2018-01-01-preview', '2022-04-01', '2022-05-01-preview'].includes(version ?? '')) {
+          const error = armError(400, 'InvalidApiVersionParameter', `The api-version '${version}' is invalid. The supported versions are '2022-05-01-preview,2022-04-01,2018-01-01-preview,2015-07-01'.`);
+          send(res, error.status, error.body);
+          return;
+        }
+        send(res, 200, { value: fake.permissions.map((entry) => ({ actions: [...entry.actions], notActions: [...entry.notActions], dataActions: [], notDataActions: [] })) });
         return;
       }
 
@@ -243,7 +279,7 @@ export async function startFakeArmServer(): Promise<FakeArmServer> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
-  return {
+  const rest: Omit<FakeArmServer, 'permissions'> = {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
     backends,
@@ -273,12 +309,14 @@ export async function startFakeArmServer(): Promise<FakeArmServer> {
       scripts.length = 0;
       backends.clear();
       policies.clear();
+      fake.permissions = contributor();
     },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  return Object.assign(fake, rest);
 }
 
 /**

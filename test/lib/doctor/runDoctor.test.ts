@@ -1,8 +1,18 @@
+import { TableClient } from '@azure/data-tables';
 import { createArmClient } from '../../../src/lib/deploy/armClient';
+import { DOCTOR_PROBE_KEYS } from '../../../src/lib/doctor/connectionChecks';
 import { runDoctor, type DoctorCheck, type DoctorPorts } from '../../../src/lib/doctor/runDoctor';
 import { runProbes } from '../../../src/lib/probe/runProbes';
+import { createTableClient, STATE_TABLE_NAME } from '../../../src/lib/state/tableSharedState';
+import { createAppInsightsSink } from '../../../src/lib/telemetry/createAppInsightsSink';
+import { createLogsQueryClient } from '../../../src/lib/telemetry/createLogsQueryClient';
 import { startFakeArmServer, type FakeArmServer } from '../deploy/fakeArmServer';
-import { fakeCredential } from '../../fakes/fakeCredential';
+import { startAzurite, type RunningAzurite } from '../alerts/azurite';
+import { audienceCredential, fakeCredential } from '../../fakes/fakeCredential';
+import { startFakeIngestion, type FakeIngestion } from '../../fakes/fakeIngestion';
+import { logsTable, startFakeLogAnalytics, type FakeLogAnalytics, type LogsHandler } from '../../fakes/fakeLogAnalytics';
+import { startHttpsFakeServer, type HttpsFakeServer } from '../../fakes/httpsFakeServer';
+import { stopAppInsightsBackgroundWork } from '../../fakes/stopAppInsightsBackgroundWork';
 import { chatCompletion, startFakeGateway, type FakeGateway } from '../probe/fakeGateway';
 import { labPool } from '../probe/labPool';
 
@@ -33,23 +43,73 @@ const AUTHORIZATION_FAILED_READ = {
   },
 };
 
+const WORKSPACE_ID = '3f2c6a1e-0b7d-4e5f-9a8b-1c2d3e4f5a6b';
+const STORAGE_KEY_FRAGMENT = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq';
+
+/** Log Analytics' answer when the identity may not read the workspace (the service's real error code). */
+const LOGS_FORBIDDEN = {
+  status: 403,
+  body: { error: { code: 'InsufficientAccessError', message: 'The provided credentials have insufficient access to perform the requested operation' } },
+};
+
+/** Table Storage's answer to a data-plane call by an identity without a data role (JSON, odata=minimalmetadata). */
+function tableForbidden(): { status: number; headers: Record<string, string>; body: unknown } {
+  return {
+    status: 403,
+    headers: { 'x-ms-error-code': 'AuthorizationPermissionMismatch', 'content-type': 'application/json;odata=minimalmetadata;streaming=true;charset=utf-8' },
+    body: {
+      'odata.error': {
+        code: 'AuthorizationPermissionMismatch',
+        message: { lang: 'en-US', value: 'This request is not authorized to perform this operation using this permission.\nRequestId:6a1f0c2e-0002-0045-3b1e-000000000000\nTime:2026-12-01T05:00:00.0000000Z' },
+      },
+    },
+  };
+}
+
 describe('runDoctor', () => {
   let arm: FakeArmServer;
   let gateway: FakeGateway;
+  let azurite: RunningAzurite;
+  let ingestion: FakeIngestion;
+  let lockedIngestion: FakeIngestion;
+  let forbiddenIngestion: FakeIngestion;
+  let logs: FakeLogAnalytics;
+  let storageFake: HttpsFakeServer;
+  /** Gateway log rows the fake workspace holds for the API. */
+  let gatewayRows = 0;
+  /** The table client the next doctor run uses (Azurite unless a test replaces it). */
+  let stateTable: TableClient | undefined;
+
+  /** Counts the doctor's marker only once the fake ingestion has received it: a real round trip through the fakes. */
+  const logsHandler: LogsHandler = (query) => {
+    if (query.query.startsWith('ApiManagementGatewayLogs')) return { status: 200, body: { tables: [logsTable([['Count', 'long']], [[gatewayRows]])] } };
+    const runId = /runId\) == '([^']+)'/.exec(query.query)?.[1];
+    const found = [ingestion, lockedIngestion].flatMap((fake) => fake.envelopes()).filter((envelope) => envelope.data.baseData.properties?.runId === runId).length;
+    return { status: 200, body: { tables: [logsTable([['Count', 'long']], [[found]])] } };
+  };
 
   beforeAll(async () => {
     arm = await startFakeArmServer();
     gateway = await startFakeGateway(() => ({ type: 'json', region: 'West US', body: chatCompletion() }));
-  });
+    azurite = await startAzurite();
+    ingestion = await startFakeIngestion();
+    lockedIngestion = await startFakeIngestion({ requireTokenAudience: 'https://monitor.azure.com' });
+    forbiddenIngestion = await startFakeIngestion({ requireTokenAudience: 'https://monitor.azure.com', forbidden: true });
+    logs = await startFakeLogAnalytics(logsHandler);
+    storageFake = await startHttpsFakeServer(() => tableForbidden());
+  }, 90_000);
   afterAll(async () => {
-    await arm.close();
-    await gateway.close();
+    stopAppInsightsBackgroundWork();
+    await Promise.all([arm.close(), gateway.close(), azurite.stop(), ingestion.close(), lockedIngestion.close(), forbiddenIngestion.close(), logs.close(), storageFake.close()]);
   });
   beforeEach(() => {
     arm.reset();
     arm.seed('openai-instance-backend-pool', POOL_PROPERTIES);
     arm.policies.set('openai', POLICY);
     gateway.setScript(() => ({ type: 'json', region: 'West US', body: chatCompletion() }));
+    logs.setHandler(logsHandler);
+    gatewayRows = 12;
+    stateTable = createTableClient({ kind: 'connection-string', connectionString: azurite.connectionString });
   });
 
   function env(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
@@ -62,6 +122,11 @@ describe('runDoctor', () => {
       APIM_RESOURCE_GROUP: LOCATION.resourceGroup,
       APIM_SERVICE_NAME: LOCATION.serviceName,
       APIM_API_ID: 'openai',
+      APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString,
+      LOGS_SOURCE: 'workspace',
+      LOGS_WORKSPACE_ID: WORKSPACE_ID,
+      LOGS_ENDPOINT: logs.endpoint,
+      ALL_TRAFFIC_SOURCE: 'gateway-logs',
       ...overrides,
     };
   }
@@ -80,6 +145,20 @@ describe('runDoctor', () => {
         }),
       identityDescription: 'user-assigned managed identity 11111111-2222-3333-4444-555555555555',
       runProbes,
+      stateTable: () => (stateTable === undefined ? undefined : { client: stateTable, accountLabel: 'devstoreaccount1' }),
+      createAppInsightsSink: (settings, pool, health) =>
+        createAppInsightsSink({
+          connectionString: settings.secrets.appInsightsConnectionString!,
+          cloudRoleName: settings.telemetry.cloudRoleName,
+          pool,
+          apimService: LOCATION.serviceName,
+          offlineStorage: false,
+          flushTimeoutInMs: 5_000,
+          health,
+          ...(settings.telemetry.ingestionAuthentication === undefined ? {} : { credential: audienceCredential() }),
+        }),
+      createLogsClient: (settings) => createLogsQueryClient({ credential: fakeCredential(), endpoint: settings.telemetry.logsEndpoint }),
+      telemetryWait: { waitInMs: 3_000, pollEveryInMs: 50 },
     };
   }
 
@@ -95,8 +174,159 @@ describe('runDoctor', () => {
       ['APIM pool (ARM read)', 'ok'],
       ['API policy', 'ok'],
       ['gateway probe', 'ok'],
+      ['Table Storage (state table read/write)', 'ok'],
+      ['App Insights ingestion', 'ok'],
+      ['Logs query finds the record', 'ok'],
+      ['gateway logs (all-traffic source)', 'ok'],
     ]);
     expect(byName(checks)['gateway probe']!.detail).toBe('answered 200 by openai-instance1');
+    expect(byName(checks)['gateway logs (all-traffic source)']!.detail).toBe('12 gateway log rows for API openai in the last day');
+    // The marker went through the real sink to ingestion, and the query that found it named it.
+    const marker = /accepted marker (doctor-\S+)/.exec(byName(checks)['App Insights ingestion']!.detail)![1]!;
+    expect(ingestion.envelopes().some((envelope) => envelope.data.baseData.properties?.runId === marker)).toBe(true);
+    expect(logs.queries.some((query) => query.query.includes(marker) && query.target.kind === 'workspace')).toBe(true);
+    // The probe entity is gone again.
+    await expect(stateTable!.getEntity(DOCTOR_PROBE_KEYS.partitionKey, DOCTOR_PROBE_KEYS.rowKey)).rejects.toMatchObject({ statusCode: 404 });
+    expect(stateTable!.tableName).toBe(STATE_TABLE_NAME);
+    expect(printed(checks)).not.toContain(STORAGE_KEY_FRAGMENT);
+    expect(printed(checks)).not.toContain(ingestion.instrumentationKey);
+    expect(printed(checks)).not.toContain('fake-bearer-token');
+  });
+
+  describe('deploy mode write permission', () => {
+    it('passes when ARM lists an action covering backends/write (Contributor: *), and writes nothing', async () => {
+      const checks = await runDoctor(ports(env({ DEPLOY_MODE: 'deploy' })));
+      expect(byName(checks)['APIM pool (ARM write permission)']).toMatchObject({ status: 'ok' });
+      const permissionsCall = arm.requests.find((request) => request.path.endsWith('/providers/Microsoft.Authorization/permissions'));
+      expect(permissionsCall).toMatchObject({ method: 'GET', path: `${SERVICE_ID}/providers/Microsoft.Authorization/permissions`, query: { 'api-version': '2022-04-01' } });
+      expect(arm.requests.filter((request) => request.method !== 'GET')).toEqual([]);
+    });
+
+    it('fails with the contributor role when the identity holds only the reader role', async () => {
+      arm.permissions = [{ actions: ['Microsoft.ApiManagement/service/*/read', 'Microsoft.ApiManagement/service/read', 'Microsoft.Authorization/*/read'], notActions: [] }];
+      const check = byName(await runDoctor(ports(env({ DEPLOY_MODE: 'deploy' }))))['APIM pool (ARM write permission)']!;
+      expect(check).toEqual({
+        name: 'APIM pool (ARM write permission)',
+        status: 'failed',
+        detail: 'Microsoft.ApiManagement/service/backends/write is not among the identity\'s effective actions on the service',
+        fix: `Grant API Management Service Contributor (312a565d-c81f-4fd8-895a-4e21e48d571c) on ${SERVICE_ID} to user-assigned managed identity 11111111-2222-3333-4444-555555555555 (DEPLOY_MODE=deploy writes the pool).`,
+      });
+    });
+
+    it('honours notActions of the same role, and a second role granting what the first excludes', async () => {
+      arm.permissions = [{ actions: ['Microsoft.ApiManagement/*'], notActions: ['Microsoft.ApiManagement/service/backends/*'] }];
+      expect(byName(await runDoctor(ports(env({ DEPLOY_MODE: 'deploy' }))))['APIM pool (ARM write permission)']!.status).toBe('failed');
+      arm.permissions = [...arm.permissions, { actions: ['microsoft.apimanagement/service/backends/write'], notActions: [] }];
+      expect(byName(await runDoctor(ports(env({ DEPLOY_MODE: 'deploy' }))))['APIM pool (ARM write permission)']!.status).toBe('ok');
+    });
+
+    it('names the contributor role when ARM refuses the permissions list with 403 AuthorizationFailed', async () => {
+      arm.script({ method: 'GET', resource: 'permissions', action: { kind: 'respond', status: 403, body: AUTHORIZATION_FAILED_READ } });
+      const check = byName(await runDoctor(ports(env({ DEPLOY_MODE: 'deploy' }))))['APIM pool (ARM write permission)']!;
+      expect(check).toMatchObject({ status: 'failed', detail: 'ARM answered 403 AuthorizationFailed for GET providers/Microsoft.Authorization/permissions' });
+      expect(check.fix).toMatch(/^Grant API Management Service Contributor \(312a565d-c81f-4fd8-895a-4e21e48d571c\) on \/subscriptions\//);
+    });
+
+    it('is not checked in verify-only mode', async () => {
+      const checks = await runDoctor(ports(env()));
+      expect(byName(checks)['APIM pool (ARM write permission)']).toBeUndefined();
+      expect(arm.requests.some((request) => request.path.includes('Microsoft.Authorization'))).toBe(false);
+    });
+  });
+
+  describe('Table Storage', () => {
+    it('names Storage Table Data Contributor on the account when the service answers 403 AuthorizationPermissionMismatch', async () => {
+      stateTable = new TableClient(`${storageFake.origin}/`, STATE_TABLE_NAME, fakeCredential());
+      const check = byName(await runDoctor(ports(env())))['Table Storage (state table read/write)']!;
+      expect(check).toEqual({
+        name: 'Table Storage (state table read/write)',
+        status: 'failed',
+        detail: 'Table Storage answered 403 AuthorizationPermissionMismatch',
+        fix: 'Grant Storage Table Data Contributor (0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3) on the storage account devstoreaccount1 to user-assigned managed identity 11111111-2222-3333-4444-555555555555.',
+      });
+    });
+
+    it('is skipped, saying why, when no storage account is configured', async () => {
+      stateTable = undefined;
+      expect(byName(await runDoctor(ports(env())))['Table Storage (state table read/write)']).toMatchObject({ status: 'skipped', detail: expect.stringContaining('no storage account configured') });
+    });
+  });
+
+  describe('App Insights ingestion and the Logs query', () => {
+    it('asks for APPLICATIONINSIGHTS_AUTHENTICATION_STRING and Monitoring Metrics Publisher when ingestion answers 401 to the key alone', async () => {
+      const checks = await runDoctor(ports(env({ APPLICATIONINSIGHTS_CONNECTION_STRING: lockedIngestion.connectionString })));
+      expect(byName(checks)['App Insights ingestion']).toMatchObject({ status: 'failed', detail: expect.stringContaining('HTTP 401') });
+      expect(byName(checks)['App Insights ingestion']!.fix).toContain('APPLICATIONINSIGHTS_AUTHENTICATION_STRING=Authorization=AAD');
+      expect(byName(checks)['App Insights ingestion']!.fix).toContain('Monitoring Metrics Publisher (3913510d-42f4-4e42-8a64-420c390055eb) on the App Insights resource');
+      expect(byName(checks)['Logs query finds the record']).toMatchObject({ status: 'skipped' });
+    });
+
+    it('passes with an Entra token where the key alone is refused', async () => {
+      const checks = await runDoctor(ports(env({ APPLICATIONINSIGHTS_CONNECTION_STRING: lockedIngestion.connectionString, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD' })));
+      expect(byName(checks)['App Insights ingestion']!.status).toBe('ok');
+      expect(byName(checks)['Logs query finds the record']!.status).toBe('ok');
+    });
+
+    it('names Monitoring Metrics Publisher when ingestion answers 403 to the token', async () => {
+      const checks = await runDoctor(ports(env({ APPLICATIONINSIGHTS_CONNECTION_STRING: forbiddenIngestion.connectionString, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD' })));
+      expect(byName(checks)['App Insights ingestion']).toMatchObject({
+        status: 'failed',
+        fix: 'Grant Monitoring Metrics Publisher (3913510d-42f4-4e42-8a64-420c390055eb) on the App Insights resource to user-assigned managed identity 11111111-2222-3333-4444-555555555555.',
+      });
+    });
+
+    it('names Log Analytics Reader on the workspace when the query answers 403 InsufficientAccessError', async () => {
+      logs.setHandler(() => LOGS_FORBIDDEN);
+      const checks = await runDoctor(ports(env()));
+      expect(byName(checks)['App Insights ingestion']!.status).toBe('ok');
+      expect(byName(checks)['Logs query finds the record']).toEqual({
+        name: 'Logs query finds the record',
+        status: 'failed',
+        detail: 'the Logs query API answered 403 InsufficientAccessError',
+        fix: `Grant Log Analytics Reader (73c42c96-874c-492b-b04d-ab87d138a893) on the Log Analytics workspace ${WORKSPACE_ID} to user-assigned managed identity 11111111-2222-3333-4444-555555555555.`,
+      });
+    });
+
+    it('states the ingestion delay when the record is not queryable within the wait', async () => {
+      logs.setHandler(() => ({ status: 200, body: { tables: [logsTable([['Count', 'long']], [[0]])] } }));
+      const queriesBefore = logs.queries.length;
+      const check = byName(await runDoctor(ports(env())))['Logs query finds the record']!;
+      expect(check.status).toBe('failed');
+      expect(check.detail).toMatch(/^the query ran \(read access works\) but marker doctor-\S+ was not found within 3 s; App Insights ingestion usually takes 20 s to 3 min/);
+      // Polled more than once, and a bounded number of times (3 s / 50 ms).
+      const polls = logs.queries.length - queriesBefore - 1;
+      expect(polls).toBeGreaterThan(1);
+      expect(polls).toBeLessThanOrEqual(61);
+    });
+  });
+
+  describe('gateway-logs source', () => {
+    it('fails with the diagnostic setting to add when the workspace has no gateway log rows for the API', async () => {
+      gatewayRows = 0;
+      const check = byName(await runDoctor(ports(env())))['gateway logs (all-traffic source)']!;
+      expect(check).toMatchObject({ status: 'failed', detail: 'no gateway log rows for API openai in the last day' });
+      expect(check.fix).toBe(
+        `Add a diagnostic setting on ${SERVICE_ID} sending the GatewayLogs category to workspace ${WORKSPACE_ID} with the resource-specific destination table (ApiManagementGatewayLogs); rows appear minutes after the API's next calls.`,
+      );
+      const query = logs.queries.find((received) => received.query.startsWith('ApiManagementGatewayLogs'))!;
+      expect(query.query).toBe(`ApiManagementGatewayLogs | where ApiId == 'openai' | count`);
+      // The last day: the query's timespan is the ISO 8601 duration P1D.
+      const raw = logs.server.requests.find((request) => request.text.includes('ApiManagementGatewayLogs'))!;
+      expect(JSON.parse(raw.text)).toMatchObject({ timespan: 'P1D' });
+    });
+
+    it('names Log Analytics Reader on the workspace when the query answers 403', async () => {
+      logs.setHandler((query) => (query.query.startsWith('ApiManagementGatewayLogs') ? LOGS_FORBIDDEN : logsHandler(query)));
+      const check = byName(await runDoctor(ports(env())))['gateway logs (all-traffic source)']!;
+      expect(check.fix).toMatch(/^Grant Log Analytics Reader \(73c42c96-874c-492b-b04d-ab87d138a893\) on the Log Analytics workspace /);
+    });
+
+    it('is skipped when another all-traffic source is configured', async () => {
+      const before = logs.queries.length;
+      const checks = await runDoctor(ports(env({ ALL_TRAFFIC_SOURCE: undefined })));
+      expect(byName(checks)['gateway logs (all-traffic source)']).toMatchObject({ status: 'skipped' });
+      expect(logs.queries.slice(before).some((query) => query.query.startsWith('ApiManagementGatewayLogs'))).toBe(false);
+    });
   });
 
   it('names the reader role, the service and the identity when ARM answers 403 AuthorizationFailed', async () => {
@@ -159,13 +389,22 @@ describe('runDoctor', () => {
       detail: 'APIM_SUBSCRIPTION_KEY reached the app as the literal @Microsoft.KeyVault(...) text: the reference did not resolve.',
       fix: expect.stringContaining('Key Vault Secrets User (4633458b-17de-408a-b874-0445c86b69e6)'),
     });
-    expect(checks.filter((check) => check.status === 'skipped').map((check) => check.name)).toEqual(['pool definition', 'APIM pool (ARM read)', 'API policy', 'gateway probe']);
+    expect(checks.filter((check) => check.status === 'skipped').map((check) => check.name)).toEqual([
+      'pool definition',
+      'APIM pool (ARM read)',
+      'API policy',
+      'gateway probe',
+      'Table Storage (state table read/write)',
+      'App Insights ingestion',
+      'Logs query finds the record',
+      'gateway logs (all-traffic source)',
+    ]);
     expect(arm.requests).toHaveLength(0);
     expect(gateway.requests).toHaveLength(probesBefore);
   });
 
   it('names every required Azure setting that is missing inside a Function App', async () => {
-    const checks = await runDoctor(ports(env({ WEBSITE_SITE_NAME: 'func-apv-x' })));
+    const checks = await runDoctor(ports(env({ WEBSITE_SITE_NAME: 'func-apv-x', APPLICATIONINSIGHTS_CONNECTION_STRING: undefined, LOGS_SOURCE: undefined, LOGS_WORKSPACE_ID: undefined, LOGS_ENDPOINT: undefined, ALL_TRAFFIC_SOURCE: undefined })));
     const check = byName(checks)['required settings']!;
     expect(check.status).toBe('failed');
     expect(check.detail).toBe(
