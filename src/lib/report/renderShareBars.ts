@@ -96,11 +96,12 @@ function renderRow(b: ReportBackend, index: number, label: string, failedOver: b
 }
 
 /** 0.99 → `99%`, 0.9999 → `99.99%` (never rounded up to a misleading `100%`). */
-function formatConfidence(confidence: number): string {
+export function formatConfidence(confidence: number): string {
   const pct = confidence * 100;
   for (let digits = 0; digits <= 4; digits++) {
     const text = pct.toFixed(digits);
-    if (Math.abs(Number(text) - pct) < 1e-9 || (Number(text) < 100 && digits >= 2)) return `${text.replace(/\.?0+$/, '') || '0'}%`;
+    // Trailing zeros are trimmed only after a decimal point: 90 stays "90" (it once printed "9% interval").
+    if (Math.abs(Number(text) - pct) < 1e-9 || (Number(text) < 100 && digits >= 2)) return `${text.includes('.') ? text.replace(/\.?0+$/, '') : text}%`;
   }
   return `${pct.toFixed(4)}%`;
 }

@@ -212,6 +212,14 @@ describe('renderReportHtml with values as the pipeline produces them', () => {
     expect(html).not.toContain('100% interval');
   });
 
+  it('labels the 90% interval of a two-backend ok claim as 90%, not 9% (whole percentages keep their zeros)', () => {
+    const report = buildReport(inputOf({ windows: [windowOf({ name: 'hour', status: 'ok', answered: { 'openai-instance1': 476, 'openai-instance2': 244 } })] }));
+    for (const [confidence, label] of [[0.9, '90%'], [0.8, '80%'], [0.95, '95%'], [0.999, '99.9%']] as const) {
+      const html = renderReportHtml({ ...report, backends: report.backends.map((b) => ({ ...b, interval: b.interval && { ...b.interval, confidence } })) });
+      expect(html).toContain(`${label} interval`);
+    }
+  });
+
   it('says "out of reach" for a drift the planner cannot detect (Infinity, null in JSON)', () => {
     const input = richReportInput();
     const report = buildReport({
