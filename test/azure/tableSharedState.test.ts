@@ -4,6 +4,7 @@ import { evidenceScope, scopeSharedState } from '../../src/lib/state/evidenceSco
 import { createTableClient, createTableSharedState } from '../../src/lib/state/tableSharedState';
 import { withLease } from '../../src/lib/state/withLease';
 import { startAzurite, type RunningAzurite } from '../lib/alerts/azurite';
+import { expectLeaseRenewedWhileWorkRuns } from '../support/expectLeaseRenewal';
 
 /**
  * Shared state in Azure Storage Tables against Azurite: the lease that a dead holder cannot keep, run records that
@@ -58,33 +59,7 @@ describe('the lease in Table storage', () => {
   });
 
   it('withLease renews while the work runs (so a long run keeps it) and releases when the work ends', async () => {
-    const state = freshState();
-    let clock = T0;
-    let beats = 0;
-    let resolveBeats: () => void = () => undefined;
-    const threeBeats = new Promise<void>((resolve) => (resolveBeats = resolve));
-    const result = await withLease(
-      {
-        state,
-        name: 'probe-run',
-        owner: 'A',
-        ttlInMs: 300,
-        now: () => clock,
-        // Each beat renews at the current clock, then time moves on by 200 ms (less than the 300 ms lease).
-        onBeat: () => {
-          beats += 1;
-          clock += 200;
-          if (beats === 3) resolveBeats();
-        },
-      },
-      async () => {
-        // 600 ms after the first acquisition (twice the TTL), B still cannot take the lease: A renewed it.
-        await threeBeats;
-        return state.tryAcquireLock('probe-run', 'B', 300, clock);
-      },
-    );
-    expect(result).toEqual({ held: true, value: false });
-    expect(await state.tryAcquireLock('probe-run', 'B', 300, clock)).toBe(true);
+    await expectLeaseRenewedWhileWorkRuns(freshState(), T0);
   });
 
   it('withLease aborts the work when the lease was taken over, so two holders never go on together', async () => {

@@ -1,5 +1,5 @@
 import { openSqliteStore, type SqliteStore } from '../../../src/lib/store/sqliteStore';
-import { withLease } from '../../../src/lib/state/withLease';
+import { expectLeaseRenewedWhileWorkRuns } from '../../support/expectLeaseRenewal';
 
 /** The local store's run lease behaves like the Tables one: a heartbeat keeps it, a dead holder loses it. */
 
@@ -11,31 +11,7 @@ beforeEach(() => {
 afterEach(() => store.close());
 
 it('withLease renews the SQLite lease while the work runs, and releases it afterwards', async () => {
-  let clock = T0;
-  let beats = 0;
-  let threeBeats: () => void = () => undefined;
-  const beaten = new Promise<void>((resolve) => (threeBeats = resolve));
-  const result = await withLease(
-    {
-      state: store,
-      name: 'probe-run',
-      owner: 'A',
-      ttlInMs: 300,
-      now: () => clock,
-      onBeat: () => {
-        beats += 1;
-        clock += 200;
-        if (beats === 3) threeBeats();
-      },
-    },
-    async () => {
-      await beaten;
-      // Twice the TTL after A took it: still A's, because A renewed it.
-      return store.tryAcquireLock('probe-run', 'B', 300, clock);
-    },
-  );
-  expect(result).toEqual({ held: true, value: false });
-  expect(store.tryAcquireLock('probe-run', 'B', 300, clock)).toBe(true);
+  await expectLeaseRenewedWhileWorkRuns(store, T0);
 });
 
 it('a dead holder loses it once it expired; the new holder marks only its own pool\'s dead runs incomplete', async () => {
