@@ -1,5 +1,5 @@
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
-import { tableStorageOf } from '../../src/app/environments/azure/tableStorage';
+import { tableStorageOf } from '../../src/lib/state/tableStorageOf';
 import { loadConfig } from '../../src/lib/config/loadConfig';
 
 /** Which storage credentials the settings select (no I/O: creating a credential does not fetch a token). */

@@ -1,4 +1,4 @@
-import { tableStorageOf } from '../../app/environments/azure/tableStorage';
+import { tableStorageOf } from '../state/tableStorageOf';
 import type { Settings } from '../config/types';
 import { createArmClient } from '../deploy/armClient';
 import { createAzureCredential } from '../deploy/createCredential';

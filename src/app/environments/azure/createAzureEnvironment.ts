@@ -7,7 +7,7 @@ import { ALERT_TABLE_NAME } from '../../../lib/alerts/tableAlertStateStore';
 import { createCompositeSink } from '../../createCompositeSink';
 import { createTelemetryAdapters } from '../telemetry';
 import type { EnvironmentAdapters, EnvironmentInputs } from '../types';
-import { tableStorageOf } from './tableStorage';
+import { tableStorageOf } from '../../../lib/state/tableStorageOf';
 
 /**
  * The azure environment: every piece of shared state in Azure Storage Tables (run records, the run and start-up

@@ -7,7 +7,7 @@ import { createTableClient } from '../../../lib/state/tableSharedState';
 import { openSqliteStore } from '../../../lib/store/sqliteStore';
 import type { ProbeSink } from '../../../lib/store/types';
 import { createCompositeSink } from '../../createCompositeSink';
-import { tableStorageOf } from '../azure/tableStorage';
+import { tableStorageOf } from '../../../lib/state/tableStorageOf';
 import { createTelemetryAdapters } from '../telemetry';
 import type { EnvironmentAdapters, EnvironmentInputs } from '../types';
 

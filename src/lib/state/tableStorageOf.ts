@@ -1,6 +1,6 @@
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
-import type { Settings } from '../../../lib/config/types';
-import type { TableStorage } from '../../../lib/state/tableSharedState';
+import type { Settings } from '../config/types';
+import type { TableStorage } from './tableSharedState';
 
 /**
  * The storage account for shared state, from the settings the Functions host itself uses for
