@@ -18,6 +18,10 @@ export interface AccessLogAttempt {
 export interface AccessLogEntry {
   /** The `apim-request-id` returned to the client. */
   readonly id: string;
+  /** API id of the API that the path selected (`openai` …); '' when no API matched. */
+  readonly apiId: string;
+  /** That API's URL suffix (path), e.g. `openai`; '' when no API matched. */
+  readonly apiPath: string;
   /** Epoch ms (from the environment's clock). */
   readonly at: number;
   /** Status the client got. */
@@ -25,7 +29,10 @@ export interface AccessLogEntry {
   /** 0-based gateway instance that served it. */
   readonly gatewayInstance: number;
   readonly attempts: readonly AccessLogAttempt[];
-  /** Set when the gateway answered itself: `unauthorized`, `not-found`, `no-pool`, `pool-unavailable` … */
+  /**
+   * Set when the gateway answered itself: `unauthorized`, `not-found`, `no-pool`, `pool-unavailable`,
+   * `token-limit` …
+   */
   readonly outcome?: string;
 }
 
@@ -42,9 +49,11 @@ export class AccessLog {
     }
   }
 
-  /** All entries, oldest first (a copy). */
-  entries(): AccessLogEntry[] {
-    return [...this.items];
+  /** All entries, oldest first (a copy); only those of one API when `apiId` is given. */
+  entries(apiId?: string): AccessLogEntry[] {
+    if (apiId === undefined) return [...this.items];
+    const wanted = apiId.toLowerCase();
+    return this.items.filter((entry) => entry.apiId.toLowerCase() === wanted);
   }
 
   clear(): void {

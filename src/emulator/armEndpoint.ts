@@ -25,9 +25,14 @@ interface FieldIssue {
   readonly message: string;
 }
 
+/** One API of the emulated service: id, URL suffix and the policy in force until one is PUT. */
+export interface ArmApi {
+  readonly id: string;
+  readonly path: string;
+  readonly defaultPolicyXml: string;
+}
+
 const MAX_POOL_MEMBERS = 30;
-/** The emulator serves one API; its policy is stored under this key whatever API id is used. */
-const API_KEY = 'api';
 const DEFAULT_POLICY_ETAG = '"default-policy"';
 const MAX_RULES = 1;
 const BACKEND_TYPE = 'Microsoft.ApiManagement/service/backends';
@@ -74,15 +79,21 @@ export class ArmEndpoint {
   readonly store: ArmBackendStore;
   readonly log: ArmLogEntry[] = [];
 
+  private readonly apis: readonly ArmApi[];
+
   /**
-   * @param defaultPolicyXml the API policy in force until one is PUT. The emulator has one API: every
-   *   `apis/{apiId}` addresses it (a real service would 404 an unknown API id).
+   * @param apis the APIs of the service, each with the policy in force until one is PUT. With
+   *   `anyApiIdAddressesFirst` (the single-API environment), every `apis/{apiId}` addresses the first API;
+   *   otherwise an unknown API id answers 404 as ARM does.
    */
   constructor(
     readonly location: ApimServiceLocation,
-    private readonly defaultPolicyXml: string,
+    apis: readonly ArmApi[],
     private readonly now: () => number,
+    private readonly anyApiIdAddressesFirst = false,
   ) {
+    if (apis.length === 0) throw new Error('ArmEndpoint needs at least one API');
+    this.apis = apis;
     this.store = new ArmBackendStore(
       `/subscriptions/${location.subscriptionId}/resourceGroups/${location.resourceGroup}/providers/Microsoft.ApiManagement/service/${location.serviceName}`,
     );
@@ -93,10 +104,27 @@ export class ArmEndpoint {
     return /^\/+subscriptions(\/|$)/i.test(pathname);
   }
 
-  /** The API policy in force and its entity tag (the default policy until one is PUT). */
-  policy(): { readonly xml: string; readonly etag: string } {
-    const stored = this.store.getPolicy(API_KEY);
-    return stored ? { xml: stored.value, etag: stored.etag } : { xml: this.defaultPolicyXml, etag: DEFAULT_POLICY_ETAG };
+  /** The API an id addresses; undefined for an unknown id. */
+  api(apiId: string): ArmApi | undefined {
+    if (this.anyApiIdAddressesFirst) return this.apis[0];
+    const wanted = apiId.toLowerCase();
+    return this.apis.find((api) => api.id.toLowerCase() === wanted);
+  }
+
+  /** The policy in force for an API (the default policy until one is PUT) and its entity tag; unknown id → the first API's. */
+  policy(apiId: string): { readonly xml: string; readonly etag: string } {
+    const api = this.api(apiId) ?? (this.apis[0] as ArmApi);
+    const stored = this.store.getPolicy(api.id);
+    return stored ? { xml: stored.value, etag: stored.etag } : { xml: api.defaultPolicyXml, etag: DEFAULT_POLICY_ETAG };
+  }
+
+  private apiResource(api: ArmApi): unknown {
+    return {
+      id: `${this.store.serviceId}/apis/${api.id}`,
+      type: 'Microsoft.ApiManagement/service/apis',
+      name: api.id,
+      properties: { displayName: api.id, path: api.path, protocols: ['https'], subscriptionRequired: true, isCurrent: true },
+    };
   }
 
   /** Handles one ARM request; never throws. */
@@ -183,9 +211,26 @@ export class ArmEndpoint {
       await this.handleBackend(method, restOriginal[1], request, response);
       return;
     }
-    if (rest.length === 4 && rest[0] === 'apis' && rest[2] === 'policies' && rest[3] === 'policy' && restOriginal[1] !== undefined) {
-      await this.handlePolicy(method, restOriginal[1], request, response, url);
+    if (rest.length === 1 && rest[0] === 'apis' && method === 'GET') {
+      const apis = this.anyApiIdAddressesFirst ? this.apis.slice(0, 1) : this.apis;
+      sendJson(response, 200, { value: apis.map((api) => this.apiResource(api)), count: apis.length, nextLink: null }, { etag });
       return;
+    }
+    if (rest[0] === 'apis' && restOriginal[1] !== undefined && (rest.length === 2 || (rest.length === 4 && rest[2] === 'policies'))) {
+      const api = this.api(restOriginal[1]);
+      if (!api) {
+        sendArmError(response, 404, 'ResourceNotFound', 'Api not found.', etag);
+        return;
+      }
+      if (rest.length === 2) {
+        if (method === 'GET') sendJson(response, 200, this.apiResource(api), { etag: DEFAULT_POLICY_ETAG });
+        else sendArmError(response, 405, 'MethodNotAllowed', `The method '${method}' is not allowed on APIs in this emulator.`, etag);
+        return;
+      }
+      if (rest[3] === 'policy') {
+        await this.handlePolicy(method, api, restOriginal[1], request, response, url);
+        return;
+      }
     }
     sendArmError(response, 404, 'ResourceNotFound', `The requested resource '${url.pathname}' was not found.`, etag);
   }
@@ -398,12 +443,13 @@ export class ArmEndpoint {
 
   private async handlePolicy(
     method: string,
+    api: ArmApi,
     apiId: string,
     request: IncomingMessage,
     response: ServerResponse,
     url: URL,
   ): Promise<void> {
-    const existing = this.store.getPolicy(API_KEY);
+    const existing = this.store.getPolicy(api.id);
     const policyResource = (xml: string) => ({
       id: `${this.store.serviceId}/apis/${apiId}/policies/policy`,
       type: 'Microsoft.ApiManagement/service/apis/policies',
@@ -411,7 +457,7 @@ export class ArmEndpoint {
       properties: { format: url.searchParams.get('format') === 'xml' ? 'xml' : 'rawxml', value: xml },
     });
     if (method === 'GET') {
-      const current = this.policy();
+      const current = this.policy(api.id);
       sendJson(response, 200, policyResource(current.xml), { etag: current.etag });
       return;
     }
@@ -420,8 +466,8 @@ export class ArmEndpoint {
       return;
     }
     const ifMatch = headerValue(request, 'if-match')?.trim();
-    if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== this.policy().etag) {
-      sendArmError(response, 412, 'PreconditionFailed', 'Resource was modified since last retrieval. Refresh and try again.', this.policy().etag);
+    if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== this.policy(api.id).etag) {
+      sendArmError(response, 412, 'PreconditionFailed', 'Resource was modified since last retrieval. Refresh and try again.', this.policy(api.id).etag);
       return;
     }
     const parsed = tryParseJson((await readBody(request)).toString('utf8'));
@@ -438,7 +484,7 @@ export class ArmEndpoint {
       invalid(`The policy is not well-formed XML: ${wellFormed.err.msg} (line ${wellFormed.err.line}, column ${wellFormed.err.col}).`);
       return;
     }
-    const stored = this.store.putPolicy(API_KEY, value);
+    const stored = this.store.putPolicy(api.id, value);
     sendJson(response, existing ? 200 : 201, policyResource(stored.value), { etag: stored.etag });
   }
 }

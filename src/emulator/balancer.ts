@@ -26,8 +26,11 @@ export class Balancer {
     private readonly random: RandomSource,
   ) {}
 
-  /** Returns the chosen member, or undefined when no member is available. */
-  select<M extends BalancerMember>(members: readonly M[], isAvailable: (member: M) => boolean): M | undefined {
+  /**
+   * Returns the chosen member, or undefined when no member is available. `scope` (the pool's name) keeps
+   * the round-robin state of each pool apart when one backend belongs to several pools.
+   */
+  select<M extends BalancerMember>(members: readonly M[], isAvailable: (member: M) => boolean, scope = ''): M | undefined {
     const available = members.filter(isAvailable);
     if (available.length === 0) {
       return undefined;
@@ -39,7 +42,7 @@ export class Balancer {
     const candidates = group.filter((member) => weightOf(member) > 0);
     return this.algorithm === 'weighted-random'
       ? this.pickRandom(candidates, weightOf)
-      : this.pickSmooth(candidates, weightOf);
+      : this.pickSmooth(candidates, weightOf, scope);
   }
 
   private pickRandom<M extends BalancerMember>(candidates: readonly M[], weightOf: (member: M) => number): M | undefined {
@@ -55,22 +58,23 @@ export class Balancer {
   }
 
   /** nginx smooth weighted round-robin: add each weight to its current value, take the largest, subtract the total. */
-  private pickSmooth<M extends BalancerMember>(candidates: readonly M[], weightOf: (member: M) => number): M | undefined {
+  private pickSmooth<M extends BalancerMember>(candidates: readonly M[], weightOf: (member: M) => number, scope: string): M | undefined {
     let total = 0;
     let chosen: M | undefined;
     let chosenWeight = -Infinity;
     for (const member of candidates) {
       const weight = weightOf(member);
       total += weight;
-      const current = (this.currentWeights.get(member.name) ?? 0) + weight;
-      this.currentWeights.set(member.name, current);
+      const key = `${scope}\u0000${member.name}`;
+      const current = (this.currentWeights.get(key) ?? 0) + weight;
+      this.currentWeights.set(key, current);
       if (current > chosenWeight) {
         chosen = member;
         chosenWeight = current;
       }
     }
     if (chosen) {
-      this.currentWeights.set(chosen.name, chosenWeight - total);
+      this.currentWeights.set(`${scope}\u0000${chosen.name}`, chosenWeight - total);
     }
     return chosen;
   }

@@ -13,7 +13,8 @@ export interface ControlApiDependencies {
 
 /**
  * The emulator's own control API under `/_emulator` (not part of Azure): `GET state`,
- * `POST faults {target, fault}`, `POST heal {target?}`, `GET access-log?limit=`. Errors are 400 with
+ * `POST faults {target, fault}`, `POST heal {target?}`, `GET access-log?limit=&api=` (`api`: an API id or
+ * URL suffix, to see one API's entries). Errors are 400 with
  * `{error}` naming the problem.
  */
 export class ControlApi {
@@ -32,7 +33,11 @@ export class ControlApi {
         sendJson(response, 400, { error: `'limit' must be a non-negative integer; got '${limitText ?? ''}'` });
         return;
       }
-      const entries = this.deps.accessLog.entries();
+      const api = url.searchParams.get('api');
+      const entries =
+        api === null
+          ? this.deps.accessLog.entries()
+          : this.deps.accessLog.entries().filter((entry) => entry.apiId.toLowerCase() === api.toLowerCase() || entry.apiPath.toLowerCase() === api.toLowerCase());
       sendJson(response, 200, { entries: limit === 0 ? [] : entries.slice(-limit) });
       return;
     }

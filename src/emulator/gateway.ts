@@ -5,9 +5,11 @@ import type { ArmBackendResource } from './armBackendStore';
 import type { ArmEndpoint } from './armEndpoint';
 import { Balancer, type SelectionAlgorithm } from './balancer';
 import { CircuitBreaker, parseRetryAfterInMs, toBreakerRule, type BreakerSnapshot } from './circuitBreaker';
-import { headerValue, readBody, sendJson } from './httpUtil';
+import { headerValue, isRecord, readBody, sendJson, tryParseJson } from './httpUtil';
+import { countPromptTokens } from './openAiSimulator';
 import { createRandom } from './random';
-import { readGatewayPolicy, type GatewayPolicy } from './readGatewayPolicy';
+import { readGatewayPolicy, type GatewayPolicy, type TokenLimitPolicy } from './readGatewayPolicy';
+import { TokenLimiter } from './tokenLimiter';
 
 /** The API's retry policy (`<retry count interval first-fast-retry>` around forward-request). */
 export interface RetryPolicy {
@@ -23,10 +25,17 @@ export interface VirtualEndpoint {
   readonly region: string;
 }
 
+/** One API of the service: its id (ARM) and URL suffix (path, no leading slash). */
+export interface GatewayApi {
+  readonly id: string;
+  readonly path: string;
+}
+
 export interface GatewayOptions {
   readonly arm: ArmEndpoint;
   readonly accessLog: AccessLog;
-  readonly apiSuffix: string;
+  /** The APIs of the service; a request goes to the one whose path is the longest prefix of its path. */
+  readonly apis: readonly GatewayApi[];
   readonly subscriptionKey: string;
   readonly algorithm: SelectionAlgorithm;
   readonly instances: number;
@@ -38,6 +47,9 @@ export interface GatewayOptions {
   /** forward-request timeout; APIM's default is 300 s. */
   readonly forwardTimeoutInMs: number;
 }
+
+/** `context.Subscription.Id` of the emulator's one subscription (the counter key of a token limit). */
+const EMULATED_SUBSCRIPTION_ID = 'emulator-subscription';
 
 /** A fake managed-identity token for `https://cognitiveservices.azure.com`: recognisable, not a JWT anyone could use. */
 const MANAGED_IDENTITY_TOKEN = 'emulated-mi-token.aud=https%3A%2F%2Fcognitiveservices.azure.com';
@@ -104,18 +116,25 @@ function keysEqual(given: string, expected: string): boolean {
 }
 
 /**
- * The emulated APIM gateway for one API: subscription-key check, routing to the backend named in the
- * policy (as currently deployed through the ARM endpoint), pool selection with circuit breakers per
- * gateway instance, the lab's retry policy and on-error handling, and managed-identity auth to backends.
+ * The emulated APIM gateway of one service with one or more APIs: the API chosen by path prefix,
+ * subscription-key check, the API's token limit, routing to the backend named in its policy (by a request
+ * header when the policy routes on one; as currently deployed through the ARM endpoint), pool selection
+ * with circuit breakers per gateway instance (a backend's breaker is shared by every API using it), the
+ * retry policy and on-error handling, and managed-identity auth to backends.
  */
 export class Gateway {
   private readonly instanceStates: GatewayInstance[];
   private nextInstance = 0;
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 128 });
-  private cachedPolicy: { readonly etag: string; readonly policy: GatewayPolicy } | undefined;
+  private readonly cachedPolicies = new Map<string, { readonly etag: string; readonly policy: GatewayPolicy }>();
   private readonly events: BreakerEvent[] = [];
+  private readonly tokenLimiter: TokenLimiter;
+  /** Longest path first, so that `openai/v2` wins over `openai`. */
+  private readonly apisByPath: readonly GatewayApi[];
 
   constructor(private readonly options: GatewayOptions) {
+    this.tokenLimiter = new TokenLimiter(options.now);
+    this.apisByPath = [...options.apis].sort((a, b) => b.path.length - a.path.length);
     this.instanceStates = Array.from(
       { length: Math.max(1, options.instances) },
       (_, index) =>
@@ -131,20 +150,31 @@ export class Gateway {
     );
   }
 
-  /** True when the path belongs to this API (its URL suffix). */
-  ownsPath(pathname: string): boolean {
-    const prefix = `/${this.options.apiSuffix}`.toLowerCase();
+  /** The API whose URL suffix starts the path (the longest such suffix); undefined when none does. */
+  apiFor(pathname: string): GatewayApi | undefined {
     const lower = pathname.toLowerCase();
-    return lower === prefix || lower.startsWith(`${prefix}/`);
+    return this.apisByPath.find((api) => {
+      const prefix = `/${api.path}`.toLowerCase();
+      return lower === prefix || lower.startsWith(`${prefix}/`);
+    });
   }
 
-  /** The API policy in force, as the gateway reads it (re-read only when its ETag changes). */
-  currentPolicy(): GatewayPolicy {
-    const { xml, etag } = this.options.arm.policy();
-    if (this.cachedPolicy?.etag !== etag) {
-      this.cachedPolicy = { etag, policy: readGatewayPolicy(xml) };
+  /** True when the path belongs to one of the APIs (its URL suffix). */
+  ownsPath(pathname: string): boolean {
+    return this.apiFor(pathname) !== undefined;
+  }
+
+  /** The policy in force for an API (default: the first), as the gateway reads it (re-read only when its ETag changes). */
+  currentPolicy(apiId: string = this.options.apis[0]?.id ?? ''): GatewayPolicy {
+    const { xml, etag } = this.options.arm.policy(apiId);
+    const key = apiId.toLowerCase();
+    const cached = this.cachedPolicies.get(key);
+    if (cached?.etag === etag) {
+      return cached.policy;
     }
-    return this.cachedPolicy.policy;
+    const policy = readGatewayPolicy(xml);
+    this.cachedPolicies.set(key, { etag, policy });
+    return policy;
   }
 
   /** Breaker states of every backend seen, per instance. */
@@ -165,6 +195,12 @@ export class Gateway {
 
   /** Handles one client request on the API; rejects only when the request body cannot be read (e.g. too large). */
   async handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
+    const api = this.apiFor(url.pathname);
+    if (!api) {
+      request.resume();
+      sendJson(response, 404, { statusCode: 404, message: 'Resource not found' });
+      return;
+    }
     const requestId = randomUUID();
     const instanceIndex = this.nextInstance;
     this.nextInstance = (this.nextInstance + 1) % this.instanceStates.length;
@@ -172,10 +208,19 @@ export class Gateway {
     const at = this.options.now();
     const attempts: AccessLogAttempt[] = [];
     const finish = (status: number, outcome?: string): void => {
-      this.options.accessLog.add({ id: requestId, at, status, gatewayInstance: instanceIndex, attempts, ...(outcome ? { outcome } : {}) });
+      this.options.accessLog.add({
+        id: requestId,
+        apiId: api.id,
+        apiPath: api.path,
+        at,
+        status,
+        gatewayInstance: instanceIndex,
+        attempts,
+        ...(outcome ? { outcome } : {}),
+      });
     };
-    const apimError = (status: number, message: string, outcome: string): void => {
-      sendJson(response, status, { statusCode: status, message }, { 'apim-request-id': requestId });
+    const apimError = (status: number, message: string, outcome: string, headers: Record<string, string> = {}): void => {
+      sendJson(response, status, { statusCode: status, message }, { ...headers, 'apim-request-id': requestId });
       finish(status, outcome);
     };
 
@@ -195,7 +240,7 @@ export class Gateway {
       apimError(401, 'Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.', 'unauthorized');
       return;
     }
-    const operationPath = url.pathname.slice(this.options.apiSuffix.length + 1);
+    const operationPath = url.pathname.slice(api.path.length + 1);
     const isChat = /^\/deployments\/[^/]+\/chat\/completions\/?$/i.test(operationPath);
     if (!isChat || request.method !== 'POST') {
       request.resume();
@@ -205,14 +250,34 @@ export class Gateway {
     // forward-request buffer-request-body="true": the body is kept so that retries can resend it.
     const body = await readBody(request);
 
-    const policy = this.currentPolicy();
-    if (policy.backendId === undefined) {
+    const policy = this.currentPolicy(api.id);
+    const tokenLimit = policy.tokenLimit;
+    const counterKey = tokenLimit ? this.counterKeyOf(tokenLimit, request) : '';
+    const tokenHeaders: Record<string, string> = {};
+    if (tokenLimit) {
+      const estimate = tokenLimit.estimatePromptTokens ? estimatePromptTokens(body) : undefined;
+      const check = this.tokenLimiter.check(counterKey, tokenLimit.tokensPerMinute, estimate);
+      if (tokenLimit.remainingTokensHeaderName) tokenHeaders[tokenLimit.remainingTokensHeaderName.toLowerCase()] = String(check.remainingTokens);
+      if (!check.allowed) {
+        // APIM answers itself, before any backend: no x-ms-region, a Retry-After (or the header the policy
+        // names in retry-after-header-name) and the remaining-tokens header.
+        apimError(429, `Token limit is exceeded. Try again in ${check.retryAfterInSeconds} seconds.`, 'token-limit', {
+          ...tokenHeaders,
+          [tokenLimit.retryAfterHeaderName.toLowerCase()]: String(check.retryAfterInSeconds),
+        });
+        return;
+      }
+    }
+    // A header-routed API ("on your data"): the first <when> whose header has the value picks the backend.
+    const routed = policy.headerRoutes.find((route) => headerValue(request, route.header) === route.value);
+    const backendId = routed?.backendId ?? policy.backendId;
+    if (backendId === undefined) {
       apimError(500, 'The API policy has no set-backend-service and the emulated API has no service URL.', 'no-backend');
       return;
     }
-    const target = this.options.arm.store.getBackend(policy.backendId);
+    const target = this.options.arm.store.getBackend(backendId);
     if (!target) {
-      apimError(500, `Backend '${policy.backendId}' named in the API policy (set-backend-service) is not deployed on this APIM service.`, 'no-pool');
+      apimError(500, `Backend '${backendId}' named in the API policy (set-backend-service) is not deployed on this APIM service.`, 'no-pool');
       return;
     }
     const members = this.membersOf(target.value);
@@ -226,7 +291,7 @@ export class Gateway {
       if (attempt > 0 && retry && retry.intervalInMs > 0 && !(attempt === 1 && retry.firstFastRetry)) {
         await new Promise((resolve) => setTimeout(resolve, retry.intervalInMs));
       }
-      const member = instance.balancer.select(members, (candidate) => !instance.breaker(candidate.name).isTripped());
+      const member = instance.balancer.select(members, (candidate) => !instance.breaker(candidate.name).isTripped(), target.value.name.toLowerCase());
       if (!member) {
         // The pool's own 503: an error, so the retry loop stops and on-error runs.
         if (policy.hidesPool503) {
@@ -268,6 +333,12 @@ export class Gateway {
         }
       }
       headers['apim-request-id'] ??= requestId;
+      if (tokenLimit) {
+        const consumed = result.status >= 200 && result.status < 300 ? totalTokensOf(result.body) : 0;
+        const remaining = this.tokenLimiter.consume(counterKey, consumed, tokenLimit.tokensPerMinute);
+        if (tokenLimit.remainingTokensHeaderName) headers[tokenLimit.remainingTokensHeaderName.toLowerCase()] = String(remaining);
+        if (tokenLimit.tokensConsumedHeaderName) headers[tokenLimit.tokensConsumedHeaderName.toLowerCase()] = String(consumed);
+      }
       if (policy.backendHostHeader) {
         headers[policy.backendHostHeader.toLowerCase()] = host;
       }
@@ -278,6 +349,17 @@ export class Gateway {
       }
       finish(result.status);
       return;
+    }
+  }
+
+  private counterKeyOf(tokenLimit: TokenLimitPolicy, request: IncomingMessage): string {
+    switch (tokenLimit.counterKey.kind) {
+      case 'subscription':
+        return `subscription:${EMULATED_SUBSCRIPTION_ID}`;
+      case 'ip-address':
+        return `ip:${request.socket.remoteAddress ?? ''}`;
+      default:
+        return `constant:${tokenLimit.counterKey.value}`;
     }
   }
 
@@ -351,6 +433,21 @@ export class Gateway {
       outgoing.end(body);
     });
   }
+}
+
+/** The prompt estimate of `estimate-prompt-tokens`: the chat messages of the body, as the simulator counts them. */
+function estimatePromptTokens(body: Buffer): number {
+  const parsed = tryParseJson(body.toString('utf8'));
+  const messages = parsed.ok && isRecord(parsed.value) ? parsed.value['messages'] : undefined;
+  return Array.isArray(messages) ? countPromptTokens(messages) : 0;
+}
+
+/** `usage.total_tokens` of an Azure OpenAI answer; 0 when absent (the policy counts what the backend reports). */
+function totalTokensOf(body: Buffer): number {
+  const parsed = tryParseJson(body.toString('utf8'));
+  const usage = parsed.ok && isRecord(parsed.value) ? parsed.value['usage'] : undefined;
+  const total = isRecord(usage) ? usage['total_tokens'] : undefined;
+  return typeof total === 'number' && Number.isFinite(total) && total > 0 ? total : 0;
 }
 
 function safeHost(url: string): string {

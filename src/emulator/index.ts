@@ -16,3 +16,13 @@ export { parseFaultSpec, parseFault, FaultSpecError, type FaultSpec } from './pa
 export { playDemoScenario, type DemoScenarioOptions } from './demoScenario';
 export { parseIsoDurationInMs, IsoDurationError } from './parseIsoDuration';
 export { createLabPolicyXml } from './labPolicy';
+export {
+  startEmbeddedFleet,
+  type EmbeddedFleet,
+  type EmbeddedFleetOptions,
+  type FleetApi,
+  type FleetApiOptions,
+  type FleetHeaderRoute,
+  type FleetPoolEntry,
+} from './startEmbeddedFleet';
+export type { GatewayPolicy, HeaderRoute, TokenLimitPolicy } from './readGatewayPolicy';

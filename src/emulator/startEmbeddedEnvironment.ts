@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { AccessLog } from './accessLog';
-import { ArmEndpoint, type ArmLogEntry } from './armEndpoint';
+import { ArmEndpoint, type ArmApi, type ArmLogEntry } from './armEndpoint';
 import type { SelectionAlgorithm } from './balancer';
 import { UnknownFaultTargetError, type Fault, type FaultController, type FaultState } from './fault';
 import { Gateway, type RetryPolicy } from './gateway';
@@ -122,7 +122,21 @@ function regionKey(value: string): string {
   return value.replace(/\s+/g, '').toLowerCase();
 }
 
-function checkOptions(options: EmbeddedEnvironmentOptions): void {
+/** Options every environment shares (the single-API one and the fleet). */
+export type EmulatedServiceOptions = Omit<EmbeddedEnvironmentOptions, 'apiSuffix' | 'poolBackendId' | 'retryPolicy' | 'backendHostHeader'>;
+
+/** What `startEmulatedService` returns besides the environment: its base URL. */
+export interface EmulatedService extends EmbeddedEnvironment {
+  /** `http://host:port` of the gateway, ARM and control server. */
+  readonly baseUrl: string;
+}
+
+/** Checks an API URL suffix (the `path` of an APIM API). */
+export function isApiPath(path: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._~-]*(\/[A-Za-z0-9._~-]+)*$/.test(path);
+}
+
+export function checkOptions(options: EmbeddedEnvironmentOptions): void {
   const positiveInteger = (field: string, value: number | undefined, min: number): void => {
     if (value !== undefined && (!Number.isInteger(value) || value < min)) {
       throw new EmbeddedEnvironmentOptionsError(field, `must be an integer ≥ ${min}; got ${String(value)}`);
@@ -133,7 +147,7 @@ function checkOptions(options: EmbeddedEnvironmentOptions): void {
   if (options.latencyScale !== undefined && !(options.latencyScale >= 0)) {
     throw new EmbeddedEnvironmentOptionsError('latencyScale', `must be a number ≥ 0; got ${String(options.latencyScale)}`);
   }
-  if (options.apiSuffix !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._~-]*(\/[A-Za-z0-9._~-]+)*$/.test(options.apiSuffix)) {
+  if (options.apiSuffix !== undefined && !isApiPath(options.apiSuffix)) {
     throw new EmbeddedEnvironmentOptionsError('apiSuffix', `must be a URL path without leading slash; got '${options.apiSuffix}'`);
   }
   if (options.backendHostHeader !== undefined && !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(options.backendHostHeader)) {
@@ -185,11 +199,30 @@ function checkOptions(options: EmbeddedEnvironmentOptions): void {
  */
 export async function startEmbeddedEnvironment(options: EmbeddedEnvironmentOptions = {}): Promise<EmbeddedEnvironment> {
   checkOptions(options);
+  const apiSuffix = options.apiSuffix ?? 'openai';
+  const poolBackendId = options.poolBackendId ?? 'openai-instance-backend-pool';
+  const retryPolicy = options.retryPolicy === undefined ? LAB_RETRY : options.retryPolicy;
+  // The options only shape the default API policy; the gateway obeys whatever policy is in force.
+  const defaultPolicyXml = createLabPolicyXml({ poolBackendId, retryPolicy, backendHostHeader: options.backendHostHeader });
+  const { baseUrl: _baseUrl, ...env } = await startEmulatedService(options, [{ id: apiSuffix.replace(/\//g, '-'), path: apiSuffix, defaultPolicyXml }], true);
+  return env;
+}
+
+/** The lab's retry (2 retries, interval 0, first fast retry, on 429 and 503), for callers building policies. */
+export const LAB_RETRY_POLICY: RetryPolicy = LAB_RETRY;
+
+/**
+ * Starts one emulated APIM service with the given APIs (the options are checked by the caller). With
+ * `anyApiIdAddressesFirst`, every ARM `apis/{apiId}` addresses the first API (the single-API environment).
+ */
+export async function startEmulatedService(
+  options: EmulatedServiceOptions,
+  apis: readonly ArmApi[],
+  anyApiIdAddressesFirst: boolean,
+): Promise<EmulatedService> {
   const listenHost = options.host ?? '127.0.0.1';
   const now = options.now ?? Date.now;
   const apim = { ...(options.apim ?? DEFAULT_APIM) };
-  const apiSuffix = options.apiSuffix ?? 'openai';
-  const poolBackendId = options.poolBackendId ?? 'openai-instance-backend-pool';
   const subscriptionKey = options.subscriptionKey ?? randomBytes(16).toString('hex');
   const resources: SimulatedResource[] = (options.resources ?? LAB_RESOURCES).map((resource) => ({
     ...resource,
@@ -216,13 +249,11 @@ export async function startEmbeddedEnvironment(options: EmbeddedEnvironmentOptio
   );
   const byHost = new Map(simulators.map((simulator) => [simulator.options.host.toLowerCase(), simulator]));
   const accessLog = new AccessLog();
-  const retryPolicy = options.retryPolicy === undefined ? LAB_RETRY : options.retryPolicy;
-  // The options only shape the default API policy; the gateway obeys whatever policy is in force.
-  const arm = new ArmEndpoint(apim, createLabPolicyXml({ poolBackendId, retryPolicy, backendHostHeader: options.backendHostHeader }), now);
+  const arm = new ArmEndpoint(apim, apis, now, anyApiIdAddressesFirst);
   const gateway = new Gateway({
     arm,
     accessLog,
-    apiSuffix,
+    apis: apis.map((api) => ({ id: api.id, path: api.path })),
     subscriptionKey,
     algorithm: options.selection ?? 'weighted-random',
     instances: options.gatewayInstances ?? 1,
@@ -262,17 +293,33 @@ export async function startEmbeddedEnvironment(options: EmbeddedEnvironmentOptio
     },
   };
 
-  const state = (): unknown => {
-    const backendId = gateway.currentPolicy().backendId;
+  const poolState = (backendId: string | undefined): unknown => {
     const pool = backendId === undefined ? undefined : arm.store.getBackend(backendId)?.value;
+    return pool
+      ? {
+          name: pool.name,
+          type: pool.properties.type ?? 'Single',
+          members: (pool.properties.pool?.services ?? []).map((service) => {
+            const name = arm.store.memberName(service.id) ?? service.id;
+            return { name, url: arm.store.getBackend(name)?.value.properties.url ?? null, priority: service.priority ?? null, weight: service.weight ?? null };
+          }),
+        }
+      : null;
+  };
+  const firstApi = apis[0] as ArmApi;
+  const state = (): unknown => {
     return {
       apim,
       gateway: {
-        apiSuffix,
+        apiSuffix: firstApi.path,
         instances: options.gatewayInstances ?? 1,
         selection: options.selection ?? 'weighted-random',
-        policy: gateway.currentPolicy(),
+        policy: gateway.currentPolicy(firstApi.id),
       },
+      apis: apis.map((api) => {
+        const policy = gateway.currentPolicy(api.id);
+        return { id: api.id, path: api.path, policy, pool: poolState(policy.backendId) };
+      }),
       resources: simulators.map((simulator) => ({
         host: simulator.options.host,
         region: simulator.options.region,
@@ -280,16 +327,7 @@ export async function startEmbeddedEnvironment(options: EmbeddedEnvironmentOptio
         fault: simulator.fault,
         stats: simulator.stats,
       })),
-      pool: pool
-        ? {
-            name: pool.name,
-            type: pool.properties.type ?? 'Single',
-            members: (pool.properties.pool?.services ?? []).map((service) => {
-              const name = arm.store.memberName(service.id) ?? service.id;
-              return { name, url: arm.store.getBackend(name)?.value.properties.url ?? null, priority: service.priority ?? null, weight: service.weight ?? null };
-            }),
-          }
-        : null,
+      pool: poolState(gateway.currentPolicy(firstApi.id).backendId),
       breakers: gateway.breakerStates(),
       breakerEvents: gateway.breakerEvents(),
       accessLogSize: accessLog.entries().length,
@@ -349,7 +387,8 @@ export async function startEmbeddedEnvironment(options: EmbeddedEnvironmentOptio
   let closed = false;
 
   return {
-    gatewayUrl: `${base}/${apiSuffix}`,
+    baseUrl: base,
+    gatewayUrl: `${base}/${firstApi.path}`,
     armEndpoint: base,
     controlUrl: `${base}/_emulator`,
     subscriptionKey,

@@ -14,6 +14,8 @@ describe('readGatewayPolicy', () => {
   it("reads the lab's policy: the pool, retry 2 × on 429/503 with a fast first retry, and the hidden 503", () => {
     expect(readGatewayPolicy(createLabPolicyXml({ poolBackendId: 'openai-instance-backend-pool', retryPolicy: LAB_RETRY }))).toEqual({
       backendId: 'openai-instance-backend-pool',
+      headerRoutes: [],
+      tokenLimit: null,
       retry: LAB_RETRY,
       hidesPool503: true,
       backendHostHeader: undefined,
@@ -21,7 +23,14 @@ describe('readGatewayPolicy', () => {
   });
 
   it('reads a policy without retry, on-error handling or backend as such', () => {
-    expect(readGatewayPolicy(policy({}))).toEqual({ backendId: undefined, retry: null, hidesPool503: false, backendHostHeader: undefined });
+    expect(readGatewayPolicy(policy({}))).toEqual({
+      backendId: undefined,
+      headerRoutes: [],
+      tokenLimit: null,
+      retry: null,
+      hidesPool503: false,
+      backendHostHeader: undefined,
+    });
   });
 
   it('reads the retry interval in seconds and an outbound backend-host header', () => {
