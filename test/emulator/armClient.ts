@@ -106,22 +106,33 @@ export async function chat(env: EmbeddedEnvironment, headers: Record<string, str
 }
 
 /** Sends `count` requests with bounded concurrency and counts answers by region (or status when not 200). */
-export async function countRegions(env: EmbeddedEnvironment, count: number, concurrency = 16): Promise<Record<string, number>> {
+export function countRegions(env: EmbeddedEnvironment, count: number, concurrency = 16): Promise<Record<string, number>> {
+  return countRegionsAt(env.gatewayUrl, env.subscriptionKey, count, { concurrency });
+}
+
+/**
+ * Sends `count` chat completions to an API base URL (bounded concurrency, extra request headers optional)
+ * and counts answers by region, or by status when not 200.
+ */
+export async function countRegionsAt(
+  apiBaseUrl: string,
+  subscriptionKey: string,
+  count: number,
+  options: { concurrency?: number; headers?: Record<string, string>; deployment?: string } = {},
+): Promise<Record<string, number>> {
+  const concurrency = options.concurrency ?? 16;
   // node:http with a keep-alive agent: lighter than fetch, which matters over thousands of requests.
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const url = new URL(`${env.gatewayUrl}/deployments/gpt-4o/chat/completions?api-version=2024-02-01`);
+  const url = new URL(`${apiBaseUrl}/deployments/${options.deployment ?? 'gpt-4o'}/chat/completions?api-version=2024-02-01`);
   const body = JSON.stringify({ messages: [{ role: 'user', content: 'ping' }], max_tokens: 5 });
+  const headers = { ...options.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'api-key': subscriptionKey };
   const send = (): Promise<{ status: number; region: string | undefined }> =>
     new Promise((resolve, reject) => {
-      const outgoing = request(
-        url,
-        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'api-key': env.subscriptionKey } },
-        (incoming) => {
-          incoming.resume();
-          incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, region: incoming.headers['x-ms-region'] as string | undefined }));
-          incoming.on('error', reject);
-        },
-      );
+      const outgoing = request(url, { method: 'POST', agent, headers }, (incoming) => {
+        incoming.resume();
+        incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, region: incoming.headers['x-ms-region'] as string | undefined }));
+        incoming.on('error', reject);
+      });
       outgoing.on('error', reject);
       outgoing.end(body);
     });

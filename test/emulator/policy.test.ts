@@ -45,6 +45,61 @@ describe('readGatewayPolicy', () => {
   });
 });
 
+describe('readGatewayPolicy: token limits and header routing', () => {
+  it('reads azure-openai-token-limit with its header names, and the subscription counter key', () => {
+    const xml = createLabPolicyXml({ poolBackendId: 'p', retryPolicy: null, tokenLimitPerMinute: 500 });
+    expect(readGatewayPolicy(xml).tokenLimit).toEqual({
+      tokensPerMinute: 500,
+      counterKey: { kind: 'subscription' },
+      estimatePromptTokens: true,
+      retryAfterHeaderName: 'Retry-After',
+      remainingTokensHeaderName: 'remaining-tokens',
+      tokensConsumedHeaderName: 'consumed-tokens',
+    });
+  });
+
+  it('reads llm-token-limit with a custom retry-after header and a literal counter key', () => {
+    const read = readGatewayPolicy(
+      policy({ inbound: '<llm-token-limit counter-key="team-a" tokens-per-minute="10" estimate-prompt-tokens="false" retry-after-header-name="x-wait" />' }),
+    );
+    expect(read.tokenLimit).toEqual({
+      tokensPerMinute: 10,
+      counterKey: { kind: 'constant', value: 'team-a' },
+      estimatePromptTokens: false,
+      retryAfterHeaderName: 'x-wait',
+      remainingTokensHeaderName: undefined,
+      tokensConsumedHeaderName: undefined,
+    });
+  });
+
+  it('reads header routes of a choose, in order, and the otherwise backend as the default', () => {
+    const xml = createLabPolicyXml({
+      poolBackendId: 'the-pool',
+      retryPolicy: null,
+      headerRoutes: [
+        { header: 'x-route', value: 'on-your-data', backendId: 'ondata' },
+        { header: 'x-route', value: 'mini', backendId: 'mini-pool' },
+      ],
+    });
+    const read = readGatewayPolicy(xml);
+    expect(read.backendId).toBe('the-pool');
+    expect(read.headerRoutes).toEqual([
+      { header: 'x-route', value: 'on-your-data', backendId: 'ondata' },
+      { header: 'x-route', value: 'mini', backendId: 'mini-pool' },
+    ]);
+    const reversed = readGatewayPolicy(
+      policy({
+        inbound:
+          '<choose><when condition="@(&quot;x&quot; == context.Request.Headers.GetValueOrDefault(&quot;X-Team&quot;))"><set-backend-service backend-id="b" /></when>' +
+          '<when condition="@(context.Request.Url.Path.Contains(&quot;v2&quot;))"><set-backend-service backend-id="c" /></when></choose>' +
+          '<set-backend-service backend-id="a" />',
+      }),
+    );
+    expect(reversed.backendId).toBe('a');
+    expect(reversed.headerRoutes).toEqual([{ header: 'X-Team', value: 'x', backendId: 'b' }]);
+  });
+});
+
 describe('the gateway obeys the API policy in force', () => {
   let env: EmbeddedEnvironment;
   beforeEach(async () => {
@@ -80,6 +135,37 @@ describe('the gateway obeys the API policy in force', () => {
     await putPolicy(policy({ inbound: '<set-backend-service backend-id="openai-instance2" />' }));
     for (let index = 0; index < 5; index += 1) {
       expect((await chat(env)).region).toBe('East US');
+    }
+  });
+
+  it('answers its own 429 under a token limit PUT through ARM, in the retry-after header the policy names', async () => {
+    await putPolicy(
+      policy({
+        inbound:
+          '<llm-token-limit counter-key="fixed" tokens-per-minute="10" estimate-prompt-tokens="false" retry-after-header-name="x-wait" />' +
+          '<set-backend-service backend-id="openai-instance-backend-pool" />',
+      }),
+    );
+    // Without estimate-prompt-tokens the first call passes on an untouched budget; its usage spends it.
+    expect((await chat(env)).status).toBe(200);
+    const throttled = await chat(env);
+    expect(throttled.status).toBe(429);
+    expect(throttled.body.message).toMatch(/^Token limit is exceeded\. Try again in \d+ seconds\.$/);
+    expect(throttled.headers.get('x-wait')).toMatch(/^\d+$/);
+    expect(throttled.headers.get('retry-after')).toBeNull();
+  });
+
+  it('routes by a request header when the policy chooses the backend on it', async () => {
+    await putPolicy(
+      policy({
+        inbound:
+          '<choose><when condition="@(context.Request.Headers.GetValueOrDefault(&quot;x-route&quot;,&quot;&quot;) == &quot;east&quot;)"><set-backend-service backend-id="openai-instance2" /></when>' +
+          '<otherwise><set-backend-service backend-id="openai-instance1" /></otherwise></choose>',
+      }),
+    );
+    for (let index = 0; index < 5; index += 1) {
+      expect((await chat(env, { 'api-key': env.subscriptionKey, 'x-route': 'east' })).region).toBe('East US');
+      expect((await chat(env)).region).toBe('West US');
     }
   });
 
