@@ -259,8 +259,11 @@ export class Gateway {
       const check = this.tokenLimiter.check(counterKey, tokenLimit.tokensPerMinute, estimate);
       if (tokenLimit.remainingTokensHeaderName) tokenHeaders[tokenLimit.remainingTokensHeaderName.toLowerCase()] = String(check.remainingTokens);
       if (!check.allowed) {
-        // APIM answers itself, before any backend: no x-ms-region, a Retry-After (or the header the policy
-        // names in retry-after-header-name) and the remaining-tokens header.
+        // APIM answers itself, before any backend: 429 when the rate is exceeded, `Retry-After` unless
+        // retry-after-header-name names another header, and the remaining-tokens header "after each policy
+        // execution" (learn.microsoft.com/azure/api-management/azure-openai-token-limit-policy); no x-ms-region.
+        // The reference does not quote the body: the wording follows APIM's rate-limit answer ("Rate limit is
+        // exceeded. Try again in N seconds.") in APIM's error shape, as issue 17 quotes it.
         apimError(429, `Token limit is exceeded. Try again in ${check.retryAfterInSeconds} seconds.`, 'token-limit', {
           ...tokenHeaders,
           [tokenLimit.retryAfterHeaderName.toLowerCase()]: String(check.retryAfterInSeconds),
