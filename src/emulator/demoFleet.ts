@@ -13,3 +13,20 @@ export const DEMO_FLEET_APIS: Readonly<Record<string, FleetApiOptions>> = {
     headerRoutes: [{ header: 'x-route', value: 'on-your-data', backendId: 'openai-instance1' }],
   },
 };
+
+/**
+ * The part of {@link DEMO_FLEET_APIS} that applies to a fleet: the policies of its pools that the demo names,
+ * kept only when every backend their header routes name is a pool or backend of the fleet (so that a fleet
+ * other than `examples/fleet/` starts with the plain lab policy instead of failing).
+ */
+export function demoFleetApisFor(
+  entries: readonly { readonly pool: { readonly name: string; readonly backends: readonly { readonly name: string }[] } }[],
+): Record<string, FleetApiOptions> {
+  const names = new Set(entries.flatMap((entry) => [entry.pool.name, ...entry.pool.backends.map((backend) => backend.name)].map((name) => name.toLowerCase())));
+  const pools = new Set(entries.map((entry) => entry.pool.name.toLowerCase()));
+  return Object.fromEntries(
+    Object.entries(DEMO_FLEET_APIS).filter(
+      ([pool, api]) => pools.has(pool.toLowerCase()) && (api.headerRoutes ?? []).every((route) => names.has(route.backendId.toLowerCase())),
+    ),
+  );
+}

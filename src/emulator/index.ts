@@ -26,4 +26,4 @@ export {
   type FleetPoolEntry,
 } from './startEmbeddedFleet';
 export type { GatewayPolicy, HeaderRoute, TokenLimitPolicy } from './readGatewayPolicy';
-export { DEMO_FLEET_APIS } from './demoFleet';
+export { DEMO_FLEET_APIS, demoFleetApisFor } from './demoFleet';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { DEMO_FLEET_APIS, EmbeddedEnvironmentOptionsError, startEmbeddedFleet, type EmbeddedFleet, type FleetPoolEntry } from '../../src/emulator';
+import { DEMO_FLEET_APIS, demoFleetApisFor, EmbeddedEnvironmentOptionsError, startEmbeddedFleet, type EmbeddedFleet, type FleetPoolEntry } from '../../src/emulator';
 import { createArmClient } from '../../src/lib/deploy/armClient';
 import { deployPool } from '../../src/lib/deploy/deployPool';
 import { loadPoolDefinition } from '../../src/lib/pool/loadPoolDefinition';
@@ -212,6 +212,13 @@ describe('embedded fleet: deploy and policies', () => {
     } finally {
       await fleet.close();
     }
+  });
+
+  it('applies the demo policies only to a fleet that holds the demo pool and the backend its route names', async () => {
+    const [lab, mini, ondata] = await loadExampleFleet();
+    expect(demoFleetApisFor([lab, mini, ondata] as FleetPoolEntry[])).toEqual(DEMO_FLEET_APIS);
+    expect(demoFleetApisFor([mini, ondata] as FleetPoolEntry[])).toEqual({});
+    expect(demoFleetApisFor([lab, mini] as FleetPoolEntry[])).toEqual({});
   });
 
   it('refuses a fleet that cannot be one APIM service, naming the entry or option', async () => {
