@@ -115,7 +115,8 @@ export const LAB_RESOURCES: readonly SimulatedResource[] = [
 ];
 
 const DEFAULT_APIM = { subscriptionId: '00000000-0000-0000-0000-000000000000', resourceGroup: 'rg-apim-lab', serviceName: 'apim-emulator' };
-const LAB_RETRY: RetryPolicy = { count: 2, intervalInMs: 0, firstFastRetry: true, statusCodes: [429, 503] };
+/** The lab's retry: 2 retries, interval 0, first fast retry, on 429 and 503. */
+export const LAB_RETRY_POLICY: RetryPolicy = { count: 2, intervalInMs: 0, firstFastRetry: true, statusCodes: [429, 503] };
 
 /** Canonical form for matching regions: lower case, no spaces (`West US` = `westus`). */
 function regionKey(value: string): string {
@@ -201,15 +202,12 @@ export async function startEmbeddedEnvironment(options: EmbeddedEnvironmentOptio
   checkOptions(options);
   const apiSuffix = options.apiSuffix ?? 'openai';
   const poolBackendId = options.poolBackendId ?? 'openai-instance-backend-pool';
-  const retryPolicy = options.retryPolicy === undefined ? LAB_RETRY : options.retryPolicy;
+  const retryPolicy = options.retryPolicy === undefined ? LAB_RETRY_POLICY : options.retryPolicy;
   // The options only shape the default API policy; the gateway obeys whatever policy is in force.
   const defaultPolicyXml = createLabPolicyXml({ poolBackendId, retryPolicy, backendHostHeader: options.backendHostHeader });
   const { baseUrl: _baseUrl, ...env } = await startEmulatedService(options, [{ id: apiSuffix.replace(/\//g, '-'), path: apiSuffix, defaultPolicyXml }], true);
   return env;
 }
-
-/** The lab's retry (2 retries, interval 0, first fast retry, on 429 and 503), for callers building policies. */
-export const LAB_RETRY_POLICY: RetryPolicy = LAB_RETRY;
 
 /**
  * Starts one emulated APIM service with the given APIs (the options are checked by the caller). With

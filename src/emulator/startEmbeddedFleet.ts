@@ -186,6 +186,9 @@ function checkApiOptions(name: string, api: FleetApiOptions, deployable: Readonl
 export async function startEmbeddedFleet(entries: readonly FleetPoolEntry[], options: EmbeddedFleetOptions = {}): Promise<EmbeddedFleet> {
   if (entries.length === 0) fail('entries', 'needs at least one pool');
   if (entries.length > MAX_ENTRIES) fail('entries', `at most ${MAX_ENTRIES} pools; got ${entries.length}`);
+  const { apis: _apis, retryPolicy: _retry, ...serviceOptions } = options;
+  const resources = resourcesOfFleet(entries);
+  checkOptions({ ...serviceOptions, resources, ...(options.retryPolicy ? { retryPolicy: options.retryPolicy } : {}) });
   const deployable = checkBackendNames(entries);
   const pools = new Map<string, number>();
   const paths = new Map<string, number>();
@@ -230,9 +233,6 @@ export async function startEmbeddedFleet(entries: readonly FleetPoolEntry[], opt
     });
     return { id: apiId, path, defaultPolicyXml };
   });
-  const resources = resourcesOfFleet(entries);
-  const { apis: _apis, retryPolicy: _retry, ...serviceOptions } = options;
-  checkOptions({ ...serviceOptions, resources });
   const service = await startEmulatedService({ ...serviceOptions, resources }, apis, false);
   const { baseUrl, gatewayUrl: _gatewayUrl, ...environment } = service;
   const fleetApis: FleetApi[] = planned.map(({ entry, path, apiId }) => ({
