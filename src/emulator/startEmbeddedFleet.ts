@@ -88,8 +88,19 @@ function fail(field: string, message: string): never {
   throw new EmbeddedEnvironmentOptionsError(field, message);
 }
 
+/** First path segments the emulator's own server answers before the gateway (ARM and the control API). */
+const RESERVED_SEGMENTS = new Set(['subscriptions', '_emulator']);
+
 /** The API path of a pool: the path of `gateway.url` when given, else `openai` for the first pool and the pool name for the others. */
 function apiPathOf(entry: FleetPoolEntry, index: number): string {
+  const path = declaredOrDefaultPath(entry, index);
+  if (RESERVED_SEGMENTS.has((path.split('/')[0] ?? '').toLowerCase())) {
+    fail(`entries[${index}]`, `API path '${path}' of ${entry.file} starts with a segment the emulator keeps for ARM or its control API`);
+  }
+  return path;
+}
+
+function declaredOrDefaultPath(entry: FleetPoolEntry, index: number): string {
   const url = gatewayUrlOfDefinition(entry.pool);
   if (url !== undefined) {
     let path: string;

@@ -239,6 +239,7 @@ describe('embedded fleet: deploy and policies', () => {
       await fieldOf(startEmbeddedFleet([{ file: 'a.json', pool: lab }], { apis: { [LAB]: { headerRoutes: [{ header: 'x-route', value: 'v', backendId: 'elsewhere' }] } } })),
     ).toBe(`apis.${LAB}.headerRoutes[0].backendId`);
     expect(await fieldOf(startEmbeddedFleet([{ file: 'a.json', pool: lab }], { apis: { [LAB]: { tokenLimitPerMinute: 0 } } }))).toBe(`apis.${LAB}.tokenLimitPerMinute`);
+    expect(await fieldOf(startEmbeddedFleet([{ file: 'a.json', pool: lab }, { file: 'b.json', pool: { ...mini, name: 'subscriptions' } }]))).toBe('entries[1]');
     const movedHost = { ...mini, backends: mini.backends.map((backend) => ({ ...backend, region: 'North Europe' })) };
     expect(await fieldOf(startEmbeddedFleet([{ file: 'a.json', pool: lab }, { file: 'b.json', pool: movedHost }]))).toBe('entries[1].pool.backends');
   });
