@@ -41,7 +41,9 @@ URLs and key. No Azure is involved. Ctrl+C stops it.
 
 Options:
   --port P                      gateway port (default 8080; 0 picks a free one)
-  --pool <file>                 regions and deployment from this definition (default: the lab pool)
+  --pool <file>                 regions and deployment from this definition (default: the lab pool);
+                                repeat it for a fleet: one API per pool (the first at /openai, the others at
+                                /<pool name> unless the definition's gateway.url gives the path)
   --fault "<region|host>=<f>"   inject a fault, repeatable; <f>: down, failing[:status],
                                 throttled:<retry-after-seconds>, slow:<ms>, auth-reject, healthy
   --instances N                 gateway instances (default 1, 1–16)

@@ -29,7 +29,7 @@ Commands:
            [--alpha A] [--tolerance POINTS] [--no-early-stop] [--json]
            One-shot check that the pool behind <api-base-url> follows its weights.
            The subscription key is read from APIM_SUBSCRIPTION_KEY (never a flag).
-  emulate  [--port P] [--pool <file>] [--fault "<region|host>=<fault>"]... [--instances N]
+  emulate  [--port P] [--pool <file>]... [--fault "<region|host>=<fault>"]... [--instances N]
            [--selection weighted-random|smooth-weighted-round-robin] [--duration-seconds S] [--latency-scale X] [--json]
            Start only the embedded environment (APIM emulator + simulated Azure OpenAI) and print its URLs and key.
            Faults: down, failing[:status], throttled:<retry-after-seconds>, slow:<ms>, auth-reject, healthy.
@@ -200,7 +200,7 @@ function describeUniformFailure(result: {
 async function emulateCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parse(args, {
     port: { type: 'string' },
-    pool: { type: 'string' },
+    pool: { type: 'string', multiple: true },
     fault: { type: 'string', multiple: true },
     instances: { type: 'string' },
     selection: { type: 'string' },
@@ -227,22 +227,52 @@ async function emulateCommand(args: readonly string[], io: CliIo): Promise<numbe
       return [];
     }
   });
+  const poolPaths = (values.pool as string[] | undefined) ?? [];
+  if (poolPaths.length > 200) problems.push(`--pool is given ${poolPaths.length} times; at most 200 pools`);
   if (problems.length > 0) throw new UsageError(`emulate: ${problems.join('\n  ')}`);
-  const pool = values.pool ? await loadPoolDefinition(values.pool) : undefined;
+  const pools: ResolvedPool[] = [];
+  for (const poolPath of poolPaths) pools.push(await loadPoolDefinition(poolPath));
+  const pool = pools[0];
 
   const { startEmbeddedEnvironment } = await import('../emulator/startEmbeddedEnvironment');
   const { resourcesFromPool } = await import('../emulator/resourcesFromPool');
-  let env: Awaited<ReturnType<typeof startEmbeddedEnvironment>>;
+  const serviceOptions = {
+    port,
+    gatewayInstances: instances,
+    selection: selection as 'weighted-random' | 'smooth-weighted-round-robin',
+    latencyScale,
+    ...(io.env.EMULATOR_SUBSCRIPTION_KEY ? { subscriptionKey: io.env.EMULATOR_SUBSCRIPTION_KEY } : {}),
+  };
+  let env: Omit<Awaited<ReturnType<typeof startEmbeddedEnvironment>>, 'gatewayUrl'>;
+  // One API per pool when several --pool are given (the fleet); else today's single API.
+  let apis: { readonly pool: string; readonly file: string; readonly gatewayUrl: string; readonly policy?: string }[];
   try {
-    env = await startEmbeddedEnvironment({
-      port,
-      gatewayInstances: instances,
-      selection: selection as 'weighted-random' | 'smooth-weighted-round-robin',
-      latencyScale,
-      ...(pool ? { resources: resourcesFromPool(pool.backends, pool.probe.deployment), poolBackendId: pool.name } : {}),
-      ...(io.env.EMULATOR_SUBSCRIPTION_KEY ? { subscriptionKey: io.env.EMULATOR_SUBSCRIPTION_KEY } : {}),
-    });
+    if (pools.length > 1) {
+      const { startEmbeddedFleet } = await import('../emulator/startEmbeddedFleet');
+      const { demoFleetApisFor } = await import('../emulator/demoFleet');
+      const entries = pools.map((fleetPool, index) => ({ file: poolPaths[index] ?? '', pool: fleetPool }));
+      const demoApis = demoFleetApisFor(entries);
+      const fleet = await startEmbeddedFleet(entries, { ...serviceOptions, apis: demoApis });
+      env = fleet;
+      apis = fleet.apis.map((api) => {
+        const extra = demoApis[api.pool];
+        const policy = [
+          ...(extra?.tokenLimitPerMinute === undefined ? [] : [`token limit ${extra.tokenLimitPerMinute} tokens/min`]),
+          ...(extra?.headerRoutes ?? []).map((route) => `${route.header}: ${route.value} → ${route.backendId}`),
+        ].join('; ');
+        return { pool: api.pool, file: api.file, gatewayUrl: api.gatewayUrl, ...(policy ? { policy } : {}) };
+      });
+    } else {
+      const single = await startEmbeddedEnvironment({
+        ...serviceOptions,
+        ...(pool ? { resources: resourcesFromPool(pool.backends, pool.probe.deployment), poolBackendId: pool.name } : {}),
+      });
+      env = single;
+      apis = [{ pool: pool?.name ?? 'openai-instance-backend-pool', file: poolPaths[0] ?? 'examples/lab-pool.json', gatewayUrl: single.gatewayUrl }];
+    }
   } catch (error) {
+    const { EmbeddedEnvironmentOptionsError } = await import('../emulator/startEmbeddedEnvironment');
+    if (error instanceof EmbeddedEnvironmentOptionsError) throw new UsageError(`emulate: ${error.message}`, { cause: error });
     // A busy or privileged --port is the user's choice to fix (exit 3), like any other bad flag.
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new UsageError(`emulate: --port ${port} is already in use (EADDRINUSE); choose a free port or 0 for any`, { cause: error });
@@ -251,8 +281,10 @@ async function emulateCommand(args: readonly string[], io: CliIo): Promise<numbe
   }
   try {
     for (const fault of faults) await env.faults.setFault(fault.target, fault.fault);
+    const gatewayUrl = apis[0]?.gatewayUrl ?? '';
     const info = {
-      gatewayUrl: env.gatewayUrl,
+      gatewayUrl,
+      ...(apis.length > 1 ? { apis } : {}),
       armEndpoint: env.armEndpoint,
       controlUrl: env.controlUrl,
       subscriptionKey: env.subscriptionKey,
@@ -265,15 +297,22 @@ async function emulateCommand(args: readonly string[], io: CliIo): Promise<numbe
       io.stdout(
         [
           'Embedded environment running (loopback only, no Azure):',
-          `  APIM gateway (API base): ${env.gatewayUrl}`,
+          ...(apis.length > 1
+            ? ['  APIM gateway, one API per pool:', ...apis.map((api) => `    ${api.pool}: ${api.gatewayUrl}${api.policy ? `  (${api.policy})` : ''}`)]
+            : [`  APIM gateway (API base): ${gatewayUrl}`]),
           `  ARM endpoint:            ${env.armEndpoint}  (subscription ${env.apim.subscriptionId}, resource group ${env.apim.resourceGroup}, service ${env.apim.serviceName})`,
           `  Control API:             ${env.controlUrl}`,
           `  Subscription key:        ${env.subscriptionKey}  (the emulator's own key, valid only here)`,
           `  Regions:                 ${info.regions.map((r) => `${r.region} (${r.host})`).join(', ')}`,
           '',
-          'Deploy a pool to it, then verify:',
-          `  apim-pool-verifier deploy --pool examples/lab-pool.json --arm-endpoint ${env.armEndpoint} --subscription-id ${env.apim.subscriptionId} --resource-group ${env.apim.resourceGroup} --service-name ${env.apim.serviceName}`,
-          `  APIM_SUBSCRIPTION_KEY=<key above> apim-pool-verifier verify --pool examples/lab-pool.json --gateway ${env.gatewayUrl}`,
+          apis.length > 1 ? 'Deploy each pool to it, then verify it through its API:' : 'Deploy a pool to it, then verify:',
+          ...apis.flatMap((api) => {
+            const file = apis.length > 1 ? api.file : 'examples/lab-pool.json';
+            return [
+              `  apim-pool-verifier deploy --pool ${file} --arm-endpoint ${env.armEndpoint} --subscription-id ${env.apim.subscriptionId} --resource-group ${env.apim.resourceGroup} --service-name ${env.apim.serviceName}`,
+              `  APIM_SUBSCRIPTION_KEY=<key above> apim-pool-verifier verify --pool ${file} --gateway ${api.gatewayUrl}`,
+            ];
+          }),
           '',
         ].join('\n'),
       );

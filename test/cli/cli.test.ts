@@ -176,4 +176,42 @@ describe('apim-pool-verifier CLI', () => {
     expect(bad.code).toBe(3);
     expect(bad.stderr).toMatch(/--fault/);
   });
+
+  it('emulate with several --pool hosts a fleet: one API per pool, each answering "not deployed" until deployed', async () => {
+    const fleetDir = path.resolve(__dirname, '..', '..', 'examples', 'fleet');
+    const files = ['01-lab-gpt-4o.json', '02-gpt-4o-mini.json', '03-on-your-data.json'].map((file) => path.join(fleetDir, file));
+    let stdout = '';
+    const answers: { status: number; message: string }[] = [];
+    const io: CliIo = {
+      stdout: (text) => (stdout += text),
+      stderr: () => undefined,
+      env: { EMULATOR_SUBSCRIPTION_KEY: SECRET_KEY },
+      // Runs once the environment is up and has printed its URLs; resolving stops it.
+      untilInterrupted: async () => {
+        const info = JSON.parse(stdout) as { apis: { gatewayUrl: string }[] };
+        for (const api of info.apis) {
+          const response = await fetch(`${api.gatewayUrl}/deployments/gpt-4o/chat/completions?api-version=2024-02-01`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'api-key': SECRET_KEY },
+            body: JSON.stringify({ messages: [{ role: 'user', content: 'ping' }] }),
+          });
+          answers.push({ status: response.status, message: ((await response.json()) as { message: string }).message });
+        }
+      },
+    };
+    const code = await main(['emulate', '--port', '0', '--json', ...files.flatMap((file) => ['--pool', file])], io);
+    expect(code).toBe(0);
+    const info = JSON.parse(stdout) as { apis: { pool: string; gatewayUrl: string; policy?: string }[] };
+    expect(info.apis.map((api) => [api.pool, new URL(api.gatewayUrl).pathname])).toEqual([
+      ['openai-instance-backend-pool', '/openai'],
+      ['gpt-4o-mini-pool', '/gpt-4o-mini-pool'],
+      ['ondata-backend-pool', '/ondata-backend-pool'],
+    ]);
+    expect(info.apis[2]?.policy).toBe('token limit 20000 tokens/min; x-route: on-your-data → openai-instance1');
+    expect(answers.map((answer) => answer.status)).toEqual([500, 500, 500]);
+    expect(answers[1]?.message).toBe("Backend 'gpt-4o-mini-pool' named in the API policy (set-backend-service) is not deployed on this APIM service.");
+    const twice = await run(['emulate', '--port', '0', '--duration-seconds', '1', '--pool', files[0] as string, '--pool', files[0] as string]);
+    expect(twice.code).toBe(3);
+    expect(twice.stderr).toContain("Invalid emulator option 'entries[1].pool.name'");
+  });
 });
