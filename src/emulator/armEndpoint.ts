@@ -223,7 +223,7 @@ export class ArmEndpoint {
         return;
       }
       if (rest.length === 2) {
-        if (method === 'GET') sendJson(response, 200, this.apiResource(api), { etag: DEFAULT_POLICY_ETAG });
+        if (method === 'GET') sendJson(response, 200, this.apiResource(api), { etag });
         else sendArmError(response, 405, 'MethodNotAllowed', `The method '${method}' is not allowed on APIs in this emulator.`, etag);
         return;
       }
