@@ -4,6 +4,7 @@ import { parseFaultSpec, FaultSpecError } from '../../src/emulator/parseFaultSpe
 import { parseIsoDurationInMs, IsoDurationError } from '../../src/emulator/parseIsoDuration';
 import { createRandom } from '../../src/emulator/random';
 import { resourcesFromPool } from '../../src/emulator/resourcesFromPool';
+import { TokenLimiter } from '../../src/emulator/tokenLimiter';
 
 describe('parseIsoDurationInMs', () => {
   it.each([
@@ -177,5 +178,29 @@ describe('parseRetryAfterInMs', () => {
     expect(parseRetryAfterInMs({ 'retry-after': new Date(now + 30_000).toUTCString() }, now)).toBe(30_000);
     expect(parseRetryAfterInMs({ 'retry-after': 'soon' }, now)).toBeUndefined();
     expect(parseRetryAfterInMs({}, now)).toBeUndefined();
+  });
+});
+
+describe('TokenLimiter', () => {
+  it('refuses a prompt estimate larger than what is left, and counts a new window from the first request after the last one ended', () => {
+    let now = 1_000_000;
+    const limiter = new TokenLimiter(() => now);
+    expect(limiter.check('k', 100, 8)).toEqual({ allowed: true, remainingTokens: 100 });
+    expect(limiter.consume('k', 95, 100)).toBe(5);
+    now += 20_000;
+    expect(limiter.check('k', 100, 8)).toEqual({ allowed: false, remainingTokens: 5, retryAfterInSeconds: 40 });
+    expect(limiter.check('k', 100, undefined)).toEqual({ allowed: true, remainingTokens: 5 });
+    now += 40_000;
+    expect(limiter.check('k', 100, 8)).toEqual({ allowed: true, remainingTokens: 100 });
+  });
+
+  it('keeps at most 10,000 keys: the oldest counter is dropped first', () => {
+    const now = 5_000;
+    const limiter = new TokenLimiter(() => now);
+    limiter.consume('first', 10, 10);
+    expect(limiter.check('first', 10, undefined).allowed).toBe(false);
+    for (let index = 0; index < 10_000; index += 1) limiter.consume(`key-${index}`, 1, 10);
+    // Dropped to make room, so its spent budget is forgotten (bounded memory over an exact count).
+    expect(limiter.check('first', 10, undefined)).toEqual({ allowed: true, remainingTokens: 10 });
   });
 });
