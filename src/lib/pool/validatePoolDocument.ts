@@ -495,16 +495,12 @@ function looksLikeSecret(value: string): string | undefined {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim())) {
     return 'a URL';
   }
-  if (/[0-9a-fA-F]{32,}/.test(value)) {
-    return 'a key';
-  }
-  // Azure keys in base62/base64: a long run without underscores that mixes lower case, upper case and digits.
-  for (const run of value.match(/[A-Za-z0-9+/=]{32,}/g) ?? []) {
-    if (/[a-z]/.test(run) && /[A-Z]/.test(run) && /\d/.test(run)) {
-      return 'a key';
-    }
-  }
-  return undefined;
+  // APIM and Azure OpenAI keys: 32 hex characters. Base62/base64 keys: a long run that mixes lower case, upper case
+  // and digits. A run of one letter (AAAA…) or of words joined by _ is a name.
+  const isHexKey = (run: string): boolean => /\d/.test(run) && /[a-f]/i.test(run);
+  const isMixedKey = (run: string): boolean => /[a-z]/.test(run) && /[A-Z]/.test(run) && /\d/.test(run);
+  const runs = [...(value.match(/[0-9a-fA-F]{32,}/g) ?? []).filter(isHexKey), ...(value.match(/[A-Za-z0-9+/=]{32,}/g) ?? []).filter(isMixedKey)];
+  return runs.length > 0 ? 'a key' : undefined;
 }
 
 /** A member that looks like a pool gets one clear message instead of unknown keys and a missing url. */
