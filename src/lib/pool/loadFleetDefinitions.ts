@@ -57,7 +57,7 @@ export async function loadFleetDefinitions(path: string): Promise<readonly Fleet
       issues.push(...error.issues.map((issue) => ({ path: `${name}: ${issue.path}`, message: issue.message })));
     }
   }
-  issues.push(...collisionIssues(path, entries));
+  issues.push(...poolCollisions(entries, (file) => relativeName(path, file)));
   if (issues.length > 0) {
     const listed = issues.slice(0, MAX_LISTED_ISSUES);
     if (issues.length > listed.length) {
@@ -105,8 +105,13 @@ function folderError(folder: string, message: string, cause?: unknown): Definiti
   return new DefinitionError([{ path: '$', message: `the pool definition folder ${folder} ${message}` }], folder, cause !== undefined ? { cause } : {});
 }
 
-/** Two definitions of one pool name in one APIM service: the second is refused, naming the first. */
-function collisionIssues(folder: string, entries: readonly FleetEntry[]): DefinitionIssue[] {
+/**
+ * Pools of one name in one APIM service (`serviceOf`; names compared ignoring case after Unicode NFC): one issue per
+ * repeat, at `<file>: $.pool.name`, naming the first file and the service. Empty when every pool is unique.
+ *
+ * @param labelOf how a file is named in the issues (default: its path as given).
+ */
+export function poolCollisions(entries: readonly FleetEntry[], labelOf: (file: string) => string = (file) => file): DefinitionIssue[] {
   const seen = new Map<string, FleetEntry>();
   const issues: DefinitionIssue[] = [];
   for (const entry of entries) {
@@ -118,9 +123,9 @@ function collisionIssues(folder: string, entries: readonly FleetEntry[]): Defini
       continue;
     }
     issues.push({
-      path: `${relativeName(folder, entry.file)}: $.pool.name`,
+      path: `${labelOf(entry.file)}: $.pool.name`,
       message:
-        `"${entry.pool.name}" is also the pool of ${relativeName(folder, first.file)} in APIM service "${service}"; ` +
+        `"${entry.pool.name}" is also the pool of ${labelOf(first.file)} in APIM service "${service}"; ` +
         'pool names are unique per APIM service (ignoring case): rename one, or give each its own apim.serviceName or gateway.url',
     });
   }
