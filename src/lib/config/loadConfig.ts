@@ -73,6 +73,10 @@ export { SECRET_KEYS };
 export interface LoadConfigOptions {
   /** Settings the pool definitions name (`gateway.subscriptionKeySetting`, `alerts.webhookUrlSetting`). */
   readonly definitionSettings?: readonly string[];
+  /** Every pool definition gives its own `gateway.url`: APIM_GATEWAY_URL is then not required in azure. */
+  readonly everyPoolHasGateway?: boolean;
+  /** Every pool definition names its key setting: APIM_SUBSCRIPTION_KEY is then not required. */
+  readonly everyPoolNamesKey?: boolean;
 }
 
 /** Defaults of every setting that has one (see `Settings` in `./types`). */
@@ -145,6 +149,8 @@ const ALPHA_RANGE = { min: 0, max: 0.5, exclusive: true } as const;
  * @param options.definitionSettings names of settings the pool definitions name (`settingsNamedBy`): known, so not
  *   reported as mistyped settings even with one of our prefixes (`APIM_KEY_GPT4O`). Their values are not read here
  *   (see `resolvePoolSecrets`).
+ * @param options.everyPoolHasGateway / options.everyPoolNamesKey when every definition gives its own gateway URL /
+ *   names its own key setting, APIM_GATEWAY_URL / APIM_SUBSCRIPTION_KEY are not required (`loadFleetSettings`).
  * @throws ConfigError listing every bad key at once; secret values (APIM_SUBSCRIPTION_KEY, ALERT_WEBHOOK_URL,
  *   APPLICATIONINSIGHTS_CONNECTION_STRING, AzureWebJobsStorage) are never echoed.
  */
@@ -160,11 +166,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
   const gatewayUrl = read.url('APIM_GATEWAY_URL');
   const gatewayGiven = read.has('APIM_GATEWAY_URL');
   const subscriptionKey = read.string('APIM_SUBSCRIPTION_KEY', undefined, 4096);
-  if (azure && !gatewayGiven) {
+  if (azure && !gatewayGiven && options.everyPoolHasGateway !== true) {
     // No silent fallback: in azure a missing gateway is a misconfiguration, never the embedded emulator.
     read.fail('APIM_GATEWAY_URL', `is required in the azure environment (${choice.because})`);
   }
-  if ((gatewayGiven || azure) && subscriptionKey === undefined) {
+  if ((gatewayGiven || azure) && subscriptionKey === undefined && options.everyPoolNamesKey !== true) {
     read.fail('APIM_SUBSCRIPTION_KEY', azure ? 'is required in the azure environment' : 'is required when APIM_GATEWAY_URL is set');
   }
 
