@@ -11,10 +11,10 @@ const LAB_POOL = path.resolve(__dirname, '..', '..', 'examples', 'lab-pool.json'
 const KEY_A = 'FLEET-KEY-A-0123456789';
 const KEY_B = 'FLEET-KEY-B-9876543210';
 
-async function run(argv: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(argv: string[], env: Record<string, string | undefined>, stderrIsTTY = false): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const io: CliIo = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env };
+  const io: CliIo = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env, stderrIsTTY };
   const code = await main(argv, io);
   return { code, stdout, stderr };
 }
@@ -64,6 +64,18 @@ describe('verify with several pools', () => {
     expect(lines[2]).toBe('2 pools: 1 ok, 1 drift; exit code 1 (the worst).');
     expect(result.code).toBe(1);
     expect(result.stdout).not.toMatch(/FLEET-KEY/);
+  });
+
+  it('names each pool before its progress line on a terminal, and keeps stdout to one line per pool', async () => {
+    const result = await run(['verify', '--pool', fleet, '--requests', '40'], { KEY_A, KEY_B }, true);
+    const a = result.stderr.indexOf(`Verifying pool 1 of 2: openai-instance-backend-pool (${path.join(fleet, 'a.json')})\n`);
+    const b = result.stderr.indexOf(`Verifying pool 2 of 2: openai-instance-backend-pool (${path.join(fleet, 'b.json')})\n`);
+    expect(a).toBeGreaterThanOrEqual(0);
+    expect(b).toBeGreaterThan(a);
+    // Each pool's own progress line ("probes N/40") is drawn between its heading and the next.
+    expect(result.stderr.slice(a, b)).toMatch(/probes \d+\/40/);
+    expect(result.stderr.slice(b)).toMatch(/probes \d+\/40/);
+    expect(result.stdout.trimEnd().split('\n')).toHaveLength(3);
   });
 
   it('prints the fleet object with --json for several --pool files', async () => {
