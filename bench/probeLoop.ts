@@ -15,6 +15,8 @@ const POOL: ResolvedPool = {
     { name: 'east', url: 'https://east.example/openai', region: 'East US', priority: 1, weight: 1, identifier: undefined, circuitBreaker: undefined, expectedShare: 1 / 3, isPrimary: true },
   ],
   probe: { deployment: 'gpt-4o', apiVersion: '2024-02-01', subscriptionKeyHeader: 'api-key', identify: { mode: 'region', header: 'x-ms-region' } },
+  gateway: { url: undefined, subscriptionKeySetting: undefined },
+  alerts: { webhookUrlSetting: undefined },
 };
 
 const BODY = JSON.stringify({

@@ -9,29 +9,42 @@ backend refusing its identity, ARM failure).`;
 
 /** Help per command: what it does, every flag with its default, an example. */
 export const COMMAND_HELP: Readonly<Record<CommandName, string>> = {
-  verify: `Usage: apim-pool-verifier verify --pool <file> --gateway <api-base-url> [options]
+  verify: `Usage: apim-pool-verifier verify --pool <file|folder> [--pool …] [--gateway <api-base-url>] [options]
 
-One-shot check that the pool behind <api-base-url> follows its weights: sends probes through the gateway, counts
-which backend answered each, and judges the split. The subscription key is read from APIM_SUBSCRIPTION_KEY (never
-a flag). On a terminal, progress (probes sent, answers per backend, current verdict) is written to stderr.
+One-shot check that a pool follows its weights: sends probes through the gateway, counts which backend answered
+each, and judges the split. On a terminal, progress (probes sent, answers per backend, current verdict) is written
+to stderr.
+
+Several pools (--pool repeated, or a folder: every *.json directly in it, at most 200): each pool is verified in
+turn, through the gateway.url of its definition, and one line per pool is printed (status, pool, APIM service,
+health, answers, exit code, file), then a summary; the exit code is the worst of the pools' (3 invalid input >
+4 could not run > 1 drift > 2 inconclusive > 0 ok). Pool names must be unique per APIM service.
+
+Gateway: --gateway, allowed with one pool only (it overrides the definition's gateway.url), else the
+definition's "gateway": { "url": … }. Subscription key: the environment variable the definition names in
+"gateway": { "subscriptionKeySetting": … }, else APIM_SUBSCRIPTION_KEY; never a flag. Every input problem of
+every pool (flags, definitions, missing keys) is reported before any probe is sent.
 
 Options:
-  --pool <file>          pool definition (JSON), required
-  --gateway <url>        the API's base URL on the gateway, e.g. https://apim-x.azure-api.net/openai, required
-  --requests N           most probes to send (default 1000, 1–100000)
+  --pool <file|folder>   pool definition (JSON) or a folder of them, required, repeatable
+  --gateway <url>        the API's base URL on the gateway, e.g. https://apim-x.azure-api.net/openai
+                         (required with one pool whose definition has no gateway.url)
+  --requests N           most probes to send per pool (default 1000, 1–100000)
   --concurrency C        probes in flight at once (default 16, 1–256)
   --timeout-ms MS        per-probe timeout (default 30000)
   --alpha A              false-alarm rate of the test (default 1e-4)
   --tolerance POINTS     drift (percentage points) tolerated before flagging (default 5)
   --no-early-stop        send all N probes even once the sequential test has decided
-  --json                 print the report as JSON on stdout
+  --json                 print the report as JSON on stdout; with several pools the fleet object
+                         { schemaVersion: 1, pools: [ { pool, service, file, exitCode, report } ], exitCode }
   -h, --help             this help
 
 Stops early, with the gateway's own message, when the first answers are all the same error (e.g. the pool is
 not deployed yet: run "apim-pool-verifier deploy" first).
 
-Example:
+Examples:
   APIM_SUBSCRIPTION_KEY=... apim-pool-verifier verify --pool examples/lab-pool.json --gateway http://127.0.0.1:8080/openai
+  APIM_KEY_GPT4O=... APIM_KEY_EMBED=... apim-pool-verifier verify --pool pools/
 
 ${EXIT_CODES}`,
   emulate: `Usage: apim-pool-verifier emulate [options]

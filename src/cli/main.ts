@@ -2,7 +2,11 @@ import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { apimFieldProblem, type ApimField } from '../lib/pool/apimFieldProblem';
 import { DefinitionError } from '../lib/pool/DefinitionError';
+import { loadFleetDefinitions, MAX_FLEET_DEFINITIONS, poolCollisions, serviceOf, type FleetEntry } from '../lib/pool/loadFleetDefinitions';
 import { loadPoolDefinition } from '../lib/pool/loadPoolDefinition';
+import { subscriptionKeySettingOf } from '../lib/config/subscriptionKeySettingOf';
+import type { Report } from '../lib/report/types';
+import type { FleetPoolResult } from './formatFleetResults';
 import type { ApimLocation, ResolvedPool } from '../lib/pool/types';
 import { describeFileKind } from '../lib/util/describeFileKind';
 import { ensureError } from '../lib/util/errors';
@@ -25,10 +29,10 @@ export interface CliIo {
 const USAGE = `Usage: apim-pool-verifier <command> [options]
 
 Commands:
-  verify   --pool <file> --gateway <api-base-url> [--requests N] [--concurrency C] [--timeout-ms MS]
+  verify   --pool <file|folder>... [--gateway <api-base-url>] [--requests N] [--concurrency C] [--timeout-ms MS]
            [--alpha A] [--tolerance POINTS] [--no-early-stop] [--json]
-           One-shot check that the pool behind <api-base-url> follows its weights.
-           The subscription key is read from APIM_SUBSCRIPTION_KEY (never a flag).
+           One-shot check that each pool follows its weights (several pools: one line each, worst exit code).
+           The subscription key is read from the setting the definition names, else APIM_SUBSCRIPTION_KEY (never a flag).
   emulate  [--port P] [--pool <file>]... [--fault "<region|host>=<fault>"]... [--instances N]
            [--selection weighted-random|smooth-weighted-round-robin] [--duration-seconds S] [--latency-scale X] [--json]
            Start only the embedded environment (APIM emulator + simulated Azure OpenAI) and print its URLs and key.
@@ -118,7 +122,7 @@ export class UsageError extends Error {
 
 async function verifyCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parse(args, {
-    pool: { type: 'string' },
+    pool: { type: 'string', multiple: true },
     gateway: { type: 'string' },
     requests: { type: 'string' },
     concurrency: { type: 'string' },
@@ -129,48 +133,130 @@ async function verifyCommand(args: readonly string[], io: CliIo): Promise<number
     json: { type: 'boolean' },
   });
   const problems: string[] = [];
-  const poolPath = requireString(values.pool, '--pool', problems);
-  const gateway = requireUrl(values.gateway, '--gateway', problems);
+  const poolPaths = ((values.pool as string[] | undefined) ?? []).filter((value) => value.trim() !== '');
+  if (poolPaths.length === 0) problems.push('--pool is required');
+  const gatewayFlag = values.gateway === undefined ? undefined : requireUrl(values.gateway, '--gateway', problems);
   const requests = intFlag(values.requests, '--requests', 1000, 1, 100_000, problems);
   const concurrency = intFlag(values.concurrency, '--concurrency', 16, 1, 256, problems);
   const timeoutInMs = intFlag(values['timeout-ms'], '--timeout-ms', 30_000, 100, 300_000, problems);
   const alpha = floatFlag(values.alpha, '--alpha', 1e-4, 0, 0.5, problems);
   const tolerance = floatFlag(values.tolerance, '--tolerance', 5, 0, 100, problems);
-  const key = io.env.APIM_SUBSCRIPTION_KEY;
-  if (!key) problems.push('APIM_SUBSCRIPTION_KEY is not set: export the APIM subscription key in this environment variable (it is never taken from a flag).');
-  // A header value Node refuses would fail every probe as a network error (exit 4); it is bad input. Never echoed.
-  else if (!/^[\x21-\x7e]{1,4096}$/.test(key)) problems.push('APIM_SUBSCRIPTION_KEY must be 1–4096 visible ASCII characters (no spaces or control characters); its value is not shown.');
-  if (problems.length > 0) throw new UsageError(`verify: ${problems.join('\n  ')}`);
 
-  const pool = await loadPoolDefinition(poolPath as string);
-  const { verifyOnce } = await import('../lib/verifier/verifyOnce');
-  const controller = new AbortController();
-  const progress = await progressFor(io, pool, requests);
-  const result = await verifyOnce({
-    pool,
-    gatewayUrl: gateway as string,
-    subscriptionKey: key as string,
-    requests,
-    concurrency,
-    timeoutInMs,
-    alpha,
-    toleranceInPoints: tolerance,
-    sequential: values['no-early-stop'] !== true,
-    signal: controller.signal,
-    stopOnUniformFailureAfter: UNIFORM_FAILURE_STOP_AFTER,
-    ...(progress ? { onProbe: progress.onProbe } : {}),
-  });
-  progress?.done();
-  const gatewaySaid = describeUniformFailure(result);
-  if (gatewaySaid) io.stderr(`${gatewaySaid}\n`);
-  if (result.fatal) {
-    io.stderr(`Could not verify: ${result.fatal.message}\n`);
-    if (values.json === true) io.stdout(`${JSON.stringify(result.report, null, 2)}\n`);
-    return ExitCode.CouldNotRun;
+  const { entries, definitionErrors } = await loadVerifyPools(poolPaths);
+  if (entries.length > 1 && values.gateway !== undefined) {
+    problems.push('--gateway names one API, so it is allowed with one pool only; with several pools give each definition its gateway.url');
   }
-  if (values.json === true) io.stdout(`${JSON.stringify(result.report, null, 2)}\n`);
-  else io.stdout(formatReportText(result.report, { probesSent: result.probesSent, tokensUsed: result.tokensUsed, stoppedEarly: result.stoppedEarly }));
-  return exitCodeOfReport(result.report);
+  const targets = entries.map((entry) => ({ ...entry, gatewayUrl: entries.length === 1 ? (gatewayFlag ?? entry.pool.gateway.url) : entry.pool.gateway.url }));
+  for (const target of targets) {
+    if (target.gatewayUrl !== undefined || (values.gateway !== undefined && entries.length === 1)) continue;
+    problems.push(
+      entries.length === 1
+        ? '--gateway is required (or "gateway": { "url": … } in the pool definition): the API\'s base URL on the gateway, e.g. https://apim-x.azure-api.net/openai'
+        : `${target.file}: "gateway": { "url": … } is required when several pools are verified (pool "${target.pool.name}")`,
+    );
+  }
+  // Without a definition to name another setting, the key is APIM_SUBSCRIPTION_KEY (as with one pool).
+  const keySettings = poolPaths.length === 0 ? [{ setting: 'APIM_SUBSCRIPTION_KEY', namedBy: undefined }] : keySettingsOf(entries);
+  const keys = new Map<string, string>();
+  for (const { setting, namedBy } of keySettings) {
+    const key = io.env[setting]?.trim();
+    const whose = namedBy === undefined ? 'the APIM subscription key' : `the subscription key of ${namedBy}`;
+    if (!key) problems.push(`${setting} is not set: export ${whose} in this environment variable (it is never taken from a flag).`);
+    // A header value Node refuses would fail every probe as a network error (exit 4); it is bad input. Never echoed.
+    else if (!/^[\x21-\x7e]{1,4096}$/.test(key)) problems.push(`${setting} must be 1–4096 visible ASCII characters (no spaces or control characters); its value is not shown.`);
+    else keys.set(setting, key);
+  }
+  if (definitionErrors.length === 1 && problems.length === 0) throw definitionErrors[0];
+  if (problems.length > 0 || definitionErrors.length > 0) {
+    throw new UsageError(`verify: ${[...problems, ...definitionErrors.map((error) => error.message)].join('\n  ')}`);
+  }
+
+  const run = async (target: (typeof targets)[number], label: string): Promise<{ exitCode: number; report: Report; summary: RunSummary }> => {
+    const { verifyOnce } = await import('../lib/verifier/verifyOnce');
+    const progress = await progressFor(io, target.pool, requests);
+    const result = await verifyOnce({
+      pool: target.pool,
+      gatewayUrl: target.gatewayUrl as string,
+      subscriptionKey: keys.get(subscriptionKeySettingOf(target.pool)) as string,
+      requests,
+      concurrency,
+      timeoutInMs,
+      alpha,
+      toleranceInPoints: tolerance,
+      sequential: values['no-early-stop'] !== true,
+      signal: new AbortController().signal,
+      stopOnUniformFailureAfter: UNIFORM_FAILURE_STOP_AFTER,
+      ...(progress ? { onProbe: progress.onProbe } : {}),
+    });
+    progress?.done();
+    const gatewaySaid = describeUniformFailure(result);
+    if (gatewaySaid) io.stderr(`${label}${gatewaySaid}\n`);
+    if (result.fatal) io.stderr(`${label}Could not verify: ${result.fatal.message}\n`);
+    return { exitCode: result.fatal ? ExitCode.CouldNotRun : exitCodeOfReport(result.report), report: result.report, summary: result };
+  };
+
+  if (targets.length === 1) {
+    const outcome = await run(targets[0]!, '');
+    if (values.json === true) io.stdout(`${JSON.stringify(outcome.report, null, 2)}\n`);
+    else if (outcome.exitCode !== ExitCode.CouldNotRun) io.stdout(formatReportText(outcome.report, outcome.summary));
+    return outcome.exitCode;
+  }
+  // One pool after another: each run's probes and timing are its own, and the gateway sees one verifier at a time.
+  const { formatFleetLine, formatFleetSummary, toFleetJson } = await import('./formatFleetResults');
+  const results: FleetPoolResult[] = [];
+  for (const [index, target] of targets.entries()) {
+    if (io.stderrIsTTY === true) io.stderr(`Verifying pool ${index + 1} of ${targets.length}: ${target.pool.name} (${target.file})\n`);
+    const outcome = await run(target, `${target.pool.name}: `);
+    const result: FleetPoolResult = { pool: target.pool.name, service: serviceOf(target.pool), file: target.file, exitCode: outcome.exitCode, report: outcome.report };
+    results.push(result);
+    if (values.json !== true) io.stdout(`${formatFleetLine(result)}\n`);
+  }
+  const fleet = toFleetJson(results);
+  io.stdout(values.json === true ? `${JSON.stringify(fleet, null, 2)}\n` : `${formatFleetSummary(results)}\n`);
+  return fleet.exitCode;
+}
+
+/** What `formatReportText` says about a run besides its report. */
+interface RunSummary {
+  readonly probesSent: number;
+  readonly tokensUsed: number;
+  readonly stoppedEarly: boolean;
+}
+
+/** Most pools one `verify` checks: the same bound as a folder of definitions. */
+const MAX_VERIFY_POOLS = MAX_FLEET_DEFINITIONS;
+
+/**
+ * Every `--pool` (a file or a folder), each read with `loadFleetDefinitions`; the problems of every path are
+ * collected, never only the first. Pools of one name in one APIM service across paths are refused like inside a folder.
+ */
+async function loadVerifyPools(paths: readonly string[]): Promise<{ entries: FleetEntry[]; definitionErrors: DefinitionError[] }> {
+  const entries: FleetEntry[] = [];
+  const definitionErrors: DefinitionError[] = [];
+  for (const poolPath of paths) {
+    try {
+      entries.push(...(await loadFleetDefinitions(poolPath)));
+    } catch (error) {
+      if (!(error instanceof DefinitionError)) throw error;
+      definitionErrors.push(error);
+    }
+  }
+  if (entries.length > MAX_VERIFY_POOLS) {
+    definitionErrors.push(new DefinitionError([{ path: '$', message: `${entries.length} pools given; verify checks at most ${MAX_VERIFY_POOLS} at once` }], '--pool'));
+  }
+  const collisions = paths.length > 1 ? poolCollisions(entries) : [];
+  if (collisions.length > 0) definitionErrors.push(new DefinitionError(collisions, '--pool', { subject: 'the pool definitions given' }));
+  return definitionErrors.length > 0 ? { entries: [], definitionErrors } : { entries, definitionErrors };
+}
+
+/** The settings holding the pools' subscription keys, each once, with the first pool that names it. */
+function keySettingsOf(entries: readonly FleetEntry[]): { setting: string; namedBy: string | undefined }[] {
+  const settings = new Map<string, string | undefined>();
+  for (const { pool, file } of entries) {
+    const setting = subscriptionKeySettingOf(pool);
+    if (!settings.has(setting)) settings.set(setting, pool.gateway.subscriptionKeySetting === undefined ? undefined : `pool "${pool.name}" (gateway.subscriptionKeySetting in ${file})`);
+  }
+  return [...settings].map(([setting, namedBy]) => ({ setting, namedBy }));
 }
 
 /**

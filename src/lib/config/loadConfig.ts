@@ -69,6 +69,16 @@ export const HOST_KEYS = Object.freeze(['FUNCTIONS_WORKER_RUNTIME', 'AzureWebJob
 
 export { SECRET_KEYS };
 
+/** Options of {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** Settings the pool definitions name (`gateway.subscriptionKeySetting`, `alerts.webhookUrlSetting`). */
+  readonly definitionSettings?: readonly string[];
+  /** Every pool definition gives its own `gateway.url`: APIM_GATEWAY_URL is then not required in azure. */
+  readonly everyPoolHasGateway?: boolean;
+  /** Every pool definition names its key setting: APIM_SUBSCRIPTION_KEY is then not required. */
+  readonly everyPoolNamesKey?: boolean;
+}
+
 /** Defaults of every setting that has one (see `Settings` in `./types`). */
 export const SETTING_DEFAULTS = Object.freeze({
   POOL_DEFINITION_PATH: 'examples/lab-pool.json',
@@ -136,26 +146,31 @@ const ALPHA_RANGE = { min: 0, max: 0.5, exclusive: true } as const;
  * - ALERT_STATE_STORE defaults to `table` when AzureWebJobsStorage is a real connection string (not
  *   `UseDevelopmentStorage=true`), else `local`; `table` needs AzureWebJobsStorage.
  *
+ * @param options.definitionSettings names of settings the pool definitions name (`settingsNamedBy`): known, so not
+ *   reported as mistyped settings even with one of our prefixes (`APIM_KEY_GPT4O`). Their values are not read here
+ *   (see `resolvePoolSecrets`).
+ * @param options.everyPoolHasGateway / options.everyPoolNamesKey when every definition gives its own gateway URL /
+ *   names its own key setting, APIM_GATEWAY_URL / APIM_SUBSCRIPTION_KEY are not required (`loadFleetSettings`).
  * @throws ConfigError listing every bad key at once; secret values (APIM_SUBSCRIPTION_KEY, ALERT_WEBHOOK_URL,
  *   APPLICATIONINSIGHTS_CONNECTION_STRING, AzureWebJobsStorage) are never echoed.
  */
-export function loadConfig(env: Readonly<Record<string, string | undefined>>): Settings {
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, options: LoadConfigOptions = {}): Settings {
   const read = new SettingsReader(env);
 
   const choice = detectEnvironment(env);
   const environment = choice.environment;
   const azure = environment === 'azure';
   if (choice.invalid !== undefined) read.fail('VERIFIER_ENVIRONMENT', 'must be one of local, azure (embedded is an alias of local)', choice.invalid);
-  for (const issue of unknownSettingIssues(env, [...SETTING_KEYS, ...HOST_KEYS])) read.fail(issue.key, issue.message);
+  for (const issue of unknownSettingIssues(env, [...SETTING_KEYS, ...HOST_KEYS, ...(options.definitionSettings ?? [])])) read.fail(issue.key, issue.message);
 
   const gatewayUrl = read.url('APIM_GATEWAY_URL');
   const gatewayGiven = read.has('APIM_GATEWAY_URL');
   const subscriptionKey = read.string('APIM_SUBSCRIPTION_KEY', undefined, 4096);
-  if (azure && !gatewayGiven) {
+  if (azure && !gatewayGiven && options.everyPoolHasGateway !== true) {
     // No silent fallback: in azure a missing gateway is a misconfiguration, never the embedded emulator.
     read.fail('APIM_GATEWAY_URL', `is required in the azure environment (${choice.because})`);
   }
-  if ((gatewayGiven || azure) && subscriptionKey === undefined) {
+  if ((gatewayGiven || azure) && subscriptionKey === undefined && options.everyPoolNamesKey !== true) {
     read.fail('APIM_SUBSCRIPTION_KEY', azure ? 'is required in the azure environment' : 'is required when APIM_GATEWAY_URL is set');
   }
 

@@ -16,8 +16,9 @@ export interface Settings {
   /** Why `environment` was chosen (e.g. `VERIFIER_ENVIRONMENT=azure`), for log lines. */
   readonly environmentReason: string;
   /**
-   * POOL_DEFINITION_PATH (relative to the app root). Local default `examples/lab-pool.json`; required in azure
-   * (the lab pool is never a default there).
+   * POOL_DEFINITION_PATH (relative to the app root): a definition file, or a folder whose `*.json` files are one
+   * pool each (`loadFleetDefinitions`). Local default `examples/lab-pool.json`; required in azure (the lab pool is
+   * never a default there).
    */
   readonly poolDefinitionPath: string;
   /** APIM_GATEWAY_URL: API base URL including the API suffix, e.g. `https://apim-x.azure-api.net/openai`. */

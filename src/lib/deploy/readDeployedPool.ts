@@ -110,6 +110,9 @@ export async function readDeployedPool(options: ReadDeployedPoolOptions): Promis
     })),
     apim: location,
     probe: declared?.probe ?? DEFAULT_PROBE,
+    // Not ARM resources: where the API is reached and which settings hold its secrets come from the definition.
+    gateway: declared?.gateway ?? { url: undefined, subscriptionKeySetting: undefined },
+    alerts: declared?.alerts ?? { webhookUrlSetting: undefined },
   };
   return { pool, raw: { pool: poolResource.body, backends, missingMembers, foreignMembers } };
 }

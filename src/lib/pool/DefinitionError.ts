@@ -17,10 +17,15 @@ export class DefinitionError extends Error {
   /** The file (or other origin) the definition came from, when known. */
   readonly source: string | undefined;
 
-  constructor(issues: readonly DefinitionIssue[], source?: string, options?: { cause?: unknown }) {
+  /**
+   * @param options.subject what the problems are in, for the heading; default `the pool definition` (a folder of
+   *   definitions says `the pool definitions`, and its issue paths start with the file name).
+   */
+  constructor(issues: readonly DefinitionIssue[], source?: string, options?: { cause?: unknown; subject?: string }) {
     const list = issues.length > 0 ? issues : [{ path: '$', message: 'is not a valid pool definition' }];
-    const heading = `${source ?? 'pool definition'}: ${list.length} problem${list.length === 1 ? '' : 's'} in the pool definition`;
-    super([heading, ...list.map((issue) => `  ${issue.path}: ${issue.message}`)].join('\n'), options);
+    const subject = options?.subject ?? 'the pool definition';
+    const heading = `${source ?? 'pool definition'}: ${list.length} problem${list.length === 1 ? '' : 's'} in ${subject}`;
+    super([heading, ...list.map((issue) => `  ${issue.path}: ${issue.message}`)].join('\n'), options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'DefinitionError';
     this.issues = Object.freeze(list.map((issue) => Object.freeze({ path: issue.path, message: issue.message })));
     this.source = source;

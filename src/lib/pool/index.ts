@@ -8,3 +8,5 @@ export { POOL_DEFAULTS, resolvePool } from './resolvePool';
 export { MAX_DEFINITION_BYTES } from './decodeDefinitionText';
 export { REGION_HEADER, validatePoolDocument } from './validatePoolDocument';
 export type * from './types';
+export { loadFleetDefinitions, MAX_FLEET_DEFINITIONS, poolCollisions, serviceOf } from './loadFleetDefinitions';
+export type { FleetEntry } from './loadFleetDefinitions';

@@ -68,6 +68,11 @@ export function resolvePool(document: unknown, source?: string, parseIssues: rea
     apim: completeApim(apimDeclared),
     apimDeclared,
     probe: resolveProbe(document),
+    gateway: {
+      url: valid.gateway?.url?.replace(/\/+$/, ''),
+      subscriptionKeySetting: valid.gateway?.subscriptionKeySetting,
+    },
+    alerts: { webhookUrlSetting: valid.alerts?.webhookUrlSetting },
   };
   return deepFreeze(resolved);
 }

@@ -90,6 +90,8 @@ export interface PoolDefinitionDocument {
     /** Absent = `{ "header": "x-ms-region" }` matched to `region`; any other header is matched to `identifier`. */
     readonly identify?: { readonly header?: string };
   };
+  readonly gateway?: { readonly url?: string; readonly subscriptionKeySetting?: string };
+  readonly alerts?: { readonly webhookUrlSetting?: string };
 }
 
 /** A backend after validation, with its expected share computed from the definition. */
@@ -122,6 +124,14 @@ export interface ResolvedPool {
    */
   readonly apimDeclared?: Partial<ApimLocation> | undefined;
   readonly probe: ProbeSettings;
+  /**
+   * Section `gateway`: the API's base URL on the gateway (trailing `/` dropped) and the NAME of the app setting that
+   * holds its subscription key. Undefined members fall back to APIM_GATEWAY_URL / APIM_SUBSCRIPTION_KEY
+   * (`resolvePoolSecrets`).
+   */
+  readonly gateway: { readonly url: string | undefined; readonly subscriptionKeySetting: string | undefined };
+  /** Section `alerts`: the NAME of the app setting that holds this pool's webhook URL (else ALERT_WEBHOOK_URL). */
+  readonly alerts: { readonly webhookUrlSetting: string | undefined };
 }
 
 /** One validation problem, located by JSON path (e.g. `$.pool.backends[1].weight`). */

@@ -32,6 +32,16 @@ const REQUIRED_HINTS: Readonly<Record<string, string>> = {
 const UNSAFE_TEXT = /[\p{Cc}\p{Cf}\p{Cs}\u2028\u2029]/u;
 const UNSAFE_TEXT_IN_DESCRIPTION = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\p{Cf}\p{Cs}\u2028\u2029]/u;
 
+/**
+ * Members that hold the NAME of an app setting. Their values are never echoed in a message: a user who pasted the
+ * secret itself (a key, a webhook URL) must not find it printed in a log.
+ */
+const SETTING_NAME_MEMBERS = [
+  { section: 'gateway', key: 'subscriptionKeySetting', holds: 'subscription key', example: 'APIM_KEY_GPT4O' },
+  { section: 'alerts', key: 'webhookUrlSetting', holds: 'webhook URL', example: 'TEAM_A_WEBHOOK_URL' },
+] as const;
+const SETTING_NAME_PATHS: ReadonlySet<string> = new Set(SETTING_NAME_MEMBERS.map((member) => `$.${member.section}.${member.key}`));
+
 type JsonObject = Record<string, unknown>;
 
 function isObject(value: unknown): value is JsonObject {
@@ -121,6 +131,7 @@ export function validatePoolDocument(document: unknown, parseIssues: readonly De
     }
   }
   checkText(document, '$', issues, false);
+  checkSettingNames(document, issues);
   if (isObject(document) && isObject(document['pool'])) {
     checkPool(document, document['pool'], issues);
   }
@@ -265,7 +276,7 @@ function issueOf(error: ErrorObject): { path: string; message: string; rank: num
       const text = typeof error.data === 'string' ? error.data : '';
       const problem = httpUrlProblem(text) ?? 'is not an absolute http(s) URL';
       // Never echo a URL with credentials; any other is shown without its userinfo anyway.
-      return { path, message: problem.includes('credentials') ? problem : `${problem}, got ${describeValue(redactUrl(text))}`, rank: 2 };
+      return { path, message: problem.includes('credentials') ? problem : `${problem}, got ${describeUrl(text)}`, rank: 2 };
     }
     case 'pattern': {
       const text = typeof error.data === 'string' ? error.data : '';
@@ -273,7 +284,10 @@ function issueOf(error: ErrorObject): { path: string; message: string; rank: num
         return { path, message: 'must not be empty', rank: 2 };
       }
       const message = node.patternErrorMessage ?? `must match ${String(params['pattern'])}`;
-      return { path, message: `${message}, got ${describeValue(path.endsWith('.url') ? redactUrl(text) : text)}`, rank: 3 };
+      if (SETTING_NAME_PATHS.has(path)) {
+        return { path, message: `${message} (the value is not shown)`, rank: 3 };
+      }
+      return { path, message: `${message}, got ${path.endsWith('.url') ? describeUrl(text) : describeValue(text)}`, rank: 3 };
     }
     case 'minLength':
     case 'maxLength': {
@@ -314,6 +328,14 @@ function issueOf(error: ErrorObject): { path: string; message: string; rank: num
     default:
       return { path, message: error.message ?? 'is invalid', rank: 5 };
   }
+}
+
+/**
+ * A URL as echoed in a message: without userinfo and without its query or fragment, which may carry a key
+ * (APIM accepts `?subscription-key=`).
+ */
+function describeUrl(text: string): string {
+  return describeValue(redactUrl(text.replace(/[?#][\s\S]*$/, '?...')));
 }
 
 /** What a value of this schema node must be, e.g. "must be an integer from 0 to 100". */
@@ -442,6 +464,43 @@ function checkPool(document: JsonObject, pool: JsonObject, issues: IssueList): v
     checkIdentification(members, chooseIdentification(document), issues);
   }
   checkPriorityGroups(members, issues);
+}
+
+/**
+ * A setting-name member whose value looks like the secret itself (a key: 32 or more hex characters, or a long run
+ * of mixed-case letters and digits; a URL) gets a message that says where the secret belongs. Never echoes it.
+ */
+function checkSettingNames(document: unknown, issues: IssueList): void {
+  if (!isObject(document)) {
+    return;
+  }
+  for (const member of SETTING_NAME_MEMBERS) {
+    const section = document[member.section];
+    const value = isObject(section) ? section[member.key] : undefined;
+    if (typeof value !== 'string') {
+      continue;
+    }
+    const looksLike = looksLikeSecret(value);
+    if (looksLike !== undefined) {
+      issues.replace(
+        `$.${member.section}.${member.key}`,
+        `looks like ${looksLike}, not the name of a setting (the value is not shown): put the ${member.holds} in an app setting (or a Key Vault reference) and write that setting's name here, e.g. "${member.example}"`,
+      );
+    }
+  }
+}
+
+/** What a would-be setting name looks like when it looks like a secret: 'a key', 'a URL', or undefined. */
+function looksLikeSecret(value: string): string | undefined {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim())) {
+    return 'a URL';
+  }
+  // APIM and Azure OpenAI keys: 32 hex characters. Base62/base64 keys: a long run that mixes lower case, upper case
+  // and digits. A run of one letter (AAAA…) or of words joined by _ is a name.
+  const isHexKey = (run: string): boolean => /\d/.test(run) && /[a-f]/i.test(run);
+  const isMixedKey = (run: string): boolean => /[a-z]/.test(run) && /[A-Z]/.test(run) && /\d/.test(run);
+  const runs = [...(value.match(/[0-9a-fA-F]{32,}/g) ?? []).filter(isHexKey), ...(value.match(/[A-Za-z0-9+/=]{32,}/g) ?? []).filter(isMixedKey)];
+  return runs.length > 0 ? 'a key' : undefined;
 }
 
 /** A member that looks like a pool gets one clear message instead of unknown keys and a missing url. */

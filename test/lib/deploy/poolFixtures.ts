@@ -57,6 +57,8 @@ export function makeLabPool(overrides: Partial<ResolvedPool> = {}): ResolvedPool
       }),
     ],
     apim: LAB_LOCATION,
+    gateway: { url: undefined, subscriptionKeySetting: undefined },
+    alerts: { webhookUrlSetting: undefined },
     probe: {
       deployment: 'gpt-4o',
       apiVersion: '2024-02-01',

@@ -17,5 +17,7 @@ export function labPool(overrides: Partial<ResolvedPool['probe']> = {}): Resolve
       identify: { mode: 'region', header: 'x-ms-region' },
       ...overrides,
     },
+    gateway: { url: undefined, subscriptionKeySetting: undefined },
+    alerts: { webhookUrlSetting: undefined },
   };
 }

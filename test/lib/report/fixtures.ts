@@ -37,6 +37,8 @@ export function labPool(options: { withBackup?: boolean; names?: [string, string
     backends,
     apim: undefined,
     probe: { deployment: 'gpt-4o', apiVersion: '2024-02-01', subscriptionKeyHeader: 'api-key', identify: { mode: 'region', header: 'x-ms-region' } },
+    gateway: { url: undefined, subscriptionKeySetting: undefined },
+    alerts: { webhookUrlSetting: undefined },
   };
 }
 

@@ -12,6 +12,8 @@ export function labPool(name = 'openai-instance-backend-pool'): ResolvedPool {
       subscriptionKeyHeader: 'api-key',
       identify: { mode: 'region', header: 'x-ms-region' },
     },
+    gateway: { url: undefined, subscriptionKeySetting: undefined },
+    alerts: { webhookUrlSetting: undefined },
     backends: [
       {
         name: 'openai-instance1',
