@@ -122,6 +122,9 @@ export interface ResolvedPool {
    */
   readonly apimDeclared?: Partial<ApimLocation> | undefined;
   readonly probe: ProbeSettings;
+  /** PLACEHOLDER (hdefs) */
+  readonly gateway?: { readonly url: string | undefined; readonly subscriptionKeySetting: string | undefined };
+  readonly alerts?: { readonly webhookUrlSetting: string | undefined };
 }
 
 /** One validation problem, located by JSON path (e.g. `$.pool.backends[1].weight`). */
