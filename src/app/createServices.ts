@@ -25,7 +25,10 @@ import type { EnvironmentAdapters, EnvironmentInputs } from './environments/type
 import { runsPerHourOf } from './runsPerHourOf';
 /** The embedded environment, as far as the app needs to know it (URLs, key, where the APIM service "is"). */
 export interface EmbeddedEndpoints {
+  /** The API base of the first (or only) pool. */
   readonly gatewayUrl: string;
+  /** The API base of each pool of a fleet (one API per pool); absent when the emulator hosts one API. */
+  gatewayUrlOf?(pool: string): string | undefined;
   readonly armEndpoint: string;
   readonly subscriptionKey: string;
   readonly apim: { readonly subscriptionId: string; readonly resourceGroup: string; readonly serviceName: string };
@@ -36,6 +39,10 @@ export interface EmbeddedEndpoints {
 export interface Services {
   readonly settings: Settings;
   readonly declaredPool: ResolvedPool;
+  /** The definition file this pool came from. */
+  readonly file: string;
+  /** The APIM service the pool belongs to (`serviceOf`): pool names are unique per service. */
+  readonly service: string;
   /** Run records, leases, deploy/drift/start-up records: SQLite locally, Storage Tables in Azure (scoped). */
   readonly state: SharedState;
   /** The local SQLite store (local environment only: tests and the CLI read it directly). */
@@ -57,15 +64,16 @@ export interface Services {
   /** The ARM client and where the APIM service is; undefined when no location is configured. */
   readonly arm: { readonly client: ArmClient; readonly location: ApimLocation; readonly identity: string } | undefined;
   readonly alerts: { readonly store: AlertStateStore; readonly notifiers: readonly Notifier[]; readonly reminderAfterMs: number };
-  /** Set when the app started the embedded emulator itself. */
+  /** Set when this pool is probed through the embedded emulator. */
   readonly embedded: EmbeddedEndpoints | undefined;
   cycleDependencies(log: (line: string) => void): CycleDependencies;
+  /** Closes this pool's own clients; a fleet member's shared environment is closed by the fleet. */
   close(): Promise<void>;
 }
 
 export interface CreateServicesOptions {
-  /** Starts the embedded environment when settings say `embedded` and none was given. */
-  readonly startEmbedded?: (pool: ResolvedPool) => Promise<EmbeddedEndpoints>;
+  /** Starts the embedded environment (one API per pool) when no gateway is configured and none was given. */
+  readonly startEmbedded?: (pools: readonly ResolvedPool[]) => Promise<EmbeddedEndpoints>;
   /** An embedded environment started by the caller (`npm start`, tests). */
   readonly embedded?: EmbeddedEndpoints;
   /** App root for relative paths (pool definition, store); default the current directory. */
@@ -79,111 +87,38 @@ export interface CreateServicesOptions {
 }
 
 /**
- * Reads settings and the pool definition, chooses the environment and wires its adapters:
- * - `local`: the SQLite store (loaded lazily: the azure environment never requires `better-sqlite3`), the embedded
- *   emulator with a local credential that never touches Azure when no gateway is configured;
- * - `azure`: Storage Tables, App Insights, Azure Monitor Logs and ARM with `DefaultAzureCredential`; never the
- *   emulator, never the local disk.
- * Throws `ConfigError` / `DefinitionError` (naming every bad key or JSON path) before anything is started.
+ * The services of a single pool (a definition file, not a folder): the fleet of one, for callers that watch one pool
+ * (the CLI, tests). Closing them closes the fleet. Throws like `createFleet`, and when the path names several pools.
  */
 export async function createServices(env: Readonly<Record<string, string | undefined>>, options: CreateServicesOptions = {}): Promise<Services> {
-  const settings = loadConfig(env);
-  const appRoot = options.appRoot ?? process.cwd();
-  const declaredPool = await loadPoolDefinition(path.resolve(appRoot, settings.poolDefinitionPath));
-  const isAzure = settings.environment === 'azure';
-
-  let embedded = isAzure ? undefined : options.embedded;
-  let ownsEmbedded = false;
-  if (!isAzure && !settings.gatewayUrl && !embedded) {
-    if (!options.startEmbedded) throw new Error('The embedded environment is selected but cannot be started here.');
-    embedded = await options.startEmbedded(declaredPool);
-    ownsEmbedded = true;
+  const { createFleet } = await import('./createFleet');
+  const fleet = await createFleet(env, options);
+  const [only] = fleet.pools;
+  if (fleet.pools.length !== 1 || only === undefined) {
+    await fleet.close();
+    throw new Error(`POOL_DEFINITION_PATH names ${fleet.pools.length} pools; this caller watches exactly one (use createFleet).`);
   }
-
-  // loadConfig guarantees both in azure: never a fallback to the emulator there.
-  const gatewayUrl = settings.gatewayUrl ?? embedded?.gatewayUrl;
-  const subscriptionKey = settings.secrets.subscriptionKey ?? embedded?.subscriptionKey;
-  if (!gatewayUrl || subscriptionKey === undefined) {
-    throw new Error('No gateway: set APIM_GATEWAY_URL and APIM_SUBSCRIPTION_KEY, or leave both unset for the embedded environment.');
-  }
-  // The emulator is "the" gateway only when the app started against it without a configured gateway.
-  const onEmulator = !isAzure && embedded !== undefined && !settings.gatewayUrl;
-
-  // ARM calls go to the emulator's own endpoint when one runs here and ARM_ENDPOINT is not set: a local credential
-  // then (the emulator accepts it), never an Azure sign-in.
-  const armOnEmulator = !isAzure && embedded !== undefined && !env.ARM_ENDPOINT;
-  const { credential, description: identity } = options.credential
-    ? { credential: options.credential, description: 'the injected credential' }
-    : onEmulator || armOnEmulator
-      ? createLocalCredential()
-      : createAzureCredential(settings.deploy.managedIdentityClientId ? { managedIdentityClientId: settings.deploy.managedIdentityClientId } : {});
-
-  const location = resolveLocation(settings, declaredPool, embedded);
-  const armVersion = settings.deploy.armApiVersion ?? location?.armApiVersion ?? '2024-05-01';
-  const arm = location
-    ? {
-        client: createArmClient({
-          endpoint: embedded && !env.ARM_ENDPOINT ? embedded.armEndpoint : settings.deploy.armEndpoint,
-          credential,
-          apiVersion: armVersion,
-          identityDescription: identity,
-        }),
-        location: { ...location, armApiVersion: armVersion },
-        identity,
-      }
-    : undefined;
-
-  const scope = onEmulator
-    ? evidenceScope({ embedded: true })
-    : evidenceScope({ embedded: false, gatewayUrl, apim: resolveLocation(settings, declaredPool, undefined) });
-  const inputs: EnvironmentInputs = {
-    settings,
-    declaredPool,
-    appRoot,
-    credential,
-    scope,
-    telemetry: {
-      // Records carry the APIM service beside the pool, so verifiers sharing one App Insights never merge evidence.
-      apimService: location?.serviceName ?? new URL(gatewayUrl).hostname,
-      apiId: location?.apiId,
-      ingestionCredential: options.credential,
-      log: options.log ?? ((line: string) => console.warn(line)),
-      offlineStorage: options.telemetryOfflineStorage,
-    },
-  };
-  let adapters: EnvironmentAdapters;
-  try {
-    adapters = isAzure ? createAzureEnvironment(inputs) : await createLocal(inputs);
-  } catch (error) {
-    if (ownsEmbedded && embedded) await embedded.close();
-    throw error;
-  }
-  try {
-    return assembleServices(env, settings, declaredPool, adapters, { embedded, ownsEmbedded, gatewayUrl, subscriptionKey, arm, scope });
-  } catch (error) {
-    // Everything opened so far is closed again (issue 15: a failed start-up left the emulator running).
-    await adapters.close().catch(() => undefined);
-    if (ownsEmbedded && embedded) await embedded.close();
-    throw error;
-  }
+  return { ...only, close: () => fleet.close() };
 }
 
 /** Wires the environment's adapters into the services the functions use (no I/O). */
-function assembleServices(
-  env: Readonly<Record<string, string | undefined>>,
+export function assembleServices(
   settings: Settings,
   declaredPool: ResolvedPool,
   adapters: EnvironmentAdapters,
   wiring: {
     readonly embedded: EmbeddedEndpoints | undefined;
-    readonly ownsEmbedded: boolean;
     readonly gatewayUrl: string;
     readonly subscriptionKey: string;
     readonly arm: Services['arm'];
     readonly scope: Services['scope'];
+    readonly webhookUrl: string | undefined;
+    readonly file: string;
+    readonly service: string;
+    readonly instanceId: string;
   },
 ): Services {
-  const { embedded, ownsEmbedded, gatewayUrl, subscriptionKey, arm, scope } = wiring;
+  const { embedded, gatewayUrl, subscriptionKey, arm, scope, instanceId } = wiring;
   const { state, sink, evidence, allTrafficEvidence } = adapters;
   const probeGate =
     settings.telemetry.skipProbesWhenTrafficConclusive && allTrafficEvidence !== undefined
@@ -196,9 +131,8 @@ function assembleServices(
         })
       : undefined;
 
-  const notifiers: Notifier[] = settings.secrets.webhookUrl
-    ? [createWebhookNotifier({ url: settings.secrets.webhookUrl, format: settings.alerts.webhookFormat })]
-    : [];
+  // A definition may name its own webhook setting (teams own different pools), else the app's.
+  const notifiers: Notifier[] = wiring.webhookUrl ? [createWebhookNotifier({ url: wiring.webhookUrl, format: settings.alerts.webhookFormat })] : [];
   const alerts: Services['alerts'] = { store: adapters.alertStore, notifiers, reminderAfterMs: settings.alerts.reminderInMinutes * 60_000 };
 
   const expectation: ExpectationSource = {
@@ -218,10 +152,11 @@ function assembleServices(
 
   // The schedule does not change while the app runs: count its firings once.
   const runsPerHour = runsPerHourOf(settings.probe.schedule);
-  const instanceId = `${env.WEBSITE_INSTANCE_ID?.trim().slice(0, 64) || hostname().slice(0, 64)}/${process.pid}`;
   const services: Services = {
     settings,
     declaredPool,
+    file: wiring.file,
+    service: wiring.service,
     state,
     localStore: adapters.localStore,
     scope,
@@ -264,22 +199,13 @@ function assembleServices(
         instanceId,
       };
     },
-    async close() {
-      await adapters.close();
-      if (ownsEmbedded && embedded) await embedded.close();
-    },
+    close: () => adapters.close(),
   };
   return services;
 }
 
-/** The local environment, imported only when chosen: it is the one module that loads `better-sqlite3`. */
-async function createLocal(inputs: EnvironmentInputs): Promise<EnvironmentAdapters> {
-  const { createLocalEnvironment } = await import('./environments/local/createLocalEnvironment');
-  return createLocalEnvironment(inputs);
-}
-
 /** Settings override the definition's `apim` section; the embedded environment supplies its own. */
-function resolveLocation(settings: Settings, pool: ResolvedPool, embedded: EmbeddedEndpoints | undefined): ApimLocation | undefined {
+export function resolveLocation(settings: Settings, pool: ResolvedPool, embedded: EmbeddedEndpoints | undefined): ApimLocation | undefined {
   // apimDeclared keeps a partial `apim` section so settings can complete it (e.g. only serviceName in the file).
   const fromFile = pool.apimDeclared ?? pool.apim;
   const subscriptionId = settings.deploy.subscriptionId ?? fromFile?.subscriptionId ?? embedded?.apim.subscriptionId;

@@ -1,8 +1,9 @@
 import { startEmbeddedEnvironment, type EmbeddedEnvironment } from '../emulator/startEmbeddedEnvironment';
 import { resourcesFromPool } from '../emulator/resourcesFromPool';
 import type { ResolvedPool } from '../lib/pool/types';
-import { configureServices } from './appState';
-import { createServices } from './createServices';
+import { configureFleet, fleetOfOne } from './appState';
+import { createFleet, type Fleet } from './createFleet';
+import type { Services } from './createServices';
 
 let configured = false;
 
@@ -14,6 +15,13 @@ export async function startEmbeddedForPool(pool: ResolvedPool): Promise<Embedded
   });
 }
 
+/** The embedded emulator for a fleet: one API per pool (a single pool keeps the lab's one API at `/openai`). */
+export async function startEmbeddedForPools(pools: readonly ResolvedPool[]): Promise<EmbeddedEnvironment> {
+  const [only] = pools;
+  if (pools.length === 1 && only !== undefined) return startEmbeddedForPool(only);
+  throw new Error('MERGE: hemu startEmbeddedFleet');
+}
+
 /**
  * Configures the production factory (settings from `process.env`, as Azure App Settings and
  * `local.settings.json` provide them) unless a host or test configured another one first.
@@ -21,11 +29,17 @@ export async function startEmbeddedForPool(pool: ResolvedPool): Promise<Embedded
 export function ensureDefaultServices(): void {
   if (configured) return;
   configured = true;
-  configureServices(() => createServices(process.env, { startEmbedded: startEmbeddedForPool }));
+  configureFleet(() => createFleet(process.env, { startEmbedded: startEmbeddedForPools }));
 }
 
-/** A host chooses its own factory; the functions, imported afterwards, then keep it. */
-export function configureServicesExplicitly(factory: Parameters<typeof configureServices>[0]): void {
+/**
+ * A host chooses its own factory (of a fleet, or of one pool's services: the fleet of that pool); the functions,
+ * imported afterwards, then keep it.
+ */
+export function configureServicesExplicitly(factory: () => Promise<Fleet | Services>): void {
   configured = true;
-  configureServices(factory);
+  configureFleet(async () => {
+    const built = await factory();
+    return 'pools' in built ? built : fleetOfOne(built);
+  });
 }

@@ -1,51 +1,66 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { getServices } from '../app/appState';
+import { getFleet } from '../app/appState';
 import { buildServiceReport } from '../app/buildServiceReport';
 import { cachedReport } from '../app/reportCache';
 import { ensureDefaultServices } from '../app/defaultServices';
+import { fleetOverview } from '../app/fleetOverview';
+import { poisonFindingOf } from '../app/poisonFinding';
+import { renderFleetOverview } from '../lib/report/fleet';
 import { renderReport } from '../lib/report/renderReportHtml';
 import { ensureError } from '../lib/util/errors';
 import { parseReportQuery } from '../app/parseReportQuery';
 
 ensureDefaultServices();
 
+/** Headers of every HTML page (strict Content-Security-Policy from the renderer). */
+function htmlHeaders(contentSecurityPolicy: string): Record<string, string> {
+  return {
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy': contentSecurityPolicy,
+    'x-content-type-options': 'nosniff',
+    'cache-control': 'no-store',
+  };
+}
+
 /**
  * `GET /api/report`: JSON for machines, HTML (with a strict Content-Security-Policy) for browsers
- * (`Accept: text/html` or `?format=html`). `?window=run|hour|day` picks the headline window;
- * `?refresh=N` (10–3600) reloads the HTML page every N seconds.
+ * (`Accept: text/html` or `?format=html`). Without `?pool=` a fleet of several pools answers with the fleet
+ * overview (one row per pool, worst first); a fleet of one answers with that pool's report. `?pool=<name>` (and
+ * `&service=` where the name repeats across APIM services) is one pool's report. `?window=run|hour|day` picks the
+ * headline window; `?refresh=N` (10–3600) reloads the HTML page every N seconds.
  */
 export async function report(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const parsed = parseReportQuery(request.query, request.headers.get('accept'));
   if (!parsed.ok) {
     return { status: 400, jsonBody: { error: { code: 'InvalidQuery', message: parsed.message } } };
   }
-  let services;
+  let fleet;
   try {
-    services = await getServices();
+    fleet = await getFleet();
   } catch (error) {
     context.error(`Report unavailable: ${ensureError(error).message}`);
     return { status: 503, jsonBody: { error: { code: 'ConfigurationError', message: ensureError(error).message } } };
   }
-  if (parsed.pool !== undefined && parsed.pool !== services.declaredPool.name) {
-    return {
-      status: 404,
-      jsonBody: { error: { code: 'UnknownPool', message: `Unknown pool "${parsed.pool}". This verifier watches "${services.declaredPool.name}".` } },
-    };
+  const log = (line: string): void => context.log(line);
+  const refresh = parsed.refresh !== undefined ? { refreshSeconds: parsed.refresh } : {};
+  if (parsed.pool === undefined && fleet.pools.length > 1) {
+    const overview = await fleetOverview(fleet, log);
+    if (parsed.format === 'html') {
+      const page = renderFleetOverview(overview, refresh);
+      return { status: 200, body: page.html, headers: htmlHeaders(page.contentSecurityPolicy) };
+    }
+    return { status: 200, jsonBody: overview, headers: { 'cache-control': 'no-store' } };
   }
+  const lookup = parsed.pool === undefined ? fleet.find(fleet.pools[0]?.declaredPool.name ?? '') : fleet.find(parsed.pool, (parsed as { service?: string }).service);
+  if (!lookup.found) return { status: lookup.status, jsonBody: { error: { code: lookup.code, message: lookup.message } } };
+  const services = lookup.services;
   const window = parsed.window ?? services.settings.report.primaryWindow;
-  const body = await cachedReport(services, window, () => buildServiceReport(services, window, (line) => context.log(line)));
+  const built = await cachedReport(services, window, () => buildServiceReport(services, window, log));
+  const poison = await poisonFindingOf(fleet, services, log);
+  const body = poison === undefined ? built : { ...built, findings: [...built.findings, poison] };
   if (parsed.format === 'html') {
-    const page = renderReport(body, parsed.refresh !== undefined ? { refreshSeconds: parsed.refresh } : {});
-    return {
-      status: 200,
-      body: page.html,
-      headers: {
-        'content-type': 'text/html; charset=utf-8',
-        'content-security-policy': page.contentSecurityPolicy,
-        'x-content-type-options': 'nosniff',
-        'cache-control': 'no-store',
-      },
-    };
+    const page = renderReport(body, { ...refresh } /* MERGE: fleet link */);
+    return { status: 200, body: page.html, headers: htmlHeaders(page.contentSecurityPolicy) };
   }
   return { status: 200, jsonBody: body, headers: { 'cache-control': 'no-store' } };
 }

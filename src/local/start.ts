@@ -84,18 +84,18 @@ async function main(): Promise<number | undefined> {
   const { port, setting: portSetting } = readPort(env);
   for (const [key, value] of Object.entries(env)) if (value !== undefined && process.env[key] === undefined) process.env[key] = value;
 
-  const [{ LocalFunctionsHost }, { configureServicesExplicitly, startEmbeddedForPool }, { createServices }, { getServices, disposeServices }, emulator] =
+  const [{ LocalFunctionsHost }, { configureServicesExplicitly, startEmbeddedForPools }, { createFleet }, { getFleet, disposeServices }, emulator] =
     await Promise.all([
       import('./LocalFunctionsHost'),
       import('../app/defaultServices'),
-      import('../app/createServices'),
+      import('../app/createFleet'),
       import('../app/appState'),
       import('../emulator/demoScenario'),
     ]);
 
   // The emulator only in the local environment without a gateway; never in azure (there a missing gateway is an error).
   const embedded = !env.APIM_GATEWAY_URL?.trim() && detectEnvironment(env).environment === 'local';
-  let embeddedEnv: Awaited<ReturnType<typeof startEmbeddedForPool>> | undefined;
+  let embeddedEnv: Awaited<ReturnType<typeof startEmbeddedForPools>> | undefined;
   const demoEnv: Record<string, string | undefined> = { ...env };
   if (embedded && !env.STORE_PATH) {
     // A fresh store per demo start, so the last demo's fault scenario does not colour this one's windows.
@@ -105,10 +105,10 @@ async function main(): Promise<number | undefined> {
   if (embedded && !env.REPORT_PRIMARY_WINDOW) demoEnv.REPORT_PRIMARY_WINDOW = 'run';
 
   configureServicesExplicitly(() =>
-    createServices(demoEnv, {
+    createFleet(demoEnv, {
       appRoot,
-      startEmbedded: async (pool) => {
-        embeddedEnv = await startEmbeddedForPool(pool);
+      startEmbedded: async (pools) => {
+        embeddedEnv = await startEmbeddedForPools(pools);
         return embeddedEnv;
       },
     }),
@@ -117,6 +117,7 @@ async function main(): Promise<number | undefined> {
   // Importing the function modules registers them with the shim, exactly as the Functions worker would.
   await import('../functions/startup');
   await import('../functions/probeTimer');
+  await import('../functions/probePool');
   await import('../functions/report');
   await import('../functions/health');
 
@@ -130,7 +131,7 @@ async function main(): Promise<number | undefined> {
   });
 
   try {
-    await getServices();
+    await getFleet();
     await host.start();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -154,16 +155,19 @@ async function main(): Promise<number | undefined> {
   console.log(`  Report (HTML): ${base}/report?format=html  (add &refresh=30 to reload it every 30 s)`);
   console.log(`  Report (JSON): ${base}/report`);
   console.log(`  Health:        ${base}/health`);
-  const services = await getServices();
-  console.log(`  Probes go to:  ${describeTarget(services.settings, embeddedEnv?.gatewayUrl)}`);
+  const fleet = await getFleet();
+  const services = fleet.pools[0] as (typeof fleet.pools)[number];
+  for (const line of describeTargets(fleet.pools, embeddedEnv !== undefined)) console.log(line);
   // The schedule the timer really runs on: the demo pace, or PROBE_SCHEDULE as the timer resolved it.
   const schedule = demoPace ? DEMO_SCHEDULE : resolveProbeSchedule(demoEnv);
   console.log(
-    `  Probing:       ${describeSchedule(schedule)}${demoPace ? ' (demo pace; set PROBE_SCHEDULE to change it)' : ' (PROBE_SCHEDULE)'}, up to ${services.settings.probe.maxRequests} probes a run.`,
+    `  Probing:       ${describeSchedule(schedule)}${demoPace ? ' (demo pace; set PROBE_SCHEDULE to change it)' : ' (PROBE_SCHEDULE)'}, up to ${fleet.settings.probe.maxRequests} probes a run${fleet.pools.length > 1 ? ' per pool' : ''}.`,
   );
   if (embeddedEnv) {
     console.log(`  Emulator:      control ${embeddedEnv.controlUrl}/state`);
-    console.log(`  The demo throttles one region, then heals it, and narrates what the verifier observes. Ctrl+C stops.`);
+    console.log(
+      `  The demo throttles one region${fleet.pools.length > 1 ? ` of pool ${services.declaredPool.name}` : ''}, then heals it, and narrates what the verifier observes. Ctrl+C stops.`,
+    );
   }
   console.log('');
 
@@ -205,14 +209,28 @@ async function main(): Promise<number | undefined> {
   if (stopAfterMs > 0) setTimeout(() => void shutdown().then(() => process.exit(0)), stopAfterMs);
 }
 
-/** Where probes go, in words: the embedded gateway, or the real gateway's origin (never a key or a path). */
-function describeTarget(settings: { readonly gatewayUrl?: string | undefined }, embeddedGatewayUrl: string | undefined): string {
-  if (embeddedGatewayUrl) return `the embedded APIM emulator at ${embeddedGatewayUrl} (loopback, simulated Azure OpenAI; no Azure)`;
-  try {
-    return `the APIM gateway ${new URL(settings.gatewayUrl ?? '').origin} (a real service: probes cost tokens)`;
-  } catch {
-    return 'the APIM gateway named by APIM_GATEWAY_URL';
-  }
+/** Console lines at most for the pools (a fleet may hold hundreds; the overview lists them all). */
+const LISTED_POOLS = 10;
+
+/** Where each pool's probes go, in words: the embedded gateway, or a real gateway's origin (never a key or a path). */
+function describeTargets(pools: readonly { readonly declaredPool: { readonly name: string }; readonly gateway: { readonly url: string }; readonly embedded: unknown }[], embedded: boolean): string[] {
+  const describe = (pool: (typeof pools)[number]): string => {
+    let origin = 'the APIM gateway of its definition';
+    try {
+      origin = new URL(pool.gateway.url).origin;
+    } catch {
+      // Checked when settings were read; kept as words if it ever is not a URL.
+    }
+    return pool.embedded !== undefined
+      ? `the embedded APIM emulator at ${pool.gateway.url} (loopback, simulated Azure OpenAI; no Azure)`
+      : `the APIM gateway ${origin} (a real service: probes cost tokens)`;
+  };
+  const [only] = pools;
+  if (pools.length === 1 && only !== undefined) return [`  Probes go to:  ${describe(only)}`];
+  const lines = [`  Pools:         ${pools.length}${embedded ? ', each behind its own API on the embedded APIM emulator where no gateway is set' : ''}`];
+  for (const pool of pools.slice(0, LISTED_POOLS)) lines.push(`    ${pool.declaredPool.name}: ${describe(pool)}`);
+  if (pools.length > LISTED_POOLS) lines.push(`    … and ${pools.length - LISTED_POOLS} more (see the report's fleet overview)`);
+  return lines;
 }
 
 if (require.main === module) {

@@ -35,6 +35,8 @@ export interface TelemetryInputs {
   readonly log: (line: string) => void;
   /** App Insights offline storage (resend from disk after failures); default true. */
   readonly offlineStorage?: boolean | undefined;
+  /** One export health for the whole process (every pool's sink reports into it); default a new one. */
+  readonly health?: TelemetryHealth | undefined;
 }
 
 /** Builds the telemetry adapters both environments may use (the azure environment requires both). */
@@ -43,7 +45,7 @@ export function createTelemetryAdapters(inputs: TelemetryInputs): TelemetryAdapt
   let health: TelemetryHealth | undefined;
   let appInsights: TelemetryAdapters['appInsights'];
   if (settings.secrets.appInsightsConnectionString) {
-    health = createTelemetryHealth({ log: inputs.log });
+    health = inputs.health ?? createTelemetryHealth({ log: inputs.log });
     const auth = settings.telemetry.ingestionAuthentication;
     const ingestionCredential =
       auth === undefined ? undefined : (inputs.ingestionCredential ?? createAzureCredential({ managedIdentityClientId: auth.clientId }).credential);

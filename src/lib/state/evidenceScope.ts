@@ -40,9 +40,12 @@ export function evidenceScope(target: { embedded: true } | { embedded: false; ga
   };
 }
 
-/** The shared state seen through a scope: callers pass pool names, the store sees scoped keys. Lease names are scoped too. */
-export function scopeSharedState<T extends SharedState>(state: T, scope: EvidenceScope): SharedState {
-  const lease = (name: string): string => `${name}:${scope.id}`;
+/**
+ * The shared state seen through a scope: callers pass pool names, the store sees scoped keys. Lease names are scoped
+ * too, and per pool when `pool` is given: pools of one fleet behind the same gateway never wait for each other's run.
+ */
+export function scopeSharedState<T extends SharedState>(state: T, scope: EvidenceScope, pool?: string): SharedState {
+  const lease = (name: string): string => (pool === undefined ? `${name}:${scope.id}` : `${name}:${scope.key(pool)}`);
   return {
     tryAcquireLock: (name, owner, ttl, now) => state.tryAcquireLock(lease(name), owner, ttl, now),
     renewLock: (name, owner, ttl, now) => state.renewLock(lease(name), owner, ttl, now),

@@ -1,0 +1,75 @@
+import { buildFleetOverview, type FleetOverview, type FleetPoolInput } from '../lib/report/fleet';
+import { ensureError } from '../lib/util/errors';
+import { buildServiceReport } from './buildServiceReport';
+import type { Fleet } from './createFleet';
+import { cachedReport, REPORT_CACHE_TTL_IN_MS } from './reportCache';
+
+/** Pool reports built at once for the overview (each reads three windows; in Azure each window is a Logs query). */
+const REPORT_CONCURRENCY = 4;
+/** Poisoned messages looked at (the queue service peeks at most 32 at a time). */
+const POISON_PEEK = 32;
+
+let cached: { readonly fleet: Fleet; readonly builtAtMs: number; readonly overview: Promise<FleetOverview> } | undefined;
+
+/**
+ * The fleet overview: every pool's report for its headline window, plus the poisoned messages of the probe queue,
+ * reduced to one row per pool (worst first). Concurrent viewers share one build per second, so fifty clients cost
+ * what one does; each pool report is itself cached (see `cachedReport`).
+ */
+export function fleetOverview(fleet: Fleet, log: (line: string) => void, nowMs: number = Date.now()): Promise<FleetOverview> {
+  if (cached !== undefined && cached.fleet === fleet && nowMs - cached.builtAtMs < REPORT_CACHE_TTL_IN_MS) return cached.overview;
+  const overview = buildOverview(fleet, log);
+  const entry = { fleet, builtAtMs: nowMs, overview };
+  cached = entry;
+  overview.catch(() => {
+    if (cached === entry) cached = undefined;
+  });
+  return overview;
+}
+
+async function buildOverview(fleet: Fleet, log: (line: string) => void): Promise<FleetOverview> {
+  const poisonedByPool = await readPoisoned(fleet, log);
+  const inputs: FleetPoolInput[] = new Array(fleet.pools.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let index = next++; index < fleet.pools.length; index = next++) {
+      const services = fleet.pools[index] as Fleet['pools'][number];
+      const window = services.settings.report.primaryWindow;
+      const poisoned = poisonedByPool.get(`${services.declaredPool.name}\u0000${services.service}`);
+      let report = null;
+      let error = null;
+      try {
+        report = await cachedReport(services, window, () => buildServiceReport(services, window, log));
+      } catch (failure) {
+        error = `the report could not be built: ${ensureError(failure).message}`;
+        log(`Fleet overview: pool ${services.declaredPool.name}: ${error}`);
+      }
+      inputs[index] = { pool: services.declaredPool.name, service: services.service, report, error, ...(poisoned ? { poisoned } : {}) };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(REPORT_CONCURRENCY, fleet.pools.length) }, worker));
+  return buildFleetOverview(inputs, Date.now());
+}
+
+/** Poisoned messages by pool and service; a queue that cannot be read degrades to none (logged). */
+async function readPoisoned(fleet: Fleet, log: (line: string) => void): Promise<Map<string, NonNullable<FleetPoolInput['poisoned']>>> {
+  const byPool = new Map<string, NonNullable<FleetPoolInput['poisoned']>>();
+  let poisoned;
+  try {
+    poisoned = await fleet.queue.poisoned(POISON_PEEK);
+  } catch (error) {
+    log(`Fleet overview: the poison queue cannot be read: ${ensureError(error).message}`);
+    return byPool;
+  }
+  for (const { message, insertedOn } of poisoned) {
+    const key = `${message.pool}\u0000${message.service}`;
+    const seen = byPool.get(key);
+    const lastAt = seen?.lastAt && insertedOn && seen.lastAt > insertedOn ? seen.lastAt : (insertedOn ?? seen?.lastAt ?? null);
+    byPool.set(key, {
+      count: (seen?.count ?? 0) + 1,
+      lastAt,
+      reason: 'its probe run failed on every attempt (the queue gave up); the probePool function log names the error',
+    });
+  }
+  return byPool;
+}

@@ -1,0 +1,28 @@
+import { app, type InvocationContext } from '@azure/functions';
+import { getFleet } from '../app/appState';
+import { ensureDefaultServices } from '../app/defaultServices';
+import { parsePoolRunMessage, runPoolMessage } from '../app/fleetRuns';
+import { PROBE_QUEUE_NAME } from '../lib/queue/types';
+
+ensureDefaultServices();
+
+/**
+ * Queue trigger: one probe run of one pool, asked for by the timer. A skipped message (the pool's run already
+ * happened for that tick, or it left the fleet) completes with a log line. A malformed message, or a run that could
+ * not be attempted (configuration or shared state unreachable), throws: the Functions host retries it and after
+ * `maxDequeueCount` (host.json) moves it to `probe-runs-poison`, which that pool's report shows.
+ */
+export async function probePool(queueItem: unknown, context: InvocationContext): Promise<void> {
+  const message = parsePoolRunMessage(queueItem);
+  if (message === undefined) throw new Error('Not a probe-run message: expected {"pool","service","tick"} (see README "Fleet").');
+  const fleet = await getFleet();
+  const log = (line: string): void => context.log(`[${message.pool}] ${line}`);
+  const outcome = await runPoolMessage(fleet, message, log);
+  if (!outcome.ran) log(`Probe run skipped: ${outcome.reason}.`);
+}
+
+app.storageQueue('probePool', {
+  queueName: PROBE_QUEUE_NAME,
+  connection: 'AzureWebJobsStorage',
+  handler: probePool,
+});
