@@ -156,7 +156,8 @@ const PROBE_BODY = Buffer.from(JSON.stringify({ messages: [{ role: 'user', conte
  *
  * Record `errorCode`s: `timeout` (no complete answer in time) and `connect-timeout` (never connected), socket codes
  * for `network` (`ECONNREFUSED`, `ECONNRESET`, `ENOTFOUND`, TLS codes …), the status as a string for non-2xx
- * (`429`, `503` …), and for a 2xx that is not a chat completion (kind `http`, status kept): `body-too-large`
+ * (`429`, `503` …), `gateway-token-limit` for kind `gateway-throttled` (APIM's own token-limit 429, status 429, with
+ * `retryAfterSeconds`), and for a 2xx that is not a chat completion (kind `http`, status kept): `body-too-large`
  * (over `maxBodyInBytes`), `empty-body`, `invalid-json`, `invalid-body` (JSON without a `choices` array).
  *
  * @throws ProbeOptionsError for invalid options (names the field, never the key).

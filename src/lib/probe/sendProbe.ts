@@ -46,7 +46,7 @@ export interface SendProbeOptions {
  * Sends one chat-completion probe and classifies the answer. Never throws and never retries: every way an
  * exchange can go wrong is an outcome (`timeout` — errorCode `connect-timeout` when no connection was ever
  * established, else `timeout` —, `network` with the socket error code, `http` with the status,
- * or `http` with `body-too-large` / `empty-body` / `invalid-json` / `invalid-body` for a 2xx that is not a chat
+ * `gateway-throttled` for APIM's own token-limit 429 (see gatewayThrottle.ts), or `http` with `body-too-large` / `empty-body` / `invalid-json` / `invalid-body` for a 2xx that is not a chat
  * completion). Redirects are not followed; cookies are neither stored nor sent.
  */
 export function sendProbe(options: SendProbeOptions): Promise<ProbeOutcome> {
