@@ -309,7 +309,9 @@ function renderTokens(report: Report): string {
       `<p>${tag('THROTTLED', 'warn')} The gateway's token limit throttled ${escapeHtml(formatCount(throttled.count))} of the verifier's ${escapeHtml(countOf(report.total, 'probe'))} ${escapeHtml(where)}: ` +
         `APIM answered 429 itself, before choosing a backend, so these are the verifier's probes being refused, not a backend failing. They are left out of the shares, the errors and the outage check.${details.length > 0 ? ` ${escapeHtml(details.join(' '))}` : ''}</p>`,
     );
-  } else {
+  } else if (report.dataSource.kind === 'all-traffic') {
+    parts.push('<p class="muted">The evidence is real traffic, in which the gateway\'s token-limit answers are not told apart.</p>');
+  } else if (report.total > 0) {
     parts.push(`<p class="muted">No probe ${escapeHtml(where)} was throttled by the gateway's token limit.${throttled !== undefined && throttled.remainingTokens !== null ? ` Remaining tokens when last seen: ${escapeHtml(formatCount(throttled.remainingTokens))}.` : ''}</p>`);
   }
   const use = report.tokenUse;
