@@ -169,7 +169,7 @@ async function verifyCommand(args: readonly string[], io: CliIo): Promise<number
     return ExitCode.CouldNotRun;
   }
   if (values.json === true) io.stdout(`${JSON.stringify(result.report, null, 2)}\n`);
-  else io.stdout(formatReportText(result.report, { probesSent: result.probesSent, tokensUsed: result.tokensUsed, stoppedEarly: result.stoppedEarly }));
+  else io.stdout(formatReportText(result.report, { probesSent: result.probesSent, tokensUsed: result.tokensUsed, stoppedEarly: result.stoppedEarly, stoppedByGatewayThrottle: result.stoppedByGatewayThrottle }));
   return exitCodeOfReport(result.report);
 }
 

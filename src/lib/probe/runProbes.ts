@@ -85,6 +85,8 @@ export interface ProbeRunResult {
   readonly gatewayMessage: GatewayMessage | null;
   /** Set when the run stopped because its first answers were all this same gateway error. */
   readonly uniformFailure: { readonly status: number; readonly probes: number } | null;
+  /** True when the run stopped because the gateway's token limit throttled {@link GATEWAY_THROTTLED_STOP_AFTER} probes. */
+  readonly stoppedByGatewayThrottle: boolean;
 }
 
 /** Default cap on a response body: a chat completion with max_tokens 1 is well under 4 KiB. */
@@ -323,7 +325,8 @@ export async function runProbes(options: RunProbesOptions): Promise<ProbeRunResu
   }
   records.sort((a, b) => a.probeIndex - b.probeIndex);
   const tokensUsed = records.reduce((sum, record) => sum + (record.totalTokens ?? 0), 0);
-  return { records, probesSent, tokensUsed, stoppedEarly: records.length < maxProbes, fatal, gatewayMessage, uniformFailure };
+  const stoppedByGatewayThrottle = throttled >= GATEWAY_THROTTLED_STOP_AFTER && records.length < maxProbes;
+  return { records, probesSent, tokensUsed, stoppedEarly: records.length < maxProbes, fatal, gatewayMessage, uniformFailure, stoppedByGatewayThrottle };
 }
 
 function validateOptions(options: RunProbesOptions): URL {

@@ -1,3 +1,4 @@
+import { describeEarlyStop } from '../../../src/lib/probe/describeEarlyStop';
 import { runProbes, type RunProbesOptions } from '../../../src/lib/probe/runProbes';
 import { chatCompletion, startFakeGateway, type FakeGateway, type GatewayAnswer } from './fakeGateway';
 import { labPool } from './labPool';
@@ -61,6 +62,7 @@ describe('the gateway token limit (gateway-throttled)', () => {
     script(() => TOKEN_LIMIT_429);
     const result = await runProbes(options({ maxProbes: 2 }));
     expect(result.records.map((r) => r.kind)).toEqual(['gateway-throttled', 'gateway-throttled']);
+    expect(result.stoppedByGatewayThrottle).toBe(false);
     expect(result.records[0]).toMatchObject({ status: 429, backend: null, identifierValue: null, retryAfterSeconds: 5, remainingTokens: 0, errorCode: 'gateway-token-limit' });
     // Not a gateway error message either: that is for failures.
     expect(result.gatewayMessage).toBeNull();
@@ -112,6 +114,10 @@ describe('the gateway token limit (gateway-throttled)', () => {
     const result = await runProbes(options({ maxProbes: 50, concurrency: 1 }));
     expect(result.records.map((r) => r.kind)).toEqual(['ok', 'gateway-throttled', 'gateway-throttled', 'gateway-throttled']);
     expect(result.stoppedEarly).toBe(true);
+    expect(result.stoppedByGatewayThrottle).toBe(true);
     expect(result.fatal).toBeNull();
+    // Said as what it is, never as the sequential test deciding.
+    expect(describeEarlyStop(result)).toBe(" (stopped early: the gateway's token limit throttled the probes)");
+    expect(describeEarlyStop({ stoppedEarly: true, stoppedByGatewayThrottle: false })).toBe(' (stopped early: the sequential test was decisive)');
   });
 });
