@@ -55,7 +55,7 @@ export function gatewayTokenFindings(window: string, evidence: WindowEvidence, t
       kind: 'token-budget',
       severity: 'warning',
       message:
-        `One run's probes use about ${countOf(tokenUse.tokensPerRun, 'token')} (${formatCount(tokenUse.tokensPerProbe ?? 0)} per probe), ${tokenUse.runShareOfLimitPercent}% of the API's token limit of ` +
+        `A full run's probes use about ${countOf(tokenUse.tokensPerRun, 'token')} (${formatCount(tokenUse.tokensPerProbe ?? 0)} per probe), ${tokenUse.runShareOfLimitPercent}% of the API's token limit of ` +
         `${formatCount(tokenUse.limitPerMinute)} per minute: more than ${tokenUse.warnAbovePercent}%, so the verifier competes with real callers for the limit. Send fewer probes per run or give the verifier its own counter-key.`,
     });
   }

@@ -325,7 +325,7 @@ function renderTokens(report: Report): string {
     } else if (use.runShareOfLimitPercent !== null) {
       const over = use.runShareOfLimitPercent > use.warnAbovePercent;
       parts.push(
-        `<p>${over ? tag('OVER', 'warn') : tag('OK', 'ok')} One run uses ${escapeHtml(String(use.runShareOfLimitPercent))}% of the API's limit of ${escapeHtml(formatCount(use.limitPerMinute))} tokens per minute (a finding warns above ${escapeHtml(String(use.warnAbovePercent))}%).</p>`,
+        `<p>${over ? tag('OVER', 'warn') : tag('OK', 'ok')} A full run uses ${escapeHtml(String(use.runShareOfLimitPercent))}% of the API's limit of ${escapeHtml(formatCount(use.limitPerMinute))} tokens per minute (a finding warns above ${escapeHtml(String(use.warnAbovePercent))}%).</p>`,
       );
     } else {
       parts.push(`<p class="small muted">The API's limit is ${escapeHtml(formatCount(use.limitPerMinute))} tokens per minute; no answered probe yet to compare one run's use with it.</p>`);

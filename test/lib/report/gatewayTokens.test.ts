@@ -99,11 +99,11 @@ describe('the report on the gateway token limit and the verifier token use', () 
     const greedy = reportOf(runRecords(90, 0), withLimit(5_000), 100);
     expect(greedy.tokenUse?.runShareOfLimitPercent).toBe(18);
     expect(greedy.findings.find((f) => f.kind === 'token-budget')?.message).toBe(
-      "One run's probes use about 900 tokens (9 per probe), 18% of the API's token limit of 5,000 per minute: more than 10%, so the verifier competes with real callers for the limit. Send fewer probes per run or give the verifier its own counter-key.",
+      "A full run's probes use about 900 tokens (9 per probe), 18% of the API's token limit of 5,000 per minute: more than 10%, so the verifier competes with real callers for the limit. Send fewer probes per run or give the verifier its own counter-key.",
     );
     const html = renderReportHtml(greedy);
     expect(html).toContain('<strong>810 tokens per minute</strong> (9 per answered probe, about 900 per run)');
-    expect(html).toContain("One run uses 18% of the API's limit of 5,000 tokens per minute (a finding warns above 10%).");
+    expect(html).toContain("A full run uses 18% of the API's limit of 5,000 tokens per minute (a finding warns above 10%).");
   });
 
   it('leaves the token fields out when nothing was recorded about tokens', () => {
