@@ -14,7 +14,7 @@ const POOL: ResolvedPool = {
     { name: 'west', url: 'https://west.example/openai', region: 'West US', priority: 1, weight: 2, identifier: undefined, circuitBreaker: undefined, expectedShare: 2 / 3, isPrimary: true },
     { name: 'east', url: 'https://east.example/openai', region: 'East US', priority: 1, weight: 1, identifier: undefined, circuitBreaker: undefined, expectedShare: 1 / 3, isPrimary: true },
   ],
-  probe: { deployment: 'gpt-4o', apiVersion: '2024-02-01', subscriptionKeyHeader: 'api-key', identify: { mode: 'region', header: 'x-ms-region' } },
+  probe: { deployment: 'gpt-4o', apiVersion: '2024-02-01', subscriptionKeyHeader: 'api-key', identify: { mode: 'region', header: 'x-ms-region' }, headers: {} },
   gateway: { url: undefined, subscriptionKeySetting: undefined },
   alerts: { webhookUrlSetting: undefined },
 };

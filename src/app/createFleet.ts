@@ -1,12 +1,11 @@
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../lib/config/ConfigError';
-import { loadConfig } from '../lib/config/loadConfig';
-import { resolvePoolSecrets } from '../lib/config/resolvePoolSecrets';
+import { loadFleetSettings } from '../lib/config/loadFleetSettings';
 import type { Settings } from '../lib/config/types';
 import { createArmClient } from '../lib/deploy/armClient';
 import { createAzureCredential, createLocalCredential } from '../lib/deploy/createCredential';
-import { loadFleetDefinitions, serviceOf, type FleetEntry } from '../lib/pool/loadFleetDefinitions';
+import { serviceOf, type FleetEntry } from '../lib/pool/loadFleetDefinitions';
 import type { WorkQueue } from '../lib/queue/types';
 import { evidenceScope } from '../lib/state/evidenceScope';
 import type { SqliteStore } from '../lib/store/sqliteStore';
@@ -55,19 +54,18 @@ const LISTED_POOLS = 20;
  * Throws `ConfigError` / `DefinitionError` (naming every bad key, file or JSON path) before anything is started.
  */
 export async function createFleet(env: Readonly<Record<string, string | undefined>>, options: CreateServicesOptions = {}): Promise<Fleet> {
-  const settings = loadConfig(env);
   const appRoot = options.appRoot ?? process.cwd();
-  const entries = await loadFleetDefinitions(path.resolve(appRoot, settings.poolDefinitionPath));
+  // Settings, then the definitions, then the settings they name (keys, webhooks): every problem at once.
+  const { settings, pools: entries } = await loadFleetSettings(env, { appRoot });
   const isAzure = settings.environment === 'azure';
-
-  const secrets = entries.map((entry) => resolvePoolSecrets(entry.pool, env));
+  const secrets = entries.map((entry) => entry.secrets);
   // The emulator stands in for every pool without a gateway, locally only (loadConfig requires a gateway in azure).
   const needsEmulator = !isAzure && secrets.some((secret) => secret.gatewayUrl === undefined);
   let embedded = isAzure ? undefined : options.embedded;
   let ownsEmbedded = false;
   if (needsEmulator && !embedded) {
     if (!options.startEmbedded) throw new Error('The embedded environment is selected but cannot be started here.');
-    embedded = await options.startEmbedded(entries.map((entry) => entry.pool));
+    embedded = await options.startEmbedded(entries);
     ownsEmbedded = true;
   }
   const closeEmbedded = async (): Promise<void> => {

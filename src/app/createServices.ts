@@ -12,6 +12,7 @@ import { createAzureCredential, createLocalCredential } from '../lib/deploy/crea
 import { readDeployedPool } from '../lib/deploy/readDeployedPool';
 import { loadPoolDefinition } from '../lib/pool/loadPoolDefinition';
 import type { ApimLocation, ResolvedPool } from '../lib/pool/types';
+import type { FleetEntry } from '../lib/pool/loadFleetDefinitions';
 import { evidenceScope, type EvidenceScope } from '../lib/state/evidenceScope';
 import type { SharedState } from '../lib/state/types';
 import type { SqliteStore } from '../lib/store/sqliteStore';
@@ -73,7 +74,7 @@ export interface Services {
 
 export interface CreateServicesOptions {
   /** Starts the embedded environment (one API per pool) when no gateway is configured and none was given. */
-  readonly startEmbedded?: (pools: readonly ResolvedPool[]) => Promise<EmbeddedEndpoints>;
+  readonly startEmbedded?: (entries: readonly FleetEntry[]) => Promise<EmbeddedEndpoints>;
   /** An embedded environment started by the caller (`npm start`, tests). */
   readonly embedded?: EmbeddedEndpoints;
   /** App root for relative paths (pool definition, store); default the current directory. */

@@ -1,9 +1,12 @@
 import { startEmbeddedEnvironment, type EmbeddedEnvironment } from '../emulator/startEmbeddedEnvironment';
 import { resourcesFromPool } from '../emulator/resourcesFromPool';
 import type { ResolvedPool } from '../lib/pool/types';
+import type { FleetEntry } from '../lib/pool/loadFleetDefinitions';
+import { startEmbeddedFleet } from '../emulator/startEmbeddedFleet';
+import { demoFleetApisFor } from '../emulator/demoFleet';
 import { configureFleet, fleetOfOne } from './appState';
 import { createFleet, type Fleet } from './createFleet';
-import type { Services } from './createServices';
+import type { EmbeddedEndpoints, Services } from './createServices';
 
 let configured = false;
 
@@ -15,11 +18,21 @@ export async function startEmbeddedForPool(pool: ResolvedPool): Promise<Embedded
   });
 }
 
-/** The embedded emulator for a fleet: one API per pool (a single pool keeps the lab's one API at `/openai`). */
-export async function startEmbeddedForPools(pools: readonly ResolvedPool[]): Promise<EmbeddedEnvironment> {
-  const [only] = pools;
-  if (pools.length === 1 && only !== undefined) return startEmbeddedForPool(only);
-  throw new Error('MERGE: hemu startEmbeddedFleet');
+/**
+ * The embedded emulator for a fleet: one API per pool on one emulated APIM service (the demo policies of
+ * `examples/fleet/` — a token limit, a header-routed API — when the fleet holds those pools). A single pool keeps the
+ * lab's one API at `/openai`.
+ */
+export async function startEmbeddedForPools(entries: readonly FleetEntry[]): Promise<EmbeddedEnvironment & EmbeddedEndpoints> {
+  const [only] = entries;
+  if (entries.length === 1 && only !== undefined) return startEmbeddedForPool(only.pool);
+  const fleet = await startEmbeddedFleet(entries, { apis: demoFleetApisFor(entries) });
+  const [first] = fleet.apis;
+  if (first === undefined) {
+    await fleet.close();
+    throw new Error('The embedded fleet started without an API.');
+  }
+  return { ...fleet, gatewayUrl: first.gatewayUrl };
 }
 
 /**

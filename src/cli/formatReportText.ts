@@ -1,8 +1,9 @@
+import { describeEarlyStop } from '../lib/probe/describeEarlyStop';
 import { countOf } from '../lib/report/format';
 import type { Report } from '../lib/report/types';
 
 /** Plain-text rendering of a report for terminals and pipeline logs. */
-export function formatReportText(report: Report, run: { probesSent: number; tokensUsed: number; stoppedEarly: boolean }): string {
+export function formatReportText(report: Report, run: { probesSent: number; tokensUsed: number; stoppedEarly: boolean; stoppedByGatewayThrottle?: boolean }): string {
   const percent = (share: number | null): string => (share === null ? '   –  ' : `${(share * 100).toFixed(1).padStart(5)}%`);
   const lines = [
     `${report.status.toUpperCase()}: ${report.headline}`,
@@ -19,6 +20,6 @@ export function formatReportText(report: Report, run: { probesSent: number; toke
   for (const window of report.windows) for (const sentence of window.explanations) lines.push(`  ${sentence}`);
   for (const finding of report.findings) lines.push(`  [${finding.severity}] ${finding.message}`);
   lines.push('');
-  lines.push(`  ${countOf(run.probesSent, 'probe')} sent${run.stoppedEarly ? ' (stopped early: the sequential test was decisive)' : ''}, ${countOf(run.tokensUsed, 'token')} used.`);
+  lines.push(`  ${countOf(run.probesSent, 'probe')} sent${describeEarlyStop(run)}, ${countOf(run.tokensUsed, 'token')} used.`);
   return `${lines.join('\n')}\n`;
 }

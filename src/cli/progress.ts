@@ -34,6 +34,7 @@ export function createProgress(options: ProgressOptions): Progress {
   const everyMs = options.everyMs ?? 200;
   const answered = new Map<string, number>([...options.labels.keys()].map((name) => [name, 0]));
   const failed = new Map<string, number>();
+  let throttled = 0;
   let other = 0;
   let completed = 0;
   let decision: SequentialDecision | null = null;
@@ -47,6 +48,7 @@ export function createProgress(options: ProgressOptions): Progress {
     parts.push(shares.join(', '));
     const failures = [...failed].sort((a, b) => b[1] - a[1]).slice(0, 4);
     if (failures.length > 0) parts.push(`failed ${failures.map(([status, n]) => `${n} × ${status}`).join(', ')}`);
+    if (throttled > 0) parts.push(`throttled by the gateway's token limit ${throttled}`);
     parts.push(`verdict so far: ${describeDecision(decision)}`);
     return parts.join(' · ');
   };
@@ -62,6 +64,8 @@ export function createProgress(options: ProgressOptions): Progress {
       if (record.kind === 'ok') {
         if (record.backend !== null && answered.has(record.backend)) answered.set(record.backend, (answered.get(record.backend) ?? 0) + 1);
         else other += 1;
+      } else if (record.kind === 'gateway-throttled') {
+        throttled += 1;
       } else {
         const key = record.status !== null ? String(record.status) : record.kind;
         if (failed.has(key) || failed.size < 16) failed.set(key, (failed.get(key) ?? 0) + 1);

@@ -120,6 +120,15 @@ describe('progress line', () => {
     expect(out.endsWith('probes 4/10 · West US 1, East US 1 · failed 1 × 429, 1 × timeout · verdict so far: every share within the tolerance (sequential stop)\n')).toBe(true);
   });
 
+  it("shows the gateway's token limit apart from failures", () => {
+    let out = '';
+    const p = createProgress({ write: (s) => (out += s), maxProbes: 10, labels: new Map([['w', 'West US']]), now: () => 0 });
+    p.onProbe(record({}), { state: 'continue' });
+    p.onProbe(record({ kind: 'gateway-throttled', status: 429, backend: null, identifierValue: null, retryAfterSeconds: 5 }), { state: 'continue' });
+    p.done();
+    expect(out.endsWith("probes 2/10 · West US 1 · throttled by the gateway's token limit 1 · verdict so far: undecided\n")).toBe(true);
+  });
+
   it('prints nothing when no probe completed', () => {
     let out = '';
     createProgress({ write: (s) => (out += s), maxProbes: 10, labels: new Map() }).done();

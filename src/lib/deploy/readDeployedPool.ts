@@ -38,6 +38,7 @@ const DEFAULT_PROBE: ResolvedPool['probe'] = {
   apiVersion: '2024-02-01',
   subscriptionKeyHeader: 'api-key',
   identify: { mode: 'region', header: 'x-ms-region' },
+  headers: {},
 };
 
 /**

@@ -137,6 +137,9 @@ function resolveProbe(document: unknown): ProbeSettings {
     apiVersion: probe?.apiVersion ?? POOL_DEFAULTS.apiVersion,
     subscriptionKeyHeader: probe?.subscriptionKeyHeader ?? POOL_DEFAULTS.subscriptionKeyHeader,
     identify: chooseIdentification(document),
+    // A null-prototype copy: a header named `__proto__` or `constructor` stays a plain member.
+    headers: Object.assign(Object.create(null) as Record<string, string>, probe?.headers ?? {}),
+    ...(probe?.tokenLimitPerMinute !== undefined ? { tokenLimitPerMinute: probe.tokenLimitPerMinute } : {}),
   };
 }
 

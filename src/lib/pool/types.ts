@@ -73,6 +73,14 @@ export interface ProbeSettings {
   /** Header carrying the APIM subscription key; default `api-key`. */
   readonly subscriptionKeyHeader: SubscriptionKeyHeader;
   readonly identify: Identification;
+  /**
+   * Headers every probe sends besides the key and content-type (`probe.headers`, e.g. the header an API routes on);
+   * default `{}`. Validated: HTTP token names, printable values ≤ 1024 characters, at most 20, no credential and no
+   * hop-by-hop or framing header.
+   */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The API's token-limit policy's tokens-per-minute (`probe.tokenLimitPerMinute`), when declared; undefined otherwise. */
+  readonly tokenLimitPerMinute?: number | undefined;
 }
 
 /** The definition file as a user writes it (before defaults). */
@@ -89,6 +97,8 @@ export interface PoolDefinitionDocument {
     readonly subscriptionKeyHeader?: SubscriptionKeyHeader;
     /** Absent = `{ "header": "x-ms-region" }` matched to `region`; any other header is matched to `identifier`. */
     readonly identify?: { readonly header?: string };
+    readonly headers?: Readonly<Record<string, string>>;
+    readonly tokenLimitPerMinute?: number;
   };
   readonly gateway?: { readonly url?: string; readonly subscriptionKeySetting?: string };
   readonly alerts?: { readonly webhookUrlSetting?: string };

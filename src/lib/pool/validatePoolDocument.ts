@@ -135,6 +135,9 @@ export function validatePoolDocument(document: unknown, parseIssues: readonly De
   if (isObject(document) && isObject(document['pool'])) {
     checkPool(document, document['pool'], issues);
   }
+  if (isObject(document) && isObject(document['probe']) && isObject(document['probe']['headers'])) {
+    checkProbeHeaders(document['probe'], document['probe']['headers'], issues);
+  }
   return inDocumentOrder(issues.list(), document);
 }
 
@@ -246,7 +249,13 @@ function issueOf(error: ErrorObject): { path: string; message: string; rank: num
   if (error.schemaPath.includes('/oneOf/')) {
     return undefined;
   }
-  const path = pathOf(error.instancePath);
+  if (error.keyword === 'propertyNames') {
+    // Summed up by the error of the failing rule itself, which names the member (below).
+    return undefined;
+  }
+  // A member name refused by `propertyNames` (a probe header name): the issue is at that member's path.
+  const propertyName = (error as ErrorObject & { propertyName?: string }).propertyName;
+  const path = propertyName === undefined ? pathOf(error.instancePath) : jsonPath(pathOf(error.instancePath), propertyName);
   const node = (error.parentSchema ?? {}) as SchemaNode;
   const got = describeValue(error.data);
   const params = error.params as Record<string, unknown>;
@@ -310,6 +319,10 @@ function issueOf(error: ErrorObject): { path: string; message: string; rank: num
     }
     case 'maxItems': {
       const count = Array.isArray(error.data) ? error.data.length : 0;
+      return { path, message: `has ${count} ${lastKey(path)}; at most ${String(params['limit'])} are allowed`, rank: 2 };
+    }
+    case 'maxProperties': {
+      const count = isObject(error.data) ? Object.keys(error.data).length : 0;
       return { path, message: `has ${count} ${lastKey(path)}; at most ${String(params['limit'])} are allowed`, rank: 2 };
     }
     case 'enum': {
@@ -702,4 +715,53 @@ function editDistance(a: string, b: string): number {
     rows.push(row);
   }
   return (rows[a.length] ?? [])[b.length] ?? 3;
+}
+
+/**
+ * Request headers a definition may not make probes send (compared ignoring case). Credentials: the subscription key
+ * is a setting (Key Vault reference), never text in a definition, and a second credential would change who the
+ * gateway thinks is calling. Hop-by-hop and framing headers (RFC 9110 §7.6.1, RFC 9112 §6/§9.6, RFC 7230 §6.1): they
+ * belong to the connection, not the request, and a wrong one breaks or smuggles the request. Content-Type and
+ * Accept-Encoding are set by the verifier itself (the probe body is JSON and is read uncompressed).
+ */
+const REFUSED_PROBE_HEADERS: ReadonlyMap<string, string> = new Map(Object.entries({
+  authorization: 'a credential',
+  'proxy-authorization': 'a credential',
+  cookie: 'a credential',
+  'api-key': 'a credential (the subscription key is a setting, never part of a definition)',
+  'ocp-apim-subscription-key': 'a credential (the subscription key is a setting, never part of a definition)',
+  connection: 'a hop-by-hop header',
+  'keep-alive': 'a hop-by-hop header',
+  'proxy-connection': 'a hop-by-hop header',
+  te: 'a hop-by-hop header',
+  trailer: 'a hop-by-hop header',
+  'transfer-encoding': 'a hop-by-hop header',
+  upgrade: 'a hop-by-hop header',
+  host: 'a framing header (the gateway URL decides it)',
+  'content-length': 'a framing header (the verifier sets it from the body)',
+  expect: 'a framing header',
+  'content-type': 'set by the verifier itself (application/json)',
+  'accept-encoding': 'set by the verifier itself (identity: answers are read uncompressed)',
+}));
+
+/** `probe.headers`: no credential, no hop-by-hop or framing header, no name twice ignoring case. */
+function checkProbeHeaders(probe: JsonObject, headers: JsonObject, issues: IssueList): void {
+  const keyHeader = typeof probe['subscriptionKeyHeader'] === 'string' ? probe['subscriptionKeyHeader'].toLowerCase() : 'api-key';
+  const seen = new Map<string, string>();
+  for (const name of Object.keys(headers)) {
+    const path = jsonPath('$.probe.headers', name);
+    if (issues.has(path) || !HEADER_NAME_PATTERN.test(name)) continue;
+    const lower = name.toLowerCase();
+    const refused = lower === keyHeader ? 'the header that carries the subscription key (probe.subscriptionKeyHeader)' : REFUSED_PROBE_HEADERS.get(lower);
+    if (refused !== undefined) {
+      issues.add(path, `must not be sent by probes: ${name} is ${refused}`, 1);
+      continue;
+    }
+    const first = seen.get(lower);
+    if (first !== undefined) {
+      issues.add(path, `is the same header as ${JSON.stringify(first)} (header names ignore case)`, 1);
+      continue;
+    }
+    seen.set(lower, name);
+  }
 }

@@ -85,6 +85,8 @@ export interface ProbeRunResult {
   readonly gatewayMessage: GatewayMessage | null;
   /** Set when the run stopped because its first answers were all this same gateway error. */
   readonly uniformFailure: { readonly status: number; readonly probes: number } | null;
+  /** True when the run stopped because the gateway's token limit throttled {@link GATEWAY_THROTTLED_STOP_AFTER} probes. */
+  readonly stoppedByGatewayThrottle: boolean;
 }
 
 /** Default cap on a response body: a chat completion with max_tokens 1 is well under 4 KiB. */
@@ -98,6 +100,13 @@ export const DEFAULT_MAX_BODY_IN_BYTES = 1024 * 1024;
 const FATAL_AFTER_PROBES = 3;
 
 const MAX_CONCURRENCY = 256;
+
+/**
+ * A run stops starting probes once the gateway's token limit has refused this many of them (kind
+ * `gateway-throttled`): every further probe would only use up the API's limit (shared with whoever else the
+ * policy's counter-key groups with the verifier) and be refused again until `Retry-After` has passed.
+ */
+export const GATEWAY_THROTTLED_STOP_AFTER = 3;
 
 /** Probes in flight at the start of a run with a stop hook. */
 export const RAMP_START = 2;
@@ -140,7 +149,8 @@ const PROBE_BODY = Buffer.from(JSON.stringify({ messages: [{ role: 'user', conte
  * in flight, and records which backend answered each (from the pool's identifying header). Probes are never
  * retried; cookies are never kept or sent; each probe has its own timeout. Every probe outcome is data.
  *
- * Stops early when `shouldStop` says so, when `signal` aborts, or — as `fatal` — when the first
+ * Stops early when `shouldStop` says so, when `signal` aborts, after {@link GATEWAY_THROTTLED_STOP_AFTER} answers of
+ * the gateway's token limit (`gateway-throttled`, see gatewayThrottle.ts), or — as `fatal` — when the first
  * {@link FATAL_AFTER_PROBES} completed probes all show a configuration error: 401/403/404 without the identifying
  * header (the gateway itself refused: wrong key, product or URL), or no connection to the gateway (refused, DNS,
  * TLS trust, or no connection within the timeout). A fatal decision cancels the probes still in flight. A 401 that
@@ -148,7 +158,8 @@ const PROBE_BODY = Buffer.from(JSON.stringify({ messages: [{ role: 'user', conte
  *
  * Record `errorCode`s: `timeout` (no complete answer in time) and `connect-timeout` (never connected), socket codes
  * for `network` (`ECONNREFUSED`, `ECONNRESET`, `ENOTFOUND`, TLS codes …), the status as a string for non-2xx
- * (`429`, `503` …), and for a 2xx that is not a chat completion (kind `http`, status kept): `body-too-large`
+ * (`429`, `503` …), `gateway-token-limit` for kind `gateway-throttled` (APIM's own token-limit 429, status 429, with
+ * `retryAfterSeconds`), and for a 2xx that is not a chat completion (kind `http`, status kept): `body-too-large`
  * (over `maxBodyInBytes`), `empty-body`, `invalid-json`, `invalid-body` (JSON without a `choices` array).
  *
  * @throws ProbeOptionsError for invalid options (names the field, never the key).
@@ -160,12 +171,14 @@ export async function runProbes(options: RunProbesOptions): Promise<ProbeRunResu
   const maxBodyInBytes = options.maxBodyInBytes ?? DEFAULT_MAX_BODY_IN_BYTES;
   const identifyHeader = pool.probe.identify.header.toLowerCase();
   const keyHeader = pool.probe.subscriptionKeyHeader;
+  // Exactly the definition's probe.headers (validated: no credential, no hop-by-hop or framing header), the key,
+  // content-type, and what HTTP framing needs (content-length; accept-encoding identity so the body is read as sent).
+  // Nothing else a policy could route on: without probe.headers a header-routed API sees no routing header.
   const headers: Record<string, string> = {
+    ...pool.probe.headers,
     'content-type': 'application/json',
     'content-length': String(PROBE_BODY.length),
-    accept: 'application/json',
     'accept-encoding': 'identity',
-    'user-agent': 'apim-pool-verifier-probe',
   };
   if (options.subscriptionKey !== '') {
     headers[keyHeader.toLowerCase()] = options.subscriptionKey;
@@ -198,6 +211,7 @@ export async function runProbes(options: RunProbesOptions): Promise<ProbeRunResu
   let sinkError: ProbeSinkError | null = null;
   const leading = { kind: null as ProbeFatal['kind'] | null, count: 0, status: undefined as number | undefined, code: '', broken: false };
   let gatewayMessage: GatewayMessage | null = null;
+  let throttled = 0;
   const uniform = { status: null as number | null, count: 0, broken: options.stopOnUniformFailureAfter === undefined };
   let uniformFailure: ProbeRunResult['uniformFailure'] = null;
   const observeUniform = (record: ProbeRecord): void => {
@@ -278,6 +292,10 @@ export async function runProbes(options: RunProbesOptions): Promise<ProbeRunResu
         }
         observeLeading(record);
         observeUniform(record);
+        if (record.kind === 'gateway-throttled') {
+          throttled += 1;
+          if (throttled >= GATEWAY_THROTTLED_STOP_AFTER) stopping = true;
+        }
         if (sink !== undefined) {
           try {
             await sink.recordProbe(record);
@@ -307,7 +325,8 @@ export async function runProbes(options: RunProbesOptions): Promise<ProbeRunResu
   }
   records.sort((a, b) => a.probeIndex - b.probeIndex);
   const tokensUsed = records.reduce((sum, record) => sum + (record.totalTokens ?? 0), 0);
-  return { records, probesSent, tokensUsed, stoppedEarly: records.length < maxProbes, fatal, gatewayMessage, uniformFailure };
+  const stoppedByGatewayThrottle = throttled >= GATEWAY_THROTTLED_STOP_AFTER && records.length < maxProbes;
+  return { records, probesSent, tokensUsed, stoppedEarly: records.length < maxProbes, fatal, gatewayMessage, uniformFailure, stoppedByGatewayThrottle };
 }
 
 function validateOptions(options: RunProbesOptions): URL {
@@ -371,6 +390,8 @@ function toRecord(
     identifierValue: outcome.headerValue === null ? null : truncateValue(outcome.headerValue),
     totalTokens: outcome.totalTokens,
     errorCode: outcome.errorCode,
+    ...(outcome.kind === 'gateway-throttled' ? { retryAfterSeconds: outcome.retryAfterSeconds ?? null } : {}),
+    ...(outcome.remainingTokens === undefined || outcome.remainingTokens === null ? {} : { remainingTokens: outcome.remainingTokens }),
   };
 }
 

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { CONSUMED_TOKENS_HEADER, isGatewayTokenLimit, REMAINING_TOKENS_HEADER, retryAfterSecondsOf, tokenHeaderOf } from './gatewayThrottle';
 import type { ProbeKind } from './types';
 
 /** What one HTTP exchange produced, before the backend is identified and timing is attached. */
@@ -18,6 +19,10 @@ export interface ProbeOutcome {
    * `{"statusCode":500,"message":"…"}`: what the gateway said. Raw and untrusted: sanitise before showing.
    */
   readonly errorBody?: string;
+  /** `gateway-throttled` only: the gateway's `Retry-After` in seconds, null when absent. */
+  readonly retryAfterSeconds?: number | null;
+  /** The token-limit policy's `remaining-tokens` header on any answer, null when absent. */
+  readonly remainingTokens?: number | null;
 }
 
 /** How much of a non-2xx body is kept for {@link ProbeOutcome.errorBody}. */
@@ -41,7 +46,7 @@ export interface SendProbeOptions {
  * Sends one chat-completion probe and classifies the answer. Never throws and never retries: every way an
  * exchange can go wrong is an outcome (`timeout` — errorCode `connect-timeout` when no connection was ever
  * established, else `timeout` —, `network` with the socket error code, `http` with the status,
- * or `http` with `body-too-large` / `empty-body` / `invalid-json` / `invalid-body` for a 2xx that is not a chat
+ * `gateway-throttled` for APIM's own token-limit 429 (see gatewayThrottle.ts), or `http` with `body-too-large` / `empty-body` / `invalid-json` / `invalid-body` for a 2xx that is not a chat
  * completion). Redirects are not followed; cookies are neither stored nor sent.
  */
 export function sendProbe(options: SendProbeOptions): Promise<ProbeOutcome> {
@@ -58,6 +63,7 @@ export function sendProbe(options: SendProbeOptions): Promise<ProbeOutcome> {
     let aborted = false;
     let status: number | null = null;
     let headerValue: string | null = null;
+    let remainingTokens: number | null = null;
 
     const finish = (outcome: Omit<ProbeOutcome, 'aborted' | 'headerValue'>): void => {
       if (settled) {
@@ -66,7 +72,7 @@ export function sendProbe(options: SendProbeOptions): Promise<ProbeOutcome> {
       settled = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      resolve({ ...outcome, headerValue, aborted });
+      resolve({ ...outcome, headerValue, aborted, ...(remainingTokens === null ? {} : { remainingTokens }) });
     };
     const finishFailure = (error: NodeJS.ErrnoException | undefined): void => {
       if (aborted) {
@@ -116,6 +122,7 @@ export function sendProbe(options: SendProbeOptions): Promise<ProbeOutcome> {
     request.on('response', (response) => {
       status = response.statusCode ?? 0;
       headerValue = headerValueOf(response.headers[identifyHeader]);
+      remainingTokens = tokenHeaderOf(response.headers, REMAINING_TOKENS_HEADER);
       const isSuccess = status >= 200 && status < 300;
       const httpStatus = status;
       const tooLarge = (): void => {
@@ -140,10 +147,18 @@ export function sendProbe(options: SendProbeOptions): Promise<ProbeOutcome> {
       response.on('end', () => {
         if (!isSuccess) {
           const errorBody = Buffer.concat(chunks).subarray(0, ERROR_BODY_KEPT_IN_BYTES).toString('utf8');
+          if (isGatewayTokenLimit(httpStatus, response.headers, identifyHeader, errorBody)) {
+            const retryAfterSeconds = retryAfterSecondsOf(response.headers);
+            finish({ kind: 'gateway-throttled', status: httpStatus, totalTokens: null, errorCode: 'gateway-token-limit', errorBody, retryAfterSeconds });
+            return;
+          }
           finish({ kind: 'http', status: httpStatus, totalTokens: null, errorCode: String(httpStatus), ...(errorBody ? { errorBody } : {}) });
           return;
         }
-        finish({ ...classifySuccessBody(Buffer.concat(chunks, size)), status: httpStatus });
+        const classified = classifySuccessBody(Buffer.concat(chunks, size));
+        // No usage in the body: the token-limit policy's consumed-tokens header, when the API sets one, says the same.
+        const totalTokens = classified.kind === 'ok' && classified.totalTokens === null ? tokenHeaderOf(response.headers, CONSUMED_TOKENS_HEADER) : classified.totalTokens;
+        finish({ ...classified, totalTokens, status: httpStatus });
       });
       response.on('error', (error: NodeJS.ErrnoException) => finishFailure(error));
       response.on('close', () => {

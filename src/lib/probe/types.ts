@@ -10,7 +10,12 @@ export type ProbeKind =
   /** No answer within the per-probe timeout. */
   | 'timeout'
   /** Connection refused/reset, DNS, TLS … */
-  | 'network';
+  | 'network'
+  /**
+   * APIM's own token-limit 429 (`azure-openai-token-limit` / `llm-token-limit`, see gatewayThrottle.ts): the gateway
+   * throttled the verifier before choosing a backend. Never a backend error, never in shares, errors or outage counts.
+   */
+  | 'gateway-throttled';
 
 /** One probe, as stored locally and as sent to telemetry. Never carries a key, token or full header set. */
 export interface ProbeRecord {
@@ -27,10 +32,14 @@ export interface ProbeRecord {
   readonly backend: string | null;
   /** Raw value of the identifying header (null when absent), kept so unidentified answers can be explained. */
   readonly identifierValue: string | null;
-  /** From `usage` of a 2xx answer; null when absent. */
+  /** From `usage.total_tokens` of a 2xx answer, else its `consumed-tokens` header; null when neither. */
   readonly totalTokens: number | null;
   /** Short machine-readable cause for failures, e.g. `ECONNREFUSED`, `429`, `timeout`; null on success. */
   readonly errorCode: string | null;
+  /** `gateway-throttled`: the gateway's `Retry-After` in seconds (null when absent); absent on other kinds. */
+  readonly retryAfterSeconds?: number | null;
+  /** The token-limit policy's `remaining-tokens` header on any answer (null or absent when not sent). */
+  readonly remainingTokens?: number | null;
 }
 
 /** A probe run (one timer invocation or one CLI `verify`). */

@@ -4,6 +4,7 @@ import type { ResolvedBackend, ResolvedPool } from '../pool/types';
 import type { Assessment, BackendAssessment, FailoverFinding } from '../stats/types';
 import type { BackendEvidence, WindowEvidence } from '../store/types';
 import { countOf, describeWindow, formatCount, formatPercent, formatPoints, formatPValue, labelBackends } from './format';
+import { gatewayTokenFindings, toGatewayThrottled, toTokenUse } from './gatewayTokens';
 import { healthOf } from './healthOf';
 import type {
   Report,
@@ -77,6 +78,13 @@ export function buildReport(input: BuildReportInput): Report {
 
   const backends = pool.backends.map((b) => mergeBackend(b, primary));
   const findings = deriveFindings(input, primary, labels);
+  const gatewayThrottled = primary ? toGatewayThrottled(primary.evidence) : undefined;
+  const limitPerMinute = pool.probe.tokenLimitPerMinute;
+  const tokenUse =
+    primary && (primary.evidence.tokensUsed > 0 || limitPerMinute !== undefined)
+      ? toTokenUse(primary.name, primary.evidence, input.budget?.probesPerRun, limitPerMinute)
+      : undefined;
+  if (primary) findings.push(...gatewayTokenFindings(primary.name, primary.evidence, tokenUse));
   const degradedNotes = collectDegraded(input, primary);
   const dispersion = toDispersion(input.dispersion);
   const budget = toBudget(input.budget);
@@ -127,6 +135,8 @@ export function buildReport(input: BuildReportInput): Report {
     dispersion,
     history: input.history ?? null,
     dataAsOf: dataAsOf(input, primary),
+    ...(gatewayThrottled ? { gatewayThrottled } : {}),
+    ...(tokenUse ? { tokenUse } : {}),
   };
   const health = healthOf(base);
   const headline = buildHeadline(input, primary, backends, labels, health, findings);
@@ -322,8 +332,10 @@ function deriveFindings(input: BuildReportInput, primary: ReportWindowInput | nu
     primary.evidence.backends.every((b) => Object.keys(b.errorsByStatus).length === 0);
   if (input.blind) {
     findings.push({ kind: 'blind', severity: 'alert', message: `The verifier cannot reach the gateway: ${input.blind}` });
-  } else if (primary && primary.evidence.total > 0 && primary.evidence.answered === 0 && !onlyGatewayAuth) {
+  } else if (primary && primary.evidence.total - throttledIn(primary) > 0 && primary.evidence.answered === 0 && !onlyGatewayAuth && !isMostlyThrottled(primary)) {
+    // Probes the gateway's token limit refused never reached the pool: they are not outage evidence.
     const { errors } = primary.evidence;
+    const failedCount = primary.evidence.total - throttledIn(primary);
     const parts = Object.entries(errors.byStatus)
       .sort((x, y) => y[1] - x[1])
       .map(([status, count]) => `${formatCount(count)} × ${status}`);
@@ -332,7 +344,7 @@ function deriveFindings(input: BuildReportInput, primary: ReportWindowInput | nu
     findings.push({
       kind: 'outage',
       severity: 'alert',
-      message: `${primary.evidence.total === 1 ? 'The only probe' : `Every one of the ${countOf(primary.evidence.total, 'probe')}`} ${describeWindow(primary.name)} failed (${parts.join(', ') || 'no answer'}): the pool answered nothing, so its split cannot be judged.`,
+      message: `${failedCount === 1 ? 'The only probe' : `Every one of the ${countOf(failedCount, 'probe')}`} ${describeWindow(primary.name)}${throttledIn(primary) > 0 ? ' that the gateway did not throttle' : ''} failed (${parts.join(', ') || 'no answer'}): the pool answered nothing, so its split cannot be judged.`,
     });
   }
 
@@ -400,6 +412,16 @@ function deriveFindings(input: BuildReportInput, primary: ReportWindowInput | nu
     });
   }
   return findings;
+}
+
+/** Probes of the window that the gateway's token limit refused (kind `gateway-throttled`). */
+function throttledIn(w: ReportWindowInput): number {
+  return w.evidence.gatewayThrottled?.count ?? 0;
+}
+
+/** More than half the window's probes were refused by the gateway's token limit (the verdict is then inconclusive). */
+function isMostlyThrottled(w: ReportWindowInput): boolean {
+  return throttledIn(w) * 2 > w.evidence.total;
 }
 
 function failoverFindings(f: FailoverFinding, w: ReportWindowInput, label: (name: string) => string): ReportFinding[] {

@@ -145,6 +145,7 @@ export function renderReportHtml(report: Report, options: RenderOptions = {}): s
       body: `<p class="small muted">Share of identified answers ${escapeHtml(describeWindow(report.window.name))} (${escapeHtml(`${formatCount(identified)} ${identified === 1 ? 'answer' : 'answers'} of ${formatCount(report.total)} ${report.total === 1 ? 'probe' : 'probes'}`)}${escapeHtml(leftOutNote(report))}).</p>${renderShareBars(report.backends, labels, new Set(report.failover?.backends.filter((b) => b.count > 0).map((b) => b.backend) ?? []))}${renderShareTable(report, labels)}`,
     },
     { id: 'errors', heading: 'Errors and latency per backend', body: renderErrors(report, labels) },
+    { id: 'tokens', heading: 'Gateway token limit and the verifier\'s token use', body: renderTokens(report), collapsed: (report.gatewayThrottled?.count ?? 0) === 0 },
     { id: 'failover', heading: 'Failover', body: renderFailover(report, labels), collapsed: !report.failover || report.failover.count === 0 },
     { id: 'windows', heading: 'Verdict per window', body: renderWindows(report) },
     { id: 'alerts', heading: 'Alerts', body: renderAlerts(report) },
@@ -292,6 +293,45 @@ function renderErrors(report: Report, labels: ReadonlyMap<string, string>): stri
   ]);
   return `${table(['Backend', '2xx answers', '429', '5xx', '401/403', 'Timeouts / network', 'Latency p50', 'Latency p95', 'By status'], rows, new Set([1, 2, 3, 4, 5, 6, 7]))}
 <p class="small muted">Counts are what reached the probes. A 429 that the API policy retried on another backend reaches the probe as that backend's answer, and a backend whose circuit breaker tripped gets no traffic: a throttled backend can show 0 × 429 and only a lower share (the gateway's own logs show its attempts). A timeout or network failure carries no identifying header, so it cannot be attributed to a backend. "Not attributed" 2xx answers are answers whose identifier matched no backend. Latency is the probe's round trip through the gateway.</p>`;
+}
+
+/** What the gateway's token limit did to the probes, and the verifier's own token use against the API's limit. */
+function renderTokens(report: Report): string {
+  const parts: string[] = [];
+  const where = describeWindow(report.window.name);
+  const throttled = report.gatewayThrottled;
+  if (throttled && throttled.count > 0) {
+    const details = [
+      throttled.lastRetryAfterSeconds === null ? null : `Last Retry-After: ${formatCount(throttled.lastRetryAfterSeconds)} s.`,
+      throttled.remainingTokens === null ? null : `Remaining tokens when last seen: ${formatCount(throttled.remainingTokens)}.`,
+    ].filter((d): d is string => d !== null);
+    parts.push(
+      `<p>${tag('THROTTLED', 'warn')} The gateway's token limit throttled ${escapeHtml(formatCount(throttled.count))} of the verifier's ${escapeHtml(countOf(report.total, 'probe'))} ${escapeHtml(where)}: ` +
+        `APIM answered 429 itself, before choosing a backend, so these are the verifier's probes being refused, not a backend failing. They are left out of the shares, the errors and the outage check.${details.length > 0 ? ` ${escapeHtml(details.join(' '))}` : ''}</p>`,
+    );
+  } else if (report.dataSource.kind === 'all-traffic') {
+    parts.push('<p class="muted">The evidence is real traffic, in which the gateway\'s token-limit answers are not told apart.</p>');
+  } else if (report.total > 0) {
+    parts.push(`<p class="muted">No probe ${escapeHtml(where)} was throttled by the gateway's token limit.${throttled !== undefined && throttled.remainingTokens !== null ? ` Remaining tokens when last seen: ${escapeHtml(formatCount(throttled.remainingTokens))}.` : ''}</p>`);
+  }
+  const use = report.tokenUse;
+  if (!use) {
+    parts.push('<p class="muted">No token use recorded: no answer carried usage or a consumed-tokens header.</p>');
+  } else {
+    const perProbe = use.tokensPerProbe === null ? '' : ` (${formatCount(use.tokensPerProbe)} per answered probe${use.tokensPerRun === null ? '' : `, about ${formatCount(use.tokensPerRun)} per run`})`;
+    parts.push(`<p>The verifier's probes used ${escapeHtml(countOf(use.tokensUsed, 'token'))} ${escapeHtml(where)}: <strong>${escapeHtml(formatCount(use.tokensPerMinute))} tokens per minute</strong>${escapeHtml(perProbe)}.</p>`);
+    if (use.limitPerMinute === null) {
+      parts.push('<p class="small muted">The definition declares no token limit (probe.tokenLimitPerMinute), so use is not compared with one.</p>');
+    } else if (use.runShareOfLimitPercent !== null) {
+      const over = use.runShareOfLimitPercent > use.warnAbovePercent;
+      parts.push(
+        `<p>${over ? tag('OVER', 'warn') : tag('OK', 'ok')} A full run uses ${escapeHtml(String(use.runShareOfLimitPercent))}% of the API's limit of ${escapeHtml(formatCount(use.limitPerMinute))} tokens per minute (a finding warns above ${escapeHtml(String(use.warnAbovePercent))}%).</p>`,
+      );
+    } else {
+      parts.push(`<p class="small muted">The API's limit is ${escapeHtml(formatCount(use.limitPerMinute))} tokens per minute; no answered probe yet to compare one run's use with it.</p>`);
+    }
+  }
+  return parts.join('\n');
 }
 
 function renderFailover(report: Report, labels: ReadonlyMap<string, string>): string {

@@ -67,6 +67,44 @@ export interface Report {
   readonly history?: ReportHistory | null;
   /** When the newest evidence was recorded (end of the latest run, or of the latest bin with probes), ISO 8601. */
   readonly dataAsOf?: string | null;
+  /**
+   * Probes of the primary window that the gateway's token limit refused (APIM's own 429, no backend chosen): never
+   * in `errors`, shares or outage. Absent when the window had none and no answer carried `remaining-tokens`.
+   */
+  readonly gatewayThrottled?: ReportGatewayThrottled;
+  /** The verifier's own token use in the primary window, against the API's limit when the definition declares it. */
+  readonly tokenUse?: ReportTokenUse;
+}
+
+/** What the gateway's token limit did to the verifier's probes (see `Report.gatewayThrottled`). */
+export interface ReportGatewayThrottled {
+  readonly count: number;
+  /** `Retry-After` of the newest throttled probe, in seconds (null when absent or the source cannot tell). */
+  readonly lastRetryAfterSeconds: number | null;
+  /** The newest `remaining-tokens` header seen on any probe of the window (null when none). */
+  readonly remainingTokens: number | null;
+}
+
+/** The verifier's own token use (probes are one-token completions; see `Report.tokenUse`). */
+export interface ReportTokenUse {
+  readonly window: string;
+  /** Tokens the probes of the window used (`usage.total_tokens`, else the `consumed-tokens` header). */
+  readonly tokensUsed: number;
+  /** `tokensUsed` per minute of the window (a window shorter than a minute counts as one minute). */
+  readonly tokensPerMinute: number;
+  /** Mean tokens per answered (2xx) probe; null without answers. */
+  readonly tokensPerProbe: number | null;
+  /**
+   * `tokensPerProbe` × probes per run: what one run uses. A run sends its probes within about a minute, so this is
+   * what the verifier takes from a tokens-per-minute limit at its peak. Null without answers or a probe budget.
+   */
+  readonly tokensPerRun: number | null;
+  /** `probe.tokenLimitPerMinute` of the definition; null when not declared. */
+  readonly limitPerMinute: number | null;
+  /** `tokensPerRun` as a percentage of `limitPerMinute`; null when either is unknown. */
+  readonly runShareOfLimitPercent: number | null;
+  /** Above this percentage of the limit a finding warns (the verifier must stay well inside the limit). */
+  readonly warnAbovePercent: number;
 }
 
 /** Share over time across a span longer than one run: one point per run (or per time bin when runs are unknown). */

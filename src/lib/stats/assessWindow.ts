@@ -111,7 +111,7 @@ export function assessWindow(input: AssessWindowInput): Assessment {
   const nEffective = math.round(n / phi);
   const isWeighted = (share: number): boolean => share > 0 && share < 1;
 
-  const assessed: BackendAssessment[] = backends.map((b) => {
+  let assessed: BackendAssessment[] = backends.map((b) => {
     const k = answeredOf(b.name);
     if (n === 0) {
       return { backend: b.name, expectedShare: b.expectedShare, observedCount: 0, observedShare: null, interval: null, pValue: null, bandPValue: null, deviationInPoints: null, flagged: false };
@@ -150,7 +150,7 @@ export function assessWindow(input: AssessWindowInput): Assessment {
   const resolutionInPoints = n === 0 || weightedIndexes.length === 0
     ? null
     : math.max(...weightedIndexes.map((i) => shareResolutionInPoints(math.min(nEffective, math.round(answeredOf(backends[i]!.name) / phi)), nEffective, expectedShares[i]!, okLevelPerSide)));
-  const deadBackendRuledOut = resolutionInPoints !== null && resolutionInPoints < math.min(...weightedIndexes.map((i) => expectedShares[i]!)) * 100;
+  let deadBackendRuledOut = resolutionInPoints !== null && resolutionInPoints < math.min(...weightedIndexes.map((i) => expectedShares[i]!)) * 100;
   const tolerance = toleranceInPoints / 100;
   const hasBackup = expectedShares.some((s) => s === 0);
   const backupRuledOutAt = tolerance > 0 && tolerance < 1 ? math.ceil(math.log(beta) / math.log1p(-tolerance)) : 1;
@@ -197,7 +197,22 @@ export function assessWindow(input: AssessWindowInput): Assessment {
     probesNeeded = number.isFinite(neededN) ? math.max(1, neededN - n) : null;
   }
 
-  const meaning = describeMeaning({ status, decidedBy, n, toleranceInPoints, resolutionInPoints, deadBackendRuledOut, probesNeeded, pendingDrift, sequential, failover, beta });
+  // Mostly refused by the gateway's token limit (APIM's own 429 before any backend is chosen): the verifier was
+  // throttled, so the window neither shows drift nor proves anything about the pool (issue 17). A backup that did
+  // answer stays a failover fact.
+  const throttled = evidence.gatewayThrottled?.count ?? 0;
+  const mostlyThrottled = throttled > 0 && throttled * 2 > evidence.total;
+  if (mostlyThrottled) {
+    status = 'inconclusive';
+    decidedBy = 'fixed-n';
+    probesNeeded = null;
+    pendingDrift = false;
+    deadBackendRuledOut = false;
+    assessed = assessed.map((a) => ({ ...a, flagged: false }));
+  }
+  const meaning = mostlyThrottled
+    ? `Not decided: the gateway's token limit throttled ${plural(throttled, 'probe')} of ${formatCount(evidence.total)} ${where} (APIM answered 429 itself, before choosing a backend), so the verifier's probes were refused, not a backend; the split is judged once probes get through again.`
+    : describeMeaning({ status, decidedBy, n, toleranceInPoints, resolutionInPoints, deadBackendRuledOut, probesNeeded, pendingDrift, sequential, failover, beta });
   const explanations = explain({ input, where, n, nEffective, phi, alphaPerTest, toleranceInPoints, assessed, failover, status, probesNeeded, meaning });
   return {
     window: label,
@@ -398,8 +413,10 @@ function explain(ctx: ExplainContext): string[] {
   if (unattributedStatuses.length > 0) failures.push(joinList(unattributedStatuses.map(([s, c]) => `${formatCount(c)} returned ${s}`)));
   if (evidence.errors.timeout > 0) failures.push(`${formatCount(evidence.errors.timeout)} timed out`);
   if (evidence.errors.network > 0) failures.push(`${formatCount(evidence.errors.network)} failed with a network error`);
+  const throttled = evidence.gatewayThrottled?.count ?? 0;
+  if (throttled > 0) failures.push(`${formatCount(throttled)} ${throttled === 1 ? 'was' : 'were'} throttled by the gateway's token limit (not a backend error)`);
   if (failures.length > 0) sentences.push(`Of all ${plural(evidence.total, 'probe')} ${where}, ${joinList(failures)}.`);
-  const failed = Object.values(evidence.errors.byStatus).reduce((s, c) => s + c, 0) + evidence.errors.timeout + evidence.errors.network;
+  const failed = Object.values(evidence.errors.byStatus).reduce((s, c) => s + c, 0) + evidence.errors.timeout + evidence.errors.network + throttled;
   const lost = evidence.total - evidence.answered - failed;
   if (lost > 0) sentences.push(`${plural(lost, 'probe')} ${where} have no recorded outcome (lost).`);
   if (evidence.incompleteRuns > 0) sentences.push(`${plural(evidence.incompleteRuns, 'run')} ${where} never finished.`);

@@ -125,4 +125,10 @@ export const MIGRATIONS: readonly string[] = [
     record_json TEXT NOT NULL
   );
   `,
+  // v4: what the gateway's token limit said (issue 17): Retry-After of a gateway-throttled probe, and the
+  // remaining-tokens header of any answer, so a report can show the newest of each.
+  `
+  ALTER TABLE probes ADD COLUMN retry_after_seconds INTEGER;
+  ALTER TABLE probes ADD COLUMN remaining_tokens INTEGER;
+  `,
 ];

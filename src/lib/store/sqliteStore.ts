@@ -105,7 +105,7 @@ export const PROBE_BATCH_MAX = 200;
 const OTHER_VALUES = '\u0000other';
 const MAX_BINS = 10_000;
 const PRUNED_BEFORE_KEY = 'raw_probes_pruned_before_ms';
-const PROBE_KINDS: ReadonlySet<string> = new Set<ProbeKind>(['ok', 'http', 'timeout', 'network']);
+const PROBE_KINDS: ReadonlySet<string> = new Set<ProbeKind>(['ok', 'http', 'timeout', 'network', 'gateway-throttled']);
 const RUN_STATES: ReadonlySet<string> = new Set<RunState>(['running', 'complete', 'incomplete']);
 
 interface CountRow {
@@ -189,8 +189,10 @@ function createStore(db: Database.Database): SqliteStore {
     ),
     poolOfRun: db.prepare(`SELECT pool FROM runs WHERE run_id = ?`).pluck(),
     insertProbe: db.prepare(
-      `INSERT INTO probes (run_id, probe_index, pool, started_at_ms, latency_in_ms, kind, status, backend, identifier_value, total_tokens, error_code)
-       VALUES (@runId, @probeIndex, @pool, @startedAtMs, @latencyInMs, @kind, @status, @backend, @identifierValue, @totalTokens, @errorCode)`,
+      `INSERT INTO probes (run_id, probe_index, pool, started_at_ms, latency_in_ms, kind, status, backend, identifier_value, total_tokens, error_code,
+         retry_after_seconds, remaining_tokens)
+       VALUES (@runId, @probeIndex, @pool, @startedAtMs, @latencyInMs, @kind, @status, @backend, @identifierValue, @totalTokens, @errorCode,
+         @retryAfterSeconds, @remainingTokens)`,
     ),
     upsertCount: db.prepare(
       `INSERT INTO rollup_counts (pool, minute_ms, backend, kind, status, n, tokens) VALUES (?, ?, ?, ?, ?, 1, ?)
@@ -283,6 +285,17 @@ function createStore(db: Database.Database): SqliteStore {
        WHERE pool = @pool AND started_at_ms >= @from AND started_at_ms < @to AND kind = 'ok' AND backend IS NULL
        GROUP BY value ORDER BY n DESC, value LIMIT @limit`,
     ),
+    // The newest gateway-throttled probe and the newest remaining-tokens value (raw probes only: pruned minutes say null).
+    lastThrottled: db.prepare(
+      `SELECT retry_after_seconds AS retryAfterSeconds FROM probes
+       WHERE pool = @pool AND started_at_ms >= @from AND started_at_ms < @to AND kind = 'gateway-throttled'
+       ORDER BY started_at_ms DESC LIMIT 1`,
+    ),
+    lastRemainingTokens: db.prepare(
+      `SELECT remaining_tokens FROM probes
+       WHERE pool = @pool AND started_at_ms >= @from AND started_at_ms < @to AND remaining_tokens IS NOT NULL
+       ORDER BY started_at_ms DESC LIMIT 1`,
+    ).pluck(),
     windowRuns: db.prepare(
       `SELECT run_id, started_at_ms, state, probe_count FROM runs
        WHERE pool = @pool AND started_at_ms >= @from AND started_at_ms < @to ORDER BY started_at_ms, run_id`,
@@ -331,6 +344,8 @@ function createStore(db: Database.Database): SqliteStore {
         identifierValue: record.identifierValue === null ? null : truncateValue(record.identifierValue),
         totalTokens: record.totalTokens,
         errorCode: record.errorCode,
+        retryAfterSeconds: record.retryAfterSeconds ?? null,
+        remainingTokens: record.remainingTokens ?? null,
       });
     } catch (error) {
       // Read `code` from the raw value: a native-addon error may come from another realm (jest), where
@@ -476,10 +491,16 @@ function createStore(db: Database.Database): SqliteStore {
     let timeout = 0;
     let network = 0;
     let tokensUsed = 0;
+    let throttled = 0;
     const errorsByStatus: Record<string, number> = {};
     for (const row of countRows) {
       total += row.n;
       tokensUsed += row.tokens;
+      if (row.kind === 'gateway-throttled') {
+        // The gateway's token limit refused the verifier: not a failure of the pool (see probe/gatewayThrottle.ts).
+        throttled += row.n;
+        continue;
+      }
       const binEntry = bins[Math.floor((row.bin - firstBin) / bin)];
       if (row.kind === 'ok') {
         answered += row.n;
@@ -554,7 +575,15 @@ function createStore(db: Database.Database): SqliteStore {
       incompleteRuns: runRows.filter((row) => row.state === 'incomplete').length,
       tokensUsed,
       degraded: undefined,
+      ...gatewayThrottledOf(throttled, { pool, from: window.fromMs, to: window.toMs }),
     };
+  };
+
+  const gatewayThrottledOf = (count: number, params: { pool: string; from: number; to: number }): Pick<WindowEvidence, 'gatewayThrottled'> => {
+    const remaining = statements.lastRemainingTokens.get(params) as number | undefined;
+    if (count === 0 && remaining === undefined) return {};
+    const last = count > 0 ? (statements.lastThrottled.get(params) as { retryAfterSeconds: number | null } | undefined) : undefined;
+    return { gatewayThrottled: { count, lastRetryAfterSeconds: last?.retryAfterSeconds ?? null, remainingTokens: remaining ?? null } };
   };
 
   let closed = false;
@@ -853,7 +882,13 @@ function validateRecord(record: ProbeRecord): void {
   requireFinite('record.startedAtMs', record.startedAtMs);
   requireFinite('record.latencyInMs', record.latencyInMs);
   if (!PROBE_KINDS.has(record.kind)) {
-    throw new StoreInputError('record.kind', `must be ok, http, timeout or network, got ${JSON.stringify(record.kind)}`);
+    throw new StoreInputError('record.kind', `must be ok, http, timeout, network or gateway-throttled, got ${JSON.stringify(record.kind)}`);
+  }
+  for (const field of ['retryAfterSeconds', 'remainingTokens'] as const) {
+    const value = record[field];
+    if (value !== undefined && value !== null && !(Number.isSafeInteger(value) && value >= 0)) {
+      throw new StoreInputError(`record.${field}`, `must be a non-negative integer or null, got ${String(value)}`);
+    }
   }
   if (record.status !== null && !Number.isInteger(record.status)) {
     throw new StoreInputError('record.status', `must be an integer or null, got ${String(record.status)}`);

@@ -105,11 +105,25 @@ export interface WindowEvidence {
   /** Set when the data is incomplete (partial query failure, timeout): shown as degraded, never a silent zero. */
   readonly degraded: string | undefined;
   /**
+   * Probes the gateway's token limit refused (kind `gateway-throttled`): counted in `total` only, never in `errors`,
+   * shares, bins' `failed` or outage evidence. Absent when the source has none to report (= 0).
+   */
+  readonly gatewayThrottled?: GatewayThrottledEvidence;
+  /**
    * Sources with ingestion delay (Azure Monitor Logs): the window is complete up to `completeUpToMs`; the runs
    * in `arriving` (finish marker or probes not all in yet) are left out of every count until they are. Absent
    * when the source has no delay (the local store).
    */
   readonly completeness?: WindowCompleteness;
+}
+
+/** What the gateway's token limit did to the probes of a window. */
+export interface GatewayThrottledEvidence {
+  readonly count: number;
+  /** `Retry-After` of the newest throttled probe, in seconds (null when it had none or the source cannot tell). */
+  readonly lastRetryAfterSeconds: number | null;
+  /** The newest `remaining-tokens` header seen on any probe of the window (null when none carried it). */
+  readonly remainingTokens: number | null;
 }
 
 /** How far a window's data is complete, and which runs are still arriving. */

@@ -70,7 +70,8 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  * shim turns a dependency into an OpenTelemetry span and keeps no `target`/`resultCode`/type for a custom
  * dependency type (toolchain notes), so everything the queries need is in custom dimensions (`customDimensions` / `Properties`): `pool`, `apimService`, `backend` (absent when
  * unidentified), `region`, `identifierValue` (absent when the header was), `status`, `kind`, `latencyInMs`,
- * `startedAtMs`, `runId`, `probeIndex`, `errorCode`, `totalTokens`, `schemaVersion`.
+ * `startedAtMs`, `runId`, `probeIndex`, `errorCode`, `totalTokens`, `schemaVersion`, and when the answer said so
+ * `retryAfterSeconds` (kind `gateway-throttled`) and `remainingTokens` (the token-limit policy's header).
  *
  * **No sampling.** Spans normally go through the distro's rate-limited sampler (~5 per second by default),
  * which silently dropped bursts of `trackDependency`. This sink uses an *isolated* client
@@ -232,6 +233,8 @@ export function createAppInsightsSink(options: AppInsightsSinkOptions): AppInsig
       if (record.status !== null) properties.status = String(record.status);
       if (record.errorCode !== null) properties.errorCode = record.errorCode;
       if (record.totalTokens !== null) properties.totalTokens = String(record.totalTokens);
+      if (record.retryAfterSeconds !== undefined && record.retryAfterSeconds !== null) properties.retryAfterSeconds = String(record.retryAfterSeconds);
+      if (record.remainingTokens !== undefined && record.remainingTokens !== null) properties.remainingTokens = String(record.remainingTokens);
       // The root context: a span under an unsampled parent would be dropped by the ParentBased sampler.
       context.with(ROOT_CONTEXT, () =>
         client.trackDependency({

@@ -3,6 +3,7 @@ import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { identifyBackend } from '../pool/identifyBackend';
 import type { ResolvedPool } from '../pool/types';
 import type { BackendEvidence, EvidenceBin, EvidenceSource, RunCounts, TimeWindow, WindowCompleteness, WindowEvidence } from '../store/types';
+import type { ProbeKind } from '../probe/types';
 import { BoundedTally, toUnidentifiedEvidence, truncateValue } from '../util/boundedCounts';
 import { ensureError } from '../util/errors';
 import { KqlValueError } from './kqlString';
@@ -301,6 +302,8 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
       if (startMs === null) continue;
       const backend = cellText(row.backend);
       const kind = cellText(row.probeKind);
+      // The gateway's token limit refused these: not failures of the pool (see probe/gatewayThrottle.ts).
+      if (kind === GATEWAY_THROTTLED) continue;
       addToBin(binMap, startMs, kind === 'ok', isKnown(backend) ? backend : null, cellCount(row.probes));
     }
 
@@ -344,6 +347,8 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
       tokensUsed: totals.tokensUsed,
       degraded: degradedText([summary, latency, bins, runs, runStates], notes),
       completeness,
+      // Counted only: the last Retry-After and remaining tokens are in each record's customDimensions, not summarised.
+      ...(totals.gatewayThrottled > 0 ? { gatewayThrottled: { count: totals.gatewayThrottled, lastRetryAfterSeconds: null, remainingTokens: null } } : {}),
     };
   };
 
@@ -448,6 +453,9 @@ export function createLogsEvidenceSource(options: LogsEvidenceSourceOptions): Ev
   };
 }
 
+/** The probe kind of APIM's token-limit 429 (probe/types.ts). */
+const GATEWAY_THROTTLED: ProbeKind = 'gateway-throttled';
+
 /** HTTP statuses are three digits; more keys than this means the table holds something else. */
 const MAX_STATUS_KEYS = 100;
 
@@ -462,6 +470,8 @@ interface Totals {
   timeout: number;
   network: number;
   tokensUsed: number;
+  /** Probes of kind `gateway-throttled`: in `total` only. */
+  gatewayThrottled: number;
 }
 
 interface MutableBin {
@@ -482,6 +492,7 @@ function emptyTotals(backendNames: readonly string[]): Totals {
     timeout: 0,
     network: 0,
     tokensUsed: 0,
+    gatewayThrottled: 0,
   };
 }
 
@@ -499,6 +510,8 @@ function addOutcome(totals: Totals, kind: string, backend: string | null, errorK
     totals.timeout += n;
   } else if (kind === 'network') {
     totals.network += n;
+  } else if (kind === GATEWAY_THROTTLED) {
+    totals.gatewayThrottled += n;
   } else if (kind === 'http') {
     // Keyed by what the table holds: bounded like every input-keyed map (issue 15).
     const raw = errorKey === '' ? 'unknown' : truncateValue(errorKey, 40);

@@ -26,8 +26,22 @@ export function evidenceFromRecords(
   let timeout = 0;
   let network = 0;
   let tokensUsed = 0;
+  const throttled = { count: 0, lastRetryAfterSeconds: null as number | null, newestMs: Number.NEGATIVE_INFINITY, remainingTokens: null as number | null, remainingAtMs: Number.NEGATIVE_INFINITY };
 
   for (const record of inWindow) {
+    if (record.remainingTokens !== undefined && record.remainingTokens !== null && record.startedAtMs >= throttled.remainingAtMs) {
+      throttled.remainingTokens = record.remainingTokens;
+      throttled.remainingAtMs = record.startedAtMs;
+    }
+    if (record.kind === 'gateway-throttled') {
+      // The gateway refused the verifier before choosing a backend: not a failure of the pool (see gatewayThrottle.ts).
+      throttled.count += 1;
+      if (record.startedAtMs >= throttled.newestMs) {
+        throttled.newestMs = record.startedAtMs;
+        throttled.lastRetryAfterSeconds = record.retryAfterSeconds ?? null;
+      }
+      continue;
+    }
     const binStart = window.fromMs + Math.floor((record.startedAtMs - window.fromMs) / binInMs) * binInMs;
     const bin = bins.get(binStart) ?? { answered: {}, unidentified: 0, failed: 0 };
     bins.set(binStart, bin);
@@ -91,6 +105,9 @@ export function evidenceFromRecords(
     incompleteRuns: 0,
     tokensUsed,
     degraded: undefined,
+    ...(throttled.count > 0 || throttled.remainingTokens !== null
+      ? { gatewayThrottled: { count: throttled.count, lastRetryAfterSeconds: throttled.lastRetryAfterSeconds, remainingTokens: throttled.remainingTokens } }
+      : {}),
   };
 }
 

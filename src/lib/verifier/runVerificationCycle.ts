@@ -7,6 +7,7 @@ import { withLease } from '../state/withLease';
 import type { SharedState } from '../state/types';
 import type { ResolvedPool } from '../pool/types';
 import { runProbes, type ProbeFatal } from '../probe/runProbes';
+import { describeEarlyStop } from '../probe/describeEarlyStop';
 import type { ProbeRecord } from '../probe/types';
 import { healthOf, isConclusive, toRunVerdictTelemetry } from '../report/buildReport';
 import type { Report } from '../report/types';
@@ -221,7 +222,7 @@ async function runUnderLease(deps: CycleDependencies, signal: AbortSignal, start
     }
     await deps.sink.flush();
     deps.log(
-      `Run ${runId}: ${result.probesSent} probes${result.stoppedEarly ? ' (stopped early: the sequential test was decisive)' : ''}, ${result.tokensUsed} tokens; ${report.headline}`,
+      `Run ${runId}: ${result.probesSent} probes${describeEarlyStop(result)}, ${result.tokensUsed} tokens; ${report.headline}`,
     );
     return {
       ran: true,

@@ -51,6 +51,8 @@ export interface VerifyOnceResult {
   readonly gatewayMessage: GatewayMessage | null;
   /** Set when the run stopped because its first answers were all the same gateway error. */
   readonly uniformFailure: { readonly status: number; readonly probes: number } | null;
+  /** True when the run stopped because the gateway's token limit throttled its probes (see runProbes). */
+  readonly stoppedByGatewayThrottle: boolean;
 }
 
 /**
@@ -111,5 +113,6 @@ export async function verifyOnce(options: VerifyOnceOptions): Promise<VerifyOnce
     fatal: result.fatal,
     gatewayMessage: result.gatewayMessage,
     uniformFailure: result.uniformFailure,
+    stoppedByGatewayThrottle: result.stoppedByGatewayThrottle,
   };
 }

@@ -64,6 +64,7 @@ export function makeLabPool(overrides: Partial<ResolvedPool> = {}): ResolvedPool
       apiVersion: '2024-02-01',
       subscriptionKeyHeader: 'api-key',
       identify: { mode: 'region', header: 'x-ms-region' },
+      headers: {},
     },
     ...overrides,
   };

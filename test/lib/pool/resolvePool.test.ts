@@ -45,6 +45,7 @@ describe('resolvePool', () => {
         apiVersion: '2024-02-01',
         subscriptionKeyHeader: 'api-key',
         identify: { mode: 'region', header: 'x-ms-region' },
+        headers: {},
       });
       expect(pool.apim).toBeUndefined();
       expect(pool.apimDeclared).toBeUndefined();

@@ -15,6 +15,7 @@ export function labPool(overrides: Partial<ResolvedPool['probe']> = {}): Resolve
       apiVersion: '2024-02-01',
       subscriptionKeyHeader: 'api-key',
       identify: { mode: 'region', header: 'x-ms-region' },
+      headers: {},
       ...overrides,
     },
     gateway: { url: undefined, subscriptionKeySetting: undefined },

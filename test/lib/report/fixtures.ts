@@ -36,7 +36,7 @@ export function labPool(options: { withBackup?: boolean; names?: [string, string
     description: undefined,
     backends,
     apim: undefined,
-    probe: { deployment: 'gpt-4o', apiVersion: '2024-02-01', subscriptionKeyHeader: 'api-key', identify: { mode: 'region', header: 'x-ms-region' } },
+    probe: { deployment: 'gpt-4o', apiVersion: '2024-02-01', subscriptionKeyHeader: 'api-key', identify: { mode: 'region', header: 'x-ms-region' }, headers: {} },
     gateway: { url: undefined, subscriptionKeySetting: undefined },
     alerts: { webhookUrlSetting: undefined },
   };

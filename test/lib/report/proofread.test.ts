@@ -25,7 +25,23 @@ function reports(): [string, Report][] {
     ],
     ['outage', buildReport(inputOf({ windows: [windowOf({ name: 'run', status: 'no-data', answered: {}, unattributedByStatus: { '500': 1 } })], primaryWindow: 'run' }))],
     ['no data', buildReport(inputOf({ windows: [], primaryWindow: 'hour' }))],
+    ['gateway-throttled, over the token budget', throttledReport()],
   ];
+}
+
+/** A run the gateway's token limit mostly throttled, on a pool whose declared limit one run's probes exceed by 10%. */
+function throttledReport(): Report {
+  const pool = labPool();
+  const run = windowOf({ name: 'run', status: 'inconclusive', answered: { 'openai-instance1': 2, 'openai-instance2': 1 } });
+  const evidence = { ...run.evidence, total: run.evidence.total + 1, gatewayThrottled: { count: 1, lastRetryAfterSeconds: 1, remainingTokens: 1 } };
+  return buildReport(
+    inputOf({
+      pool: { ...pool, probe: { ...pool.probe, tokenLimitPerMinute: 100 } },
+      windows: [{ ...run, evidence }],
+      primaryWindow: 'run',
+      budget: { probesPerRun: 100, runsPerHour: 12, plan: [] },
+    }),
+  );
 }
 
 /** Visible text of the page: tags out, entities decoded, one line per block. */

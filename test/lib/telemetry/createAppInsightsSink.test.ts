@@ -60,6 +60,8 @@ const metricsOf = (envelopes: TelemetryEnvelope[]): { name: string; value: numbe
 describe('createAppInsightsSink against a fake ingestion endpoint', () => {
   const pool = labPool();
   const records = makeRun('run-burst', 600, Date.UTC(2026, 10, 25, 1, 0, 0), 7, 50);
+  // One answer of the gateway's token limit, with what it said.
+  records[1] = { ...records[1]!, kind: 'gateway-throttled', status: 429, backend: null, identifierValue: null, totalTokens: null, errorCode: 'gateway-token-limit', retryAfterSeconds: 5, remainingTokens: 0 };
   let envelopes: TelemetryEnvelope[] = [];
 
   beforeAll(async () => {
@@ -108,6 +110,13 @@ describe('createAppInsightsSink against a fake ingestion endpoint', () => {
     const indexes = new Set(probes.map((e) => e.data.baseData.properties?.probeIndex));
     expect(indexes.size).toBe(600);
     expect(probes.every((e) => e.sampleRate === undefined || e.sampleRate === 100)).toBe(true);
+  });
+
+  it("sends a gateway-throttled probe with its kind, Retry-After and remaining tokens, as a failed call", () => {
+    const throttled = probesOf(envelopes).find((e) => e.data.baseData.properties?.probeIndex === '1');
+    expect(throttled?.data.baseData.properties).toMatchObject({ kind: 'gateway-throttled', status: '429', errorCode: 'gateway-token-limit', retryAfterSeconds: '5', remainingTokens: '0' });
+    expect(throttled?.data.baseData.properties?.backend).toBeUndefined();
+    expect(throttled?.data.baseData.success).toBe(false);
   });
 
   it('marks the run start and finish with exact timestamps, both carrying the run start', () => {

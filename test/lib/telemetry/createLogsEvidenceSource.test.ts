@@ -266,6 +266,34 @@ describe('createLogsEvidenceSource in probes mode', () => {
     expect(evidence.degraded).toBeUndefined();
   });
 
+  it("counts the gateway's token-limit answers apart: in total, never in errors or failed bins", async () => {
+    const summaryColumns = [['backend', 'string'], ['probeKind', 'string'], ['errorKey', 'string'], ['answerValue', 'string'], ['probes', 'long'], ['tokens', 'long'], ['represented', 'long']] as const;
+    logs.setHandler(
+      answer({
+        probeSummary: {
+          status: 200,
+          body: { tables: [logsTable(summaryColumns, [['openai-instance1', 'ok', '', 'West US', '20', '400', '20'], ['', 'gateway-throttled', '', '', '7', null, '7'], ['openai-instance2', 'http', '429', '', '2', null, '2']])] },
+        },
+        probeBins: {
+          status: 200,
+          body: {
+            tables: [
+              logsTable(
+                [['startTime', 'datetime'], ['backend', 'string'], ['probeKind', 'string'], ['probes', 'long']],
+                [[iso(FROM), 'openai-instance1', 'ok', '20'], [iso(FROM), '', 'gateway-throttled', '7'], [iso(FROM), 'openai-instance2', 'http', '2']],
+              ),
+            ],
+          },
+        },
+      }),
+    );
+    const evidence = await workspaceSource().readWindow(pool.name, { fromMs: FROM, toMs: TO }, BIN);
+    expect(evidence.total).toBe(29);
+    expect(evidence.gatewayThrottled).toEqual({ count: 7, lastRetryAfterSeconds: null, remainingTokens: null });
+    expect(evidence.errors).toEqual({ byStatus: { '429': 2 }, timeout: 0, network: 0 });
+    expect(evidence.bins).toEqual([{ startMs: FROM, answered: { 'openai-instance1': 20 }, unidentified: 0, failed: 2 }]);
+  });
+
   it('says so when App Insights ingestion sampling thinned out the probe records', async () => {
     logs.setHandler(
       answer({

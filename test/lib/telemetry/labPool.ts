@@ -11,6 +11,7 @@ export function labPool(name = 'openai-instance-backend-pool'): ResolvedPool {
       apiVersion: '2024-02-01',
       subscriptionKeyHeader: 'api-key',
       identify: { mode: 'region', header: 'x-ms-region' },
+      headers: {},
     },
     gateway: { url: undefined, subscriptionKeySetting: undefined },
     alerts: { webhookUrlSetting: undefined },
