@@ -144,7 +144,7 @@ export class LocalFunctionsHost {
   /** Starts polling the queue of a queue-triggered function, as the Functions host's queue listener does. */
   #listenToQueue(fn: CapturedFunction): void {
     const trigger = triggerOf(fn);
-    const queueName = this.#resolveSettings(fn, String(trigger['queueName'] ?? ''));
+    const queueName = this.#resolveSettings(`Queue trigger "${fn.name}"`, 'its queue name', String(trigger['queueName'] ?? ''));
     const connection = String(trigger['connection'] ?? 'AzureWebJobsStorage');
     if (!this.#options.queueTransportOf) throw new Error(`Queue trigger "${fn.name}" (queue ${queueName}): the local host was given no queue (queueTransportOf).`);
     const transport = this.#options.queueTransportOf({ queueName, connection });
@@ -170,10 +170,11 @@ export class LocalFunctionsHost {
     await work;
   }
 
-  #resolveSettings(fn: CapturedFunction, raw: string): string {
+  /** Resolves `%NAME%` from app settings, as the Functions host does in binding expressions. */
+  #resolveSettings(who: string, where: string, raw: string): string {
     return raw.replace(/%([^%]+)%/g, (_, name: string) => {
       const value = this.#options.settings?.[name];
-      if (!value) throw new Error(`Function "${fn.name}": app setting "${name}" used in its binding is not set.`);
+      if (!value) throw new Error(`${who}: app setting "${name}" used in ${where} is not set.`);
       return value;
     });
   }
@@ -182,12 +183,7 @@ export class LocalFunctionsHost {
   scheduleOf(fn: CapturedFunction): string {
     const override = this.#options.scheduleOverrides?.[fn.name];
     if (override) return override;
-    const raw = String(triggerOf(fn).schedule ?? '');
-    return raw.replace(/%([^%]+)%/g, (_, name: string) => {
-      const value = this.#options.settings?.[name];
-      if (!value) throw new Error(`Timer "${fn.name}": app setting "${name}" used in its schedule is not set.`);
-      return value;
-    });
+    return this.#resolveSettings(`Timer "${fn.name}"`, 'its schedule', String(triggerOf(fn).schedule ?? ''));
   }
 
   /** Invokes a timer function now (as the host does on schedule); resolves when it has finished. */

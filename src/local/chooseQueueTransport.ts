@@ -6,7 +6,7 @@ import { InProcessQueue } from '../lib/queue/inProcessQueue';
 import { queueHostOptionsFrom } from '../lib/queue/queueHostOptions';
 import { queueStorageOf } from '../lib/queue/queueStorageOf';
 import { StorageQueueTransport } from '../lib/queue/storageQueueTransport';
-import { StorageWorkQueue, type QueueStorage } from '../lib/queue/storageWorkQueue';
+import { isEmulatorQueueStorage, StorageWorkQueue, type QueueStorage } from '../lib/queue/storageWorkQueue';
 import { PROBE_QUEUE_NAME, type QueueHostOptions, type QueueTransport, type WorkQueue } from '../lib/queue/types';
 
 /** The queues of the local host: where the timer enqueues and where the queue trigger reads, always the same queue. */
@@ -60,7 +60,7 @@ function storageQueues(storage: QueueStorage): LocalQueues {
       if (connection !== 'AzureWebJobsStorage') throw new Error(`Queue trigger on ${queueName}: connection "${connection}" is not configured (only AzureWebJobsStorage is)`);
       return new StorageQueueTransport(storage, queueName);
     },
-    description: `Azure Storage queue ${PROBE_QUEUE_NAME} of AzureWebJobsStorage (${storage.kind === 'identity' ? new URL(storage.queueServiceUri).host : 'connection string'})`,
+    description: `${isEmulatorQueueStorage(storage) ? 'storage emulator' : 'Azure Storage'} queue ${PROBE_QUEUE_NAME} of AzureWebJobsStorage (${storage.kind === 'identity' ? new URL(storage.queueServiceUri).host : 'connection string'})`,
   };
 }
 

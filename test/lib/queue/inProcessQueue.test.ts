@@ -191,6 +191,56 @@ describe('the local queue trigger on the in-process queue (Functions host semant
     }
   });
 
+  it('keeps a message hidden while its function runs longer than the receive visibility (renewed at half)', async () => {
+    const queue = new InProcessQueue();
+    const calls: number[] = [];
+    const lines: string[] = [];
+    const listener = new QueueTriggerListener({
+      functionName: 'probePool',
+      transport: queue,
+      options: options(),
+      processingVisibilityTimeoutInMs: 1_000,
+      log: (line) => lines.push(line),
+      invoke: async (_, metadata) => {
+        calls.push(metadata.dequeueCount);
+        // Longer than the 1 s the message was received for: without renewal it would reappear and run twice.
+        const until = Date.now() + 1_700;
+        await waitUntil(() => Date.now() >= until, 'the slow run ends', 5_000, 50);
+      },
+    });
+    listeners.push(listener);
+    listener.start();
+    await queue.enqueue(run('slow'));
+    await waitUntil(() => queue.length === 0, 'the slow message is deleted', 10_000);
+    expect(calls).toEqual([1]);
+    expect(lines).toEqual([]);
+  });
+
+  it('logs a failing queue once per outage and polls on, backing off', async () => {
+    const queue = new InProcessQueue();
+    let failing = true;
+    const transport: QueueTransport = {
+      queueName: queue.queueName,
+      receive: async (max, visibility) => {
+        if (failing) throw new Error('connect ECONNREFUSED 127.0.0.1:10001');
+        return queue.receive(max, visibility);
+      },
+      delete: (message) => queue.delete(message),
+      setVisibility: (message, visibility) => queue.setVisibility(message, visibility),
+      moveToPoison: (message) => queue.moveToPoison(message),
+    };
+    const seen: unknown[] = [];
+    const { lines } = listen(transport, async (value) => void seen.push(value));
+    await waitUntil(() => lines.length === 1, 'the outage is logged');
+    await queue.enqueue(run('a'));
+    failing = false;
+    await waitUntil(() => seen.length === 1, 'the message is handled once the queue answers');
+    expect(lines).toEqual([
+      '[host] probePool: polling queue probe-runs failed: connect ECONNREFUSED 127.0.0.1:10001',
+      '[host] probePool: queue probe-runs answers again',
+    ]);
+  });
+
   it('stops polling on close: a message enqueued afterwards stays in the queue', async () => {
     const queue = new InProcessQueue();
     const seen: unknown[] = [];
