@@ -1,19 +1,9 @@
 import { MIN_POLLING_INTERVAL_IN_MS } from '../lib/queue/queueHostOptions';
 import { toTriggerValue, tryDecodeQueueText } from '../lib/queue/poolRunMessage';
-import { poisonQueueNameOf, type QueueHostOptions, type QueueTransport, type ReceivedQueueMessage } from '../lib/queue/types';
-import { ensureError } from '../lib/util/errors';
+import { poisonQueueNameOf, type QueueHostOptions, type QueueTransport, type QueueTriggerMetadata, type ReceivedQueueMessage } from '../lib/queue/types';
 
-/** `context.triggerMetadata` of a queue trigger, as the Node.js worker camel-cases the host's binding data. */
-export interface QueueTriggerMetadata {
-  readonly dequeueCount: number;
-  readonly id: string;
-  readonly insertionTime: string;
-  readonly expirationTime: string;
-  readonly nextVisibleTime: string;
-  readonly popReceipt: string;
-  /** The decoded message text. */
-  readonly queueTrigger: string;
-}
+export type { QueueTriggerMetadata };
+import { ensureError } from '../lib/util/errors';
 
 /** Options of {@link QueueTriggerListener}. */
 export interface QueueTriggerListenerOptions {

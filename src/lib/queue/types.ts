@@ -83,3 +83,19 @@ export interface QueueTransport {
   /** Calls `listener` when a message is added by this process (lets a listener skip its idle back-off). */
   onEnqueued?(listener: () => void): () => void;
 }
+
+/**
+ * `context.triggerMetadata` of a queue-triggered function, as the Node.js worker camel-cases the host's binding data
+ * (the same under the Functions host and the local host). Times are ISO 8601.
+ */
+export interface QueueTriggerMetadata {
+  /** How many times the message has been received, this time included (the host poisons it at maxDequeueCount). */
+  readonly dequeueCount: number;
+  readonly id: string;
+  readonly insertionTime: string;
+  readonly expirationTime: string;
+  readonly nextVisibleTime: string;
+  readonly popReceipt: string;
+  /** The decoded message text. */
+  readonly queueTrigger: string;
+}
