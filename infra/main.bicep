@@ -360,6 +360,8 @@ resource blobRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01'
   }
 }
 
+// Queues: the host's own, and the fleet's fan-out (issue 17): the timer sends to `probe-runs`, the queue trigger
+// receives, updates and deletes there and creates and writes `probe-runs-poison`; Contributor covers all of these.
 resource queueRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: storage
   name: guid(storage.id, identity.id, roles.storageQueueDataContributor)

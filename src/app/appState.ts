@@ -1,4 +1,4 @@
-import { createInProcessWorkQueue } from '../lib/queue/inProcessWorkQueue';
+import { InProcessQueue } from '../lib/queue/inProcessQueue';
 import type { Fleet, FleetLookup } from './createFleet';
 import { invalidateReports } from './reportCache';
 import type { Services } from './createServices';
@@ -86,7 +86,7 @@ export function ensureStartupOnce(services: Services, log: (line: string) => voi
 
 /** A fleet of exactly the given pool's services (closing it closes them). */
 export function fleetOfOne(services: Services): Fleet {
-  const queue = createInProcessWorkQueue();
+  const queue = new InProcessQueue();
   const lookup = (pool: string, service?: string): FleetLookup =>
     pool === services.declaredPool.name && (service === undefined || service === services.service)
       ? { found: true, services }

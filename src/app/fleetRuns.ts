@@ -86,15 +86,3 @@ export async function runPoolMessage(fleet: Fleet, message: PoolRunMessage, log:
   invalidateReports();
   return result.ran ? { ran: true, result } : { ran: false, reason: result.reason };
 }
-
-/** Parses a queue message strictly (the host hands JSON messages over as objects); undefined when malformed. */
-export function parsePoolRunMessage(value: unknown): PoolRunMessage | undefined {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  const { pool, service, tick } = value as Record<string, unknown>;
-  if (typeof pool !== 'string' || pool.length < 1 || pool.length > 80) return undefined;
-  if (typeof service !== 'string' || service.length < 1 || service.length > 256) return undefined;
-  if (typeof tick !== 'string' || tick.length > 40 || !Number.isFinite(Date.parse(tick))) return undefined;
-  const keys = Object.keys(value);
-  if (keys.length !== 3) return undefined;
-  return { pool, service, tick };
-}

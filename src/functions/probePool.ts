@@ -1,7 +1,8 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { getFleet } from '../app/appState';
 import { ensureDefaultServices } from '../app/defaultServices';
-import { parsePoolRunMessage, runPoolMessage } from '../app/fleetRuns';
+import { runPoolMessage } from '../app/fleetRuns';
+import { parsePoolRunMessage } from '../lib/queue/poolRunMessage';
 import { PROBE_QUEUE_NAME } from '../lib/queue/types';
 
 ensureDefaultServices();
@@ -13,8 +14,10 @@ ensureDefaultServices();
  * `maxDequeueCount` (host.json) moves it to `probe-runs-poison`, which that pool's report shows.
  */
 export async function probePool(queueItem: unknown, context: InvocationContext): Promise<void> {
-  const message = parsePoolRunMessage(queueItem);
-  if (message === undefined) throw new Error('Not a probe-run message: expected {"pool","service","tick"} (see README "Fleet").');
+  const parsed = parsePoolRunMessage(queueItem);
+  // Thrown, not dropped: the host retries it and then keeps it in the poison queue for someone to look at.
+  if (!parsed.ok) throw new Error(`Not a probe-run message: ${parsed.reason}.`);
+  const message = parsed.message;
   const fleet = await getFleet();
   const log = (line: string): void => context.log(`[${message.pool}] ${line}`);
   const outcome = await runPoolMessage(fleet, message, log);

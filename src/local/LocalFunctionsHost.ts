@@ -6,6 +6,9 @@ import { HttpRequest, HttpResponse, InvocationContext, type HttpResponseInit } f
 import type { CapturedFunction, FunctionsRegistry } from './functionsCoreShim';
 import { triggerOf } from './functionsCoreShim';
 import { ensureError } from '../lib/util/errors';
+import { DEFAULT_QUEUE_HOST_OPTIONS } from '../lib/queue/queueHostOptions';
+import type { QueueHostOptions, QueueTransport } from '../lib/queue/types';
+import { QueueTriggerListener, type QueueTriggerMetadata } from './queueTriggerListener';
 
 /** The longest delay `setTimeout` honours. */
 const MAX_TIMEOUT_IN_MS = 2_147_483_647;
@@ -26,6 +29,16 @@ export interface LocalFunctionsHostOptions {
    * {@link DEFAULT_DRAIN_TIMEOUT_IN_MS}. Cutting them at once truncated report pages mid-body (issue 15).
    */
   readonly drainTimeoutInMs?: number;
+  /**
+   * The queue a queue-triggered function (`app.storageQueue`) reads, given its binding's queue name (`%SETTING%`
+   * resolved) and connection setting name: an in-process queue locally, the Storage queue service (Azurite in tests)
+   * in the azure environment (`chooseQueueTransport`). Required when such a function is registered.
+   */
+  readonly queueTransportOf?: (binding: { readonly queueName: string; readonly connection: string }) => QueueTransport;
+  /** host.json `extensions.queues` (`queueHostOptionsFrom`); default the queue extension's defaults. */
+  readonly queueOptions?: QueueHostOptions;
+  /** How long a message stays hidden while its function runs (renewed at half); default 10 minutes as the host. */
+  readonly queueProcessingVisibilityTimeoutInMs?: number;
 }
 
 /** Default bound of the drain on `stop`: a report is built in well under a second, even under load. */
@@ -48,6 +61,7 @@ export class LocalFunctionsHost {
   readonly #log: (line: string) => void;
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #running = new Set<Promise<unknown>>();
+  readonly #queueListeners: QueueTriggerListener[] = [];
   #server: http.Server | undefined;
   /** Responses started and not yet finished (or aborted by the client). */
   #openResponses = 0;
@@ -121,20 +135,55 @@ export class LocalFunctionsHost {
         this.#log(`[host] ${fn.name}: timer (${schedule})`);
         this.#scheduleNext(fn, schedule);
         if (trigger.runOnStartup === true) void this.invokeTimer(fn.name);
+      } else if (trigger.type.toLowerCase() === 'queuetrigger') {
+        this.#listenToQueue(fn);
       }
     }
+  }
+
+  /** Starts polling the queue of a queue-triggered function, as the Functions host's queue listener does. */
+  #listenToQueue(fn: CapturedFunction): void {
+    const trigger = triggerOf(fn);
+    const queueName = this.#resolveSettings(`Queue trigger "${fn.name}"`, 'its queue name', String(trigger['queueName'] ?? ''));
+    const connection = String(trigger['connection'] ?? 'AzureWebJobsStorage');
+    if (!this.#options.queueTransportOf) throw new Error(`Queue trigger "${fn.name}" (queue ${queueName}): the local host was given no queue (queueTransportOf).`);
+    const transport = this.#options.queueTransportOf({ queueName, connection });
+    const options = this.#options.queueOptions ?? DEFAULT_QUEUE_HOST_OPTIONS;
+    const listener = new QueueTriggerListener({
+      functionName: fn.name,
+      transport,
+      options,
+      log: this.#log,
+      ...(this.#options.queueProcessingVisibilityTimeoutInMs !== undefined ? { processingVisibilityTimeoutInMs: this.#options.queueProcessingVisibilityTimeoutInMs } : {}),
+      invoke: (value, triggerMetadata) => this.#invokeQueue(fn, value, triggerMetadata),
+    });
+    this.#log(`[host] ${fn.name}: queue ${queueName} (batchSize ${options.batchSize}, maxDequeueCount ${options.maxDequeueCount})`);
+    listener.start();
+    this.#queueListeners.push(listener);
+  }
+
+  /** One queue-triggered invocation: the worker's value (JSON → object) and `context.triggerMetadata`; rejects when the function fails. */
+  async #invokeQueue(fn: CapturedFunction, value: unknown, triggerMetadata: QueueTriggerMetadata): Promise<void> {
+    const context = this.#context(fn, { ...triggerMetadata });
+    const work = Promise.resolve().then(() => fn.handler(value, context));
+    this.#track(work.catch(() => undefined));
+    await work;
+  }
+
+  /** Resolves `%NAME%` from app settings, as the Functions host does in binding expressions. */
+  #resolveSettings(who: string, where: string, raw: string): string {
+    return raw.replace(/%([^%]+)%/g, (_, name: string) => {
+      const value = this.#options.settings?.[name];
+      if (!value) throw new Error(`${who}: app setting "${name}" used in ${where} is not set.`);
+      return value;
+    });
   }
 
   /** The effective NCRONTAB schedule of a timer function (overrides and `%SETTING%` resolved). */
   scheduleOf(fn: CapturedFunction): string {
     const override = this.#options.scheduleOverrides?.[fn.name];
     if (override) return override;
-    const raw = String(triggerOf(fn).schedule ?? '');
-    return raw.replace(/%([^%]+)%/g, (_, name: string) => {
-      const value = this.#options.settings?.[name];
-      if (!value) throw new Error(`Timer "${fn.name}": app setting "${name}" used in its schedule is not set.`);
-      return value;
-    });
+    return this.#resolveSettings(`Timer "${fn.name}"`, 'its schedule', String(triggerOf(fn).schedule ?? ''));
   }
 
   /** Invokes a timer function now (as the host does on schedule); resolves when it has finished. */
@@ -172,6 +221,8 @@ export class LocalFunctionsHost {
     this.#stopped = true;
     for (const handle of this.#timers.values()) clearTimeout(handle);
     this.#timers.clear();
+    // Queue listeners stop polling first; the runs they started finish below with every other invocation.
+    await Promise.all(this.#queueListeners.splice(0).map((listener) => listener.close()));
     const server = this.#server;
     if (server) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -224,11 +275,12 @@ export class LocalFunctionsHost {
     this.#timers.set(fn.name, handle);
   }
 
-  #context(fn: CapturedFunction): InvocationContext {
+  #context(fn: CapturedFunction, triggerMetadata?: Record<string, unknown>): InvocationContext {
     const log = this.#log;
     return new InvocationContext({
       invocationId: randomUUID(),
       functionName: fn.name,
+      ...(triggerMetadata ? { triggerMetadata } : {}),
       logHandler: (level, ...args) => log(`[${fn.name}] ${level === 'information' ? '' : `${level}: `}${args.map(String).join(' ')}`),
     });
   }

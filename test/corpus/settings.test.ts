@@ -110,6 +110,7 @@ describe('the azure environment', () => {
     expect(settings.alerts.stateStore).toBe('table');
     expect(settings.storageIdentity).toEqual({
       tableServiceUri: 'https://stverifier01.table.core.windows.net',
+      queueServiceUri: 'https://stverifier01.queue.core.windows.net',
       clientId: '11111111-2222-3333-4444-555555555555',
       credential: 'managedidentity',
     });

@@ -108,6 +108,12 @@ describeBicep('infra/main.bicep compiled by the Bicep CLI', () => {
     expect(settings).not.toHaveProperty('WEBSITE_RUN_FROM_PACKAGE');
   });
 
+  it("points the fleet's fan-out queue at the storage account's queue endpoint, reached by the identity", () => {
+    const settings = appSettings();
+    expect(settings.AzureWebJobsStorage__queueServiceUri).toMatch(/primaryEndpoints\.queue\]$/);
+    expect(settings.AzureWebJobsStorage__queueServiceUri).toMatch(/Microsoft\.Storage\/storageAccounts/);
+  });
+
   it('reads the subscription key through a Key Vault reference and storage and telemetry through the identity', () => {
     const settings = appSettings();
     const reference = /^\[variables\('(\w+)'\)\]$/.exec(settings.APIM_SUBSCRIPTION_KEY!)?.[1];

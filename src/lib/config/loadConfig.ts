@@ -56,6 +56,7 @@ export const SETTING_KEYS = Object.freeze([
   'AzureWebJobsStorage__tableServiceUri',
   'AzureWebJobsStorage__credential',
   'AzureWebJobsStorage__clientId',
+  'AzureWebJobsStorage__queueServiceUri',
 ] as const);
 
 /** A key of `SETTING_KEYS`. */
@@ -374,13 +375,15 @@ function readStorageIdentity(read: SettingsReader): Settings['storageIdentity'] 
   const credential = read.choice(credentialKey, ['managedidentity'] as const);
   const clientId = read.guid(clientIdKey);
   const uri = tableServiceUri ?? (accountName !== undefined ? `https://${accountName}.table.core.windows.net` : undefined);
+  // The queue trigger's endpoint (issue 17's fan-out): __queueServiceUri, else derived from __accountName as the host does.
+  const queueServiceUri = read.url('AzureWebJobsStorage__queueServiceUri') ?? (accountName !== undefined ? `https://${accountName}.queue.core.windows.net` : undefined);
   if (uri === undefined) {
     if (read.has(credentialKey) || read.has(clientIdKey)) {
       read.fail(accountNameKey, `is required when ${read.has(clientIdKey) ? clientIdKey : credentialKey} is set`);
     }
     return undefined;
   }
-  return { tableServiceUri: uri, clientId, credential: credential === 'managedidentity' ? 'managedidentity' : 'default' };
+  return { tableServiceUri: uri, queueServiceUri, clientId, credential: credential === 'managedidentity' ? 'managedidentity' : 'default' };
 }
 
 /** `UseDevelopmentStorage=true`, or `;`-separated `name=value` pairs naming an account or an endpoint. */

@@ -86,7 +86,18 @@ export interface Settings {
    * AzureWebJobsStorage__credential (`managedidentity`) and AzureWebJobsStorage__clientId (a user-assigned
    * identity). Undefined when not given (then the connection string `AzureWebJobsStorage` is used, if any).
    */
-  readonly storageIdentity: { readonly tableServiceUri: string; readonly clientId: string | undefined; readonly credential: 'managedidentity' | 'default' } | undefined;
+  readonly storageIdentity:
+    | {
+        readonly tableServiceUri: string;
+        /**
+         * The queue service of the fleet's fan-out: AzureWebJobsStorage__queueServiceUri, else
+         * `https://<accountName>.queue.core.windows.net`; undefined when neither is set (only __tableServiceUri).
+         */
+        readonly queueServiceUri: string | undefined;
+        readonly clientId: string | undefined;
+        readonly credential: 'managedidentity' | 'default';
+      }
+    | undefined;
 
   readonly telemetry: {
     /** TELEMETRY_CLOUD_ROLE_NAME, default `apim-pool-verifier`. */

@@ -1,5 +1,5 @@
-import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import type { Settings } from '../config/types';
+import { storageCredentialOf } from './storageCredentialOf';
 import type { TableStorage } from './tableSharedState';
 
 /**
@@ -14,11 +14,5 @@ export function tableStorageOf(settings: Settings): TableStorage | undefined {
   if (connectionString !== undefined) return { kind: 'connection-string', connectionString };
   const identity = settings.storageIdentity;
   if (identity === undefined) return undefined;
-  const credential =
-    identity.credential === 'managedidentity'
-      ? identity.clientId
-        ? new ManagedIdentityCredential({ clientId: identity.clientId })
-        : new ManagedIdentityCredential()
-      : new DefaultAzureCredential(identity.clientId ? { managedIdentityClientId: identity.clientId } : {});
-  return { kind: 'identity', tableServiceUri: identity.tableServiceUri, credential };
+  return { kind: 'identity', tableServiceUri: identity.tableServiceUri, credential: storageCredentialOf(identity) };
 }

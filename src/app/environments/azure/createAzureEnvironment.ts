@@ -1,6 +1,7 @@
 import { TableAlertStateStore } from '../../../lib/alerts/tableAlertStateStore';
 import { ConfigError } from '../../../lib/config/ConfigError';
-import { createStorageWorkQueue } from '../../../lib/queue/storageWorkQueue';
+import { queueStorageOf } from '../../../lib/queue/queueStorageOf';
+import { StorageWorkQueue } from '../../../lib/queue/storageWorkQueue';
 import { scopeAlertStore, scopeSharedState } from '../../../lib/state/evidenceScope';
 import { createTableClient, createTableSharedState } from '../../../lib/state/tableSharedState';
 import type { ProbeSink } from '../../../lib/store/types';
@@ -23,14 +24,15 @@ import { tableStorageOf } from '../../../lib/state/tableStorageOf';
 export function createAzureEnvironment(inputs: EnvironmentInputs): Environment {
   const { settings, credential } = inputs;
   const storage = tableStorageOf(settings);
-  if (storage === undefined || !settings.secrets.appInsightsConnectionString || settings.telemetry.logsSource === 'local') {
+  const queueStorage = queueStorageOf(settings);
+  if (storage === undefined || queueStorage === undefined || !settings.secrets.appInsightsConnectionString || settings.telemetry.logsSource === 'local') {
     // loadConfig refuses these settings in azure; this guards a caller that skipped it.
     throw new ConfigError([{ key: 'VERIFIER_ENVIRONMENT', message: 'azure needs a storage account, APPLICATIONINSIGHTS_CONNECTION_STRING and a Logs source' }]);
   }
   const tables = createTableSharedState(createTableClient(storage));
   const alertTable = new TableAlertStateStore(createTableClient(storage, ALERT_TABLE_NAME));
   const health = createTelemetryHealth({ log: inputs.telemetry.log });
-  const queue = createStorageWorkQueue(settings);
+  const queue = new StorageWorkQueue(queueStorage);
   return {
     queue,
     telemetryHealth: health,

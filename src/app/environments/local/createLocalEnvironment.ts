@@ -2,7 +2,7 @@ import path from 'node:path';
 import { SqliteAlertStateStore } from '../../../lib/alerts/sqliteAlertStateStore';
 import type { AlertStateStore } from '../../../lib/alerts/stateStore';
 import { ALERT_TABLE_NAME, TableAlertStateStore } from '../../../lib/alerts/tableAlertStateStore';
-import { createInProcessWorkQueue } from '../../../lib/queue/inProcessWorkQueue';
+import { InProcessQueue } from '../../../lib/queue/inProcessQueue';
 import { scopeAlertStore, scopeEvidenceStore, scopeSharedState } from '../../../lib/state/evidenceScope';
 import { createTableClient } from '../../../lib/state/tableSharedState';
 import { tableStorageOf } from '../../../lib/state/tableStorageOf';
@@ -30,7 +30,7 @@ export function createLocalEnvironment(inputs: EnvironmentInputs): Environment {
         ? new TableAlertStateStore(createTableClient(storage, ALERT_TABLE_NAME))
         : new SqliteAlertStateStore(store.db);
     const health = settings.secrets.appInsightsConnectionString ? createTelemetryHealth({ log: inputs.telemetry.log }) : undefined;
-    const queue = createInProcessWorkQueue();
+    const queue = new InProcessQueue();
     return {
       queue,
       telemetryHealth: health,

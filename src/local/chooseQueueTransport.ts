@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Settings } from '../lib/config/types';
+import { parseJsonText } from '../lib/pool/parseJsonText';
+import { InProcessQueue } from '../lib/queue/inProcessQueue';
+import { queueHostOptionsFrom } from '../lib/queue/queueHostOptions';
+import { queueStorageOf } from '../lib/queue/queueStorageOf';
+import { StorageQueueTransport } from '../lib/queue/storageQueueTransport';
+import { isEmulatorQueueStorage, StorageWorkQueue, type QueueStorage } from '../lib/queue/storageWorkQueue';
+import { PROBE_QUEUE_NAME, type QueueHostOptions, type QueueTransport, type WorkQueue } from '../lib/queue/types';
+
+/** The queues of the local host: where the timer enqueues and where the queue trigger reads, always the same queue. */
+export interface LocalQueues {
+  /** `local`: an in-process queue; `azure`: the Storage queue service of AzureWebJobsStorage (Azurite in tests). */
+  readonly kind: 'in-process' | 'storage';
+  /** The fleet's work queue ({@link PROBE_QUEUE_NAME}), for the timer. */
+  readonly workQueue: WorkQueue;
+  /** For `LocalFunctionsHost` `queueTransportOf`. */
+  readonly queueTransportOf: (binding: { readonly queueName: string; readonly connection: string }) => QueueTransport;
+  /** Where the queue is, in words, for the start-up lines (no connection string). */
+  readonly description: string;
+}
+
+/**
+ * Decides how the local host runs `app.storageQueue` functions, by the environment the settings chose:
+ * - `local` → one {@link InProcessQueue} per queue name (the work queue is the probe-runs one);
+ * - `azure` → the Storage queue service named by AzureWebJobsStorage (connection string or identity form), polled
+ *   as the Functions host polls it. A binding whose `connection` is not `AzureWebJobsStorage` is refused: it is the
+ *   only storage connection the app configures.
+ * @throws Error naming the setting when the azure environment has no queue service configured.
+ */
+export function chooseQueueTransport(settings: Settings, options: { readonly maxQueueLength?: number } = {}): LocalQueues {
+  if (settings.environment === 'azure') {
+    const storage = queueStorageOf(settings);
+    if (!storage) throw new Error('The queue trigger needs AzureWebJobsStorage (a connection string) or AzureWebJobsStorage__queueServiceUri / AzureWebJobsStorage__accountName');
+    return storageQueues(storage);
+  }
+  const queues = new Map<string, InProcessQueue>();
+  const queueNamed = (queueName: string): InProcessQueue => {
+    let queue = queues.get(queueName);
+    if (!queue) {
+      queue = new InProcessQueue({ queueName, ...(options.maxQueueLength !== undefined ? { maxLength: options.maxQueueLength } : {}) });
+      queues.set(queueName, queue);
+    }
+    return queue;
+  };
+  return {
+    kind: 'in-process',
+    workQueue: queueNamed(PROBE_QUEUE_NAME),
+    queueTransportOf: ({ queueName }) => queueNamed(queueName),
+    description: 'in-process queue (local environment)',
+  };
+}
+
+function storageQueues(storage: QueueStorage): LocalQueues {
+  return {
+    kind: 'storage',
+    workQueue: new StorageWorkQueue(storage),
+    queueTransportOf: ({ queueName, connection }) => {
+      if (connection !== 'AzureWebJobsStorage') throw new Error(`Queue trigger on ${queueName}: connection "${connection}" is not configured (only AzureWebJobsStorage is)`);
+      return new StorageQueueTransport(storage, queueName);
+    },
+    description: `${isEmulatorQueueStorage(storage) ? 'storage emulator' : 'Azure Storage'} queue ${PROBE_QUEUE_NAME} of AzureWebJobsStorage (${storage.kind === 'identity' ? new URL(storage.queueServiceUri).host : 'connection string'})`,
+  };
+}
+
+/**
+ * host.json's `extensions.queues` of the app at `appRoot` (defaults when absent).
+ * @throws Error naming the file and the JSON path of a bad value.
+ */
+export function readQueueHostOptions(appRoot: string): QueueHostOptions {
+  const file = path.join(appRoot, 'host.json');
+  const text = fs.readFileSync(file, 'utf8');
+  const parsed = parseJsonText(text.startsWith('\uFEFF') ? text.slice(1) : text);
+  if (!parsed.ok) throw new Error(`${file} is not valid JSON (line ${parsed.line}, column ${parsed.column})`);
+  return queueHostOptionsFrom(parsed.value);
+}
