@@ -8,14 +8,15 @@ import type { FleetOverview, FleetRow, FleetSeverity } from './types';
 
 /** The pool page's stylesheet plus the few rules of the fleet table: one `<style>` block, one hash in the CSP. */
 const FLEET_STYLE = `${REPORT_STYLE}main,.banner-inner,footer{max-width:1240px}
-#pools td{overflow-wrap:break-word}
-#pools td.pool{min-width:9em}
+#pools td{overflow-wrap:anywhere}
+#pools td.pool{min-width:10em}
+#pools td.text{min-width:16em}
 #pools td.when{white-space:nowrap}
 #pools .sub{display:block}
 .spark-box{display:block}
 .spark{display:block;width:132px;height:36px}
 ul.counts{list-style:none;display:flex;flex-wrap:wrap;gap:6px 14px;padding:0;margin:10px 0}
-@media (max-width:600px){#pools td{overflow-wrap:anywhere}#pools td.when{white-space:normal}#pools td>.cell{min-width:0}
+@media (max-width:600px){#pools td.pool,#pools td.text{min-width:0}#pools td.when{white-space:normal}#pools td>.cell{min-width:0}
 #pools td.text{display:block;text-align:left}#pools td.text::before{display:block;max-width:none}#pools .spark{margin-left:auto}}
 `;
 

@@ -91,5 +91,7 @@ export function hostileFleet(): FleetPoolInput[] {
   return [
     { pool: HOSTILE, service: 'apim-prod', report: healthyReport(HOSTILE), error: null },
     { pool: 'a"b&c\'d', service: '<img src=x onerror=alert(5)>', report: null, error: '<iframe src="https://evil.example"> failed' },
+    // The longest valid name (80 characters) without a break opportunity, in the longest valid host name's service.
+    { pool: `gpt-4o-${'a'.repeat(73)}`, service: `${'b'.repeat(63)}.${'c'.repeat(63)}.azure-api.net`, report: failoverReport('long'), error: null },
   ];
 }
