@@ -1,28 +1,14 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { buildFleetOverview } from '../../src/lib/report/fleet/buildFleetOverview';
 import { renderFleetOverview } from '../../src/lib/report/fleet/renderFleetOverview';
 import { FLEET_NOW_MS, hostileFleet, mixedFleet } from '../lib/report/fleet/fleetFixture';
+import { describeWithChromium, openPage, startBrowserFixture, type BrowserFixture } from './chromium';
 
 /**
- * Loads the fleet overview (eight pools in eight states, and one with hostile names) in a real Chromium under
+ * Loads the fleet overview (eight pools in eight states; a fleet with hostile and longest-valid names) in a real Chromium under
  * its Content-Security-Policy header, at desktop and phone width. Needs Debian's chromium at /usr/bin/chromium;
  * without it the suite is skipped with a message, as the report's browser test is.
  */
-const CHROMIUM_PATH = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM_PATH);
-if (!hasChromium) {
-  // eslint-disable-next-line no-console
-  console.warn(`SKIPPED test/browser/fleet.browser.test.ts: ${CHROMIUM_PATH} not found (install Debian's chromium to run it).`);
-}
-const describeWithChromium = hasChromium ? describe : describe.skip;
-
-// Playwright sets --headless and --user-data-dir itself (launchPersistentContext), so they are not repeated here.
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const describeIfChromium = describeWithChromium('test/browser/fleet.browser.test.ts');
 
 /** Per table row: the pool name, whether its sparkline is laid out with a visible size, and its box. */
 const ROWS = `[...document.querySelectorAll('#pools tbody tr')].map((tr) => {
@@ -39,62 +25,25 @@ const LABEL_SIZES = `[...document.querySelectorAll('#pools td')].map((td) => par
 const OVERFLOW = `Math.max(document.documentElement.scrollWidth - document.documentElement.clientWidth,
   ...[...document.querySelectorAll('.table-wrap')].map((e) => e.scrollWidth - e.clientWidth))`;
 
-describeWithChromium('the fleet overview in Chromium', () => {
+describeIfChromium('the fleet overview in Chromium', () => {
   const overview = buildFleetOverview(mixedFleet(), FLEET_NOW_MS);
   const pages: Record<string, { html: string; contentSecurityPolicy: string }> = {
     '/fleet': renderFleetOverview(overview, { refreshSeconds: 3600 }),
     '/hostile': renderFleetOverview(buildFleetOverview(hostileFleet(), FLEET_NOW_MS)),
   };
-  const served: string[] = [];
-  let server: Server;
-  let baseUrl: string;
-  let userDataDir: string;
-  let context: BrowserContext;
+  let fixture: BrowserFixture;
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      served.push(req.url ?? '');
-      const page = pages[new URL(req.url ?? '/', 'http://localhost').pathname];
-      if (page === undefined) {
-        res.writeHead(404).end();
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': page.contentSecurityPolicy });
-      res.end(page.html);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    userDataDir = mkdtempSync(join(tmpdir(), 'fleet-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+    fixture = await startBrowserFixture(pages, { width: 1280, height: 900 });
   });
 
   afterAll(async () => {
-    await context?.close();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await fixture?.close();
   });
 
   async function open(viewport: { width: number; height: number }, path = '/fleet') {
-    const page = await context.newPage();
-    await page.setViewportSize(viewport);
-    const problems: string[] = [];
-    const requests: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('request', (r) => requests.push(r.url()));
-    page.on('dialog', (d) => {
-      problems.push(`dialog: ${d.message()}`);
-      void d.dismiss();
-    });
-    // Injected through the DevTools protocol, which the page's CSP does not govern.
-    await page.addInitScript({
-      content: 'window.__violations = []; document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(e.violatedDirective + " " + e.blockedURI));',
-    });
-    await page.goto(`${baseUrl}${path}`, { waitUntil: 'load' });
-    const violations = (await page.evaluate('window.__violations')) as string[];
-    return { page, problems, requests, violations };
+    const opened = await openPage(fixture.context, `${fixture.baseUrl}${path}`, viewport);
+    return { ...opened, problems: [...opened.consoleErrors, ...opened.dialogs.map((d) => `dialog: ${d}`)] };
   }
 
   it.each([
@@ -104,7 +53,7 @@ describeWithChromium('the fleet overview in Chromium', () => {
     const { page, problems, requests, violations } = await open(viewport);
     expect(problems).toEqual([]);
     expect(violations).toEqual([]);
-    expect(requests).toEqual([`${baseUrl}/fleet`]);
+    expect(requests).toEqual([`${fixture.baseUrl}/fleet`]);
     // The stylesheet applied (allowed by its hash): the banner has the alarm colour, not the default transparent.
     expect(await page.evaluate('getComputedStyle(document.querySelector("header.banner")).backgroundColor')).toBe('rgb(255, 235, 233)');
 
@@ -137,7 +86,7 @@ describeWithChromium('the fleet overview in Chromium', () => {
     const { page, problems, requests, violations } = await open(viewport, '/hostile');
     expect(problems).toEqual([]);
     expect(violations).toEqual([]);
-    expect(requests).toEqual([`${baseUrl}/hostile`]);
+    expect(requests).toEqual([`${fixture.baseUrl}/hostile`]);
     expect((await page.evaluate('document.querySelectorAll("script, img, iframe").length')) as number).toBe(0);
     expect(await page.locator('#pools').innerText()).toContain('<script>alert(1)</script>');
     expect((await page.evaluate(OVERFLOW)) as number).toBeLessThanOrEqual(0);
@@ -149,8 +98,8 @@ describeWithChromium('the fleet overview in Chromium', () => {
     const href = await page.locator('#pools a', { hasText: 'drift-pool' }).getAttribute('href');
     expect(href).toBe('?pool=drift-pool&format=html&refresh=3600');
     await Promise.all([page.waitForEvent('load', { timeout: 10_000 }), page.locator('#pools a', { hasText: 'drift-pool' }).click()]);
-    expect(page.url()).toBe(`${baseUrl}/fleet?pool=drift-pool&format=html&refresh=3600`);
-    expect(served[served.length - 1]).toBe('/fleet?pool=drift-pool&format=html&refresh=3600');
+    expect(page.url()).toBe(`${fixture.baseUrl}/fleet?pool=drift-pool&format=html&refresh=3600`);
+    expect(fixture.served[fixture.served.length - 1]).toBe('/fleet?pool=drift-pool&format=html&refresh=3600');
     await page.close();
   });
 });
