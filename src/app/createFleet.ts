@@ -201,8 +201,9 @@ function missingGatewayIssue(entry: FleetEntry, noGateway: boolean): { key: stri
 }
 
 function findPool(pools: readonly Services[], pool: string, service: string | undefined): FleetLookup {
-  const named = pools.filter((candidate) => candidate.declaredPool.name === pool);
-  const matching = service === undefined ? named : named.filter((candidate) => candidate.service === service);
+  // Names compare as APIM compares backend ids and service names: ignoring case.
+  const named = pools.filter((candidate) => candidate.declaredPool.name.toLowerCase() === pool.toLowerCase());
+  const matching = service === undefined ? named : named.filter((candidate) => candidate.service.toLowerCase() === service.toLowerCase());
   const [first] = matching;
   if (matching.length === 1 && first !== undefined) return { found: true, services: first };
   if (matching.length > 1) {

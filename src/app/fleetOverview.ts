@@ -1,4 +1,5 @@
-import { buildFleetOverview, type FleetOverview, type FleetPoolInput } from '../lib/report/fleet';
+import { buildFleetOverview } from '../lib/report/fleet/buildFleetOverview';
+import type { FleetOverview, FleetPoolInput } from '../lib/report/fleet/types';
 import { ensureError } from '../lib/util/errors';
 import { buildServiceReport } from './buildServiceReport';
 import type { Fleet } from './createFleet';

@@ -1,11 +1,13 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getFleet } from '../app/appState';
+import type { Fleet } from '../app/createFleet';
+import type { Services } from '../app/createServices';
 import { buildServiceReport } from '../app/buildServiceReport';
 import { cachedReport } from '../app/reportCache';
 import { ensureDefaultServices } from '../app/defaultServices';
 import { fleetOverview } from '../app/fleetOverview';
 import { poisonFindingOf } from '../app/poisonFinding';
-import { renderFleetOverview } from '../lib/report/fleet';
+import { renderFleetOverview } from '../lib/report/fleet/renderFleetOverview';
 import { renderReport } from '../lib/report/renderReportHtml';
 import { ensureError } from '../lib/util/errors';
 import { parseReportQuery } from '../app/parseReportQuery';
@@ -51,7 +53,7 @@ export async function report(request: HttpRequest, context: InvocationContext): 
     }
     return { status: 200, jsonBody: overview, headers: { 'cache-control': 'no-store' } };
   }
-  const lookup = parsed.pool === undefined ? fleet.find(fleet.pools[0]?.declaredPool.name ?? '') : fleet.find(parsed.pool, (parsed as { service?: string }).service);
+  const lookup = parsed.pool === undefined ? fleet.find(fleet.pools[0]?.declaredPool.name ?? '') : fleet.find(parsed.pool, parsed.service);
   if (!lookup.found) return { status: lookup.status, jsonBody: { error: { code: lookup.code, message: lookup.message } } };
   const services = lookup.services;
   const window = parsed.window ?? services.settings.report.primaryWindow;
@@ -59,10 +61,17 @@ export async function report(request: HttpRequest, context: InvocationContext): 
   const poison = await poisonFindingOf(fleet, services, log);
   const body = poison === undefined ? built : { ...built, findings: [...built.findings, poison] };
   if (parsed.format === 'html') {
-    const page = renderReport(body, { ...refresh } /* MERGE: fleet link */);
+    const page = renderReport(body, { ...refresh, ...(fleet.pools.length > 1 ? { fleet: fleetLinkOf(fleet, services) } : {}) });
     return { status: 200, body: page.html, headers: htmlHeaders(page.contentSecurityPolicy) };
   }
   return { status: 200, jsonBody: body, headers: { 'cache-control': 'no-store' } };
+}
+
+/** The pool page's way back to the overview; `service` only where the pool's name repeats across services. */
+function fleetLinkOf(fleet: Fleet, services: Services): { pool: string; service?: string } {
+  const name = services.declaredPool.name.toLowerCase();
+  const repeats = fleet.pools.filter((candidate) => candidate.declaredPool.name.toLowerCase() === name).length > 1;
+  return repeats ? { pool: services.declaredPool.name, service: services.service } : { pool: services.declaredPool.name };
 }
 
 app.http('report', { route: 'report', methods: ['GET'], authLevel: 'function', handler: report });

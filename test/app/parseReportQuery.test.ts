@@ -4,7 +4,7 @@ const q = (params: Record<string, string>) => new URLSearchParams(params);
 
 describe('parseReportQuery', () => {
   it('defaults to JSON and no window override', () => {
-    expect(parseReportQuery(q({}), null)).toEqual({ ok: true, window: undefined, format: 'json', pool: undefined, refresh: undefined });
+    expect(parseReportQuery(q({}), null)).toEqual({ ok: true, window: undefined, format: 'json', pool: undefined, service: undefined, refresh: undefined });
   });
 
   it('serves HTML to a browser Accept header and when format=html is asked for', () => {
@@ -36,5 +36,31 @@ describe('parseReportQuery', () => {
       expect(result).toMatchObject({ ok: false });
       if (!result.ok) expect(result.message).toContain('use a whole number of seconds from 10 to 3600');
     }
+  });
+
+  it('accepts a service with a pool: an APIM service name, a host name, or a host with a port', () => {
+    for (const service of ['apim-prod', 'a', 'default', 'apim-prod.azure-api.net', '127.0.0.1:7071', 'localhost:80', '[::1]:7071', 'x'.repeat(50)]) {
+      expect(parseReportQuery(q({ pool: 'gpt-4o', service }), null)).toMatchObject({ ok: true, pool: 'gpt-4o', service });
+    }
+  });
+
+  it('refuses a service that is no service name, naming the parameter and what is allowed', () => {
+    const tooLong = `${'a'.repeat(63)}.`.repeat(4) + 'com';
+    for (const bad of ['', '-apim', 'apim-', 'apim prod', 'apim_prod', 'https://apim.example', 'apim/x', 'a..b', 'host:port', 'host:123456', '<b>', tooLong]) {
+      const result = parseReportQuery(q({ pool: 'gpt-4o', service: bad }), null);
+      expect({ bad, ok: result.ok }).toEqual({ bad, ok: false });
+      if (!result.ok) {
+        expect(result.message).toContain('is not a service name: use an APIM service name or the gateway\'s host name (at most 253 characters)');
+        expect(result.message.length).toBeLessThan(400);
+      }
+    }
+  });
+
+  it('refuses a service without a pool, naming both', () => {
+    const result = parseReportQuery(q({ service: 'apim-prod' }), null);
+    expect(result).toEqual({
+      ok: false,
+      message: "Invalid query: service is only allowed with pool: it says which service's pool to report (use ?pool=<name>&service=<name>).",
+    });
   });
 });

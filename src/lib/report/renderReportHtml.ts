@@ -1,33 +1,22 @@
-import { createHash } from 'node:crypto';
 import { escapeHtml } from './escapeHtml';
 import { countOf, describeWindow, formatCount, formatMs, formatPercent, labelBackends } from './format';
 import { healthOf } from './healthOf';
+import { contentSecurityPolicyFor, HEALTH_LABEL, ICONS, refreshSecondsOf, renderHead, table, tag, utc, utcSeconds, type Tone } from './htmlPage';
 import { renderShareBars } from './renderShareBars';
 import { renderTimelineChart } from './renderTimelineChart';
 import { REPORT_STYLE } from './reportStyle';
 import type { Report, ReportFinding } from './types';
 
-/** sha256 of the one inline `<style>` block, as CSP wants it (`'sha256-<base64>'`). */
-const STYLE_HASH = `'sha256-${createHash('sha256').update(REPORT_STYLE, 'utf8').digest('base64')}'`;
+export { REFRESH_LIMITS } from './htmlPage';
+
+const POLICY = contentSecurityPolicyFor(REPORT_STYLE);
 
 /**
  * The Content-Security-Policy to send with the report HTML: nothing may load (no script at all, no external
  * font, image or stylesheet); the only style is the inline block, allowed by its hash rather than
  * `'unsafe-inline'`. `frame-ancestors` only works as a header, which is why the page's own `<meta>` copy omits it.
  */
-export const REPORT_CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  `style-src ${STYLE_HASH}`,
-  'img-src data:',
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
-
-/** The same policy minus the header-only directive, embedded as `<meta>` so a saved copy of the page stays locked down. */
-const META_POLICY = REPORT_CONTENT_SECURITY_POLICY.split('; ')
-  .filter((d) => !d.startsWith('frame-ancestors'))
-  .join('; ');
+export const REPORT_CONTENT_SECURITY_POLICY = POLICY.header;
 
 /** How the page is served: optional auto-refresh, and whether to link the other windows. */
 export interface RenderOptions {
@@ -38,37 +27,28 @@ export interface RenderOptions {
   readonly refreshSeconds?: number;
   /** Link to the run / hour / day views as relative `?window=…&format=html` URLs (default true). */
   readonly windowLinks?: boolean;
+  /**
+   * The page is one pool of a fleet (default: absent, a single-pool page as before): it links back to the fleet
+   * overview (`?format=html`, keeping the refresh) and its window links keep `pool` (and `service`, when given).
+   */
+  readonly fleet?: { readonly pool: string; readonly service?: string };
 }
-
-/** Bounds of `?refresh=`: faster than every 10 s only loads the store; slower than an hour is not "auto". */
-export const REFRESH_LIMITS = { min: 10, max: 3600 } as const;
 
 /** The HTML and the CSP header value to serve it with. */
 export function renderReport(report: Report, options: RenderOptions = {}): { html: string; contentSecurityPolicy: string } {
-  return { html: renderReportHtml(report, options), contentSecurityPolicy: REPORT_CONTENT_SECURITY_POLICY };
+  return { html: renderReportHtml(report, options), contentSecurityPolicy: POLICY.header };
 }
 
 interface Banner {
   readonly label: string;
-  readonly tone: 'ok' | 'bad' | 'warn' | 'info';
+  readonly tone: Tone;
   readonly icon: string;
 }
 
-const ICONS = {
-  ok: '<svg class="icon" viewBox="0 0 36 36" aria-hidden="true"><circle cx="18" cy="18" r="17" fill="#1a7f37"/><path d="M10 18.5l5.5 5.5L27 12.5" stroke="#fff" stroke-width="3.5" fill="none" stroke-linecap="round" stroke-linejoin="round"/></svg>',
-  bad: '<svg class="icon" viewBox="0 0 36 36" aria-hidden="true"><path d="M18 2L35 33H1z" fill="#b42318"/><path d="M18 12v11" stroke="#fff" stroke-width="3.5" stroke-linecap="round"/><circle cx="18" cy="28" r="2.2" fill="#fff"/></svg>',
-  info: '<svg class="icon" viewBox="0 0 36 36" aria-hidden="true"><circle cx="18" cy="18" r="17" fill="#0969da"/><path d="M13 14a5 5 0 1 1 7 4.6c-1.3.6-2 1.4-2 2.9v1" stroke="#fff" stroke-width="3.2" fill="none" stroke-linecap="round"/><circle cx="18" cy="28" r="2.2" fill="#fff"/></svg>',
-  warn: '<svg class="icon" viewBox="0 0 36 36" aria-hidden="true"><circle cx="18" cy="18" r="15.5" fill="none" stroke="#9a6700" stroke-width="3"/><path d="M8 28L28 8" stroke="#9a6700" stroke-width="3"/></svg>',
-} as const;
-
 function bannerOf(report: Report): Banner {
   const health = report.health ?? healthOf(report);
-  if (health === 'blind') return { label: 'VERIFIER BLIND', tone: 'bad', icon: ICONS.bad };
-  if (health === 'outage') return { label: 'OUTAGE', tone: 'bad', icon: ICONS.bad };
-  if (health === 'auth-failure') return { label: 'AUTH FAILURE', tone: 'bad', icon: ICONS.bad };
-  if (health === 'failover') return { label: 'FAILOVER', tone: 'bad', icon: ICONS.bad };
-  if (health === 'drift') return { label: 'DRIFT', tone: 'bad', icon: ICONS.bad };
-  if (health === 'config-drift') return { label: 'CONFIG DRIFT', tone: 'bad', icon: ICONS.bad };
+  const label = HEALTH_LABEL[health];
+  if (health !== 'ok' && label !== undefined) return { label, tone: 'bad', icon: ICONS.bad };
   switch (report.status) {
     case 'ok':
       return { label: 'OK', tone: 'ok', icon: ICONS.ok };
@@ -81,21 +61,8 @@ function bannerOf(report: Report): Banner {
   }
 }
 
-const STATUS_TONE: Readonly<Record<string, Banner['tone']>> = { ok: 'ok', drift: 'bad', inconclusive: 'info', 'no-data': 'warn' };
-const SEVERITY_TONE: Readonly<Record<ReportFinding['severity'], Banner['tone']>> = { alert: 'bad', warning: 'warn', info: 'info' };
-
-function tag(text: string, tone: Banner['tone']): string {
-  return `<span class="tag st-${tone}">${escapeHtml(text)}</span>`;
-}
-
-function table(headers: readonly string[], rows: readonly (readonly string[])[], numeric: ReadonlySet<number> = new Set()): string {
-  const head = headers.map((h, i) => `<th scope="col"${numeric.has(i) ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('');
-  // data-label lets narrow screens show each row as a card ("Label: value") instead of a squeezed grid.
-  const body = rows
-    .map((r) => `<tr>${r.map((cell, i) => `<td data-label="${escapeHtml(headers[i] ?? '')}"${numeric.has(i) ? ' class="num"' : ''}>${cell}</td>`).join('')}</tr>`)
-    .join('\n');
-  return `<div class="table-wrap"><table class="stack"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
-}
+const STATUS_TONE: Readonly<Record<string, Tone>> = { ok: 'ok', drift: 'bad', inconclusive: 'info', 'no-data': 'warn' };
+const SEVERITY_TONE: Readonly<Record<ReportFinding['severity'], Tone>> = { alert: 'bad', warning: 'warn', info: 'info' };
 
 /** A compact span: `01:00–02:00 UTC` within one day, otherwise `11-24 02:00 – 11-25 02:00 UTC`. */
 function span(fromIso: string, toIso: string): string {
@@ -109,12 +76,6 @@ function span(fromIso: string, toIso: string): string {
     : `${f.slice(5, 10)} ${f.slice(11, 16)} – ${t.slice(5, 10)} ${t.slice(11, 16)} UTC`;
 }
 
-function utc(iso: string | null | undefined): string {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
-
 /**
  * Renders the report as one self-contained HTML page: inline CSS and SVG only, no script, no external resource,
  * readable on a phone. Every text comes from the report and is HTML-escaped; every chart has its numbers beside
@@ -124,13 +85,7 @@ export function renderReportHtml(report: Report, options: RenderOptions = {}): s
   const labels = labelBackends(report.backends.map((b) => ({ name: b.name, region: b.region ?? undefined })));
   const banner = bannerOf(report);
   const title = `${banner.label}${banner.label.toLowerCase() !== report.status ? ` (${report.status})` : ''} · ${report.pool} · APIM pool verifier`;
-  const refresh =
-    options.refreshSeconds !== undefined &&
-    Number.isInteger(options.refreshSeconds) &&
-    options.refreshSeconds >= REFRESH_LIMITS.min &&
-    options.refreshSeconds <= REFRESH_LIMITS.max
-      ? options.refreshSeconds
-      : undefined;
+  const refresh = refreshSecondsOf(options.refreshSeconds);
   const identified = report.backends.reduce((s, b) => s + b.observedCount, 0);
   const sections: Section[] = [
     { id: 'findings', heading: report.findings.length === 0 ? 'Findings' : `Findings (${report.findings.length})`, body: renderFindings(report) },
@@ -153,19 +108,11 @@ export function renderReportHtml(report: Report, options: RenderOptions = {}): s
     { id: 'budget', heading: 'Probe budget and what it can detect', body: renderBudget(report), collapsed: true },
     { id: 'source', heading: 'Data source', body: renderSource(report), collapsed: !report.dataSource.degraded },
   ];
-  const links = options.windowLinks === false ? '' : renderWindowLinks(report.window.name, refresh);
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="${escapeHtml(META_POLICY)}">
-${refresh !== undefined ? `<meta http-equiv="refresh" content="${refresh}">\n` : ''}<meta name="color-scheme" content="light">
-<meta name="referrer" content="no-referrer">
-<link rel="icon" href="data:,">
-<title>${escapeHtml(title)}</title>
-<style>${REPORT_STYLE}</style>
-</head>
+  const poolQuery = options.fleet ? poolQueryOf(options.fleet) : '';
+  const links =
+    (options.fleet ? `<p class="fleet-link"><a href="?format=html${refresh !== undefined ? `&amp;refresh=${refresh}` : ''}">← All pools (fleet overview)</a></p>` : '') +
+    (options.windowLinks === false ? '' : renderWindowLinks(report.window.name, refresh, poolQuery));
+  return `${renderHead({ title, style: REPORT_STYLE, metaPolicy: POLICY.meta, refreshSeconds: refresh })}
 <body>
 <header class="banner st-${banner.tone}" role="status">
 <div class="banner-inner">
@@ -201,13 +148,19 @@ function section(s: Section): string {
 }
 
 /** Relative links to the same page for each window; the current one is marked, not linked. */
-function renderWindowLinks(current: string, refresh: number | undefined): string {
+function renderWindowLinks(current: string, refresh: number | undefined, poolQuery: string): string {
   const items = (['run', 'hour', 'day'] as const).map((w) => {
     const label = w === 'run' ? 'Latest run' : w === 'hour' ? 'Last hour' : 'Last day';
     if (w === current) return `<li><strong aria-current="page">${label}</strong></li>`;
-    return `<li><a href="?window=${w}&amp;format=html${refresh !== undefined ? `&amp;refresh=${refresh}` : ''}">${label}</a></li>`;
+    return `<li><a href="?${poolQuery}window=${w}&amp;format=html${refresh !== undefined ? `&amp;refresh=${refresh}` : ''}">${label}</a></li>`;
   });
   return `<nav class="windows" aria-label="Headline window"><ul>${items.join('')}</ul></nav>`;
+}
+
+/** `pool=<name>&amp;` (and `service=<name>&amp;`), URL-encoded then HTML-escaped, to prefix a query string in an href. */
+function poolQueryOf(fleet: { readonly pool: string; readonly service?: string }): string {
+  const query = `pool=${encodeURIComponent(fleet.pool)}&${fleet.service !== undefined ? `service=${encodeURIComponent(fleet.service)}&` : ''}`;
+  return escapeHtml(query);
 }
 
 /** ` (124 answers of 4 runs judged on their own left out)` when the primary window left flagged runs out. */
@@ -215,11 +168,6 @@ function leftOutNote(report: Report): string {
   const left = report.windows.find((w) => w.name === report.window.name)?.leftOut;
   if (!left || left.runs === 0) return '';
   return `; ${formatCount(left.answers)} ${left.answers === 1 ? 'answer' : 'answers'} of ${formatCount(left.runs)} ${left.runs === 1 ? 'run' : 'runs'} judged on ${left.runs === 1 ? 'its' : 'their'} own left out`;
-}
-
-function utcSeconds(iso: string): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
 function renderFindings(report: Report): string {

@@ -5,6 +5,7 @@ import type { Report } from '../../../src/lib/report/types';
 import { describeSentNotification } from '../../../src/lib/verifier/runVerificationCycle';
 import { inputOf, labPool, richReportInput, windowOf } from './fixtures';
 import { storyReport } from './storyFixture';
+import { RULES, textOf } from './proofreading';
 
 /**
  * Proofreading every sentence the report and the logs can produce, over reports of every kind: healthy,
@@ -43,31 +44,6 @@ function throttledReport(): Report {
     }),
   );
 }
-
-/** Visible text of the page: tags out, entities decoded, one line per block. */
-function textOf(html: string): string {
-  return html
-    .replace(/<style>[\s\S]*?<\/style>/g, '')
-    .replace(/<(br|\/p|\/li|\/tr|\/h\d|\/figcaption|\/summary)[^>]*>/g, '\n')
-    .replace(/<\/(text|title|td|th)>/g, '\n')
-    .replace(/<(\/?(div|section|ul|table|thead|tbody|tr|figure|details|nav|header|main|footer|svg|h\d|p|li))\b[^>]*>/g, '\n')
-    .replace(/<[^>]+>/g, '')
-    .replace(/&amp;/g, '&')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'");
-}
-
-const RULES: [string, RegExp][] = [
-  ['a plural noun after 1', /(?<![\d.,])\b1 (bins|runs|probes|answers|backends|points|windows|fields|failures|seconds)\b/],
-  ['a doubled word', /(?<![-\w.[])([A-Za-z]{2,})[ \t]+\1\b/i],
-  ['"yes (no channel)"', /yes \(no channel\)/],
-  ['a double full stop', /(?<!\.)\.\.(?!\.)/],
-  ['a space before punctuation', /[A-Za-z0-9)] [,;:](?=\s)|[A-Za-z0-9)] \.(?=\s|$)/],
-  ['an empty parenthesis', /\(\s*\)/],
-  ['an undefined or NaN', /\b(undefined|NaN|null)\b/],
-];
 
 describe('proofreading what the report and the logs say', () => {
   it.each(reports())('the %s report: headline, findings, window explanations, page and CLI text', (_name, report) => {

@@ -265,6 +265,16 @@ describe('renderReportHtml navigation', () => {
     expect(renderReportHtml(report)).not.toContain('http-equiv="refresh"');
   });
 
+  it('links back to the fleet overview only when asked, keeping the refresh, the pool and its service in every link', () => {
+    expect(renderReportHtml(report)).not.toContain('All pools');
+    const html = renderReportHtml(report, { refreshSeconds: 60, fleet: { pool: 'gpt-4o mini&<x>', service: 'apim-prod' } });
+    expect(html).toContain('<a href="?format=html&amp;refresh=60">← All pools (fleet overview)</a>');
+    expect(html).toContain('<a href="?pool=gpt-4o%20mini%26%3Cx%3E&amp;service=apim-prod&amp;window=run&amp;format=html&amp;refresh=60">Latest run</a>');
+    const noService = renderReportHtml(report, { fleet: { pool: 'gpt-4o' } });
+    expect(noService).toContain('<a href="?format=html">← All pools (fleet overview)</a>');
+    expect(noService).toContain('<a href="?pool=gpt-4o&amp;window=day&amp;format=html">Last day</a>');
+  });
+
   it('opens on a table of contents and folds the secondary sections', () => {
     const html = renderReportHtml(report);
     const toc = /<nav class="toc"[^>]*>([\s\S]*?)<\/nav>/.exec(html)?.[1] ?? '';
