@@ -23,6 +23,8 @@ import type { CycleDependencies, ExpectationSource } from '../lib/verifier/runVe
 import { createAzureEnvironment } from './environments/azure/createAzureEnvironment';
 import type { EnvironmentAdapters, EnvironmentInputs } from './environments/types';
 import { runsPerHourOf } from './runsPerHourOf';
+import { createGatewayAttemptSource } from './createGatewayAttemptSource';
+import type { GatewayAttemptSource } from '../lib/gatewayAttempts/types';
 /** The embedded environment, as far as the app needs to know it (URLs, key, where the APIM service "is"). */
 export interface EmbeddedEndpoints {
   readonly gatewayUrl: string;
@@ -59,6 +61,11 @@ export interface Services {
   readonly alerts: { readonly store: AlertStateStore; readonly notifiers: readonly Notifier[]; readonly reminderAfterMs: number };
   /** Set when the app started the embedded emulator itself. */
   readonly embedded: EmbeddedEndpoints | undefined;
+  /**
+   * Issue 16 (h429): the gateway's own record of its backend calls (the emulator's access log, or APIM's gateway
+   * logs), read for the report's `gatewayAttempts`; absent when none is known. See createGatewayAttemptSource.
+   */
+  readonly gatewayAttempts?: GatewayAttemptSource;
   cycleDependencies(log: (line: string) => void): CycleDependencies;
   close(): Promise<void>;
 }
@@ -159,7 +166,10 @@ export async function createServices(env: Readonly<Record<string, string | undef
     throw error;
   }
   try {
-    return assembleServices(env, settings, declaredPool, adapters, { embedded, ownsEmbedded, gatewayUrl, subscriptionKey, arm, scope });
+    const services = assembleServices(env, settings, declaredPool, adapters, { embedded, ownsEmbedded, gatewayUrl, subscriptionKey, arm, scope });
+    // Issue 16 (h429): the gateway's own 429s for the report, where a record of them is known.
+    const gatewayAttempts = createGatewayAttemptSource({ settings, onEmulator, gatewayUrl, credential, apiId: location?.apiId });
+    return gatewayAttempts === undefined ? services : { ...services, gatewayAttempts };
   } catch (error) {
     // Everything opened so far is closed again (issue 15: a failed start-up left the emulator running).
     await adapters.close().catch(() => undefined);
