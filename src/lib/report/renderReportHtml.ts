@@ -288,7 +288,7 @@ function renderErrors(report: Report, labels: ReadonlyMap<string, string>): stri
     '<em>not attributed</em>',
     escapeHtml(formatCount(report.unidentified.count)),
     escapeHtml(formatCount(sum(rest, (s) => s === '429'))),
-    ...(gateway === null ? [] : [escapeHtml(gateway.unattributed > 0 ? `${formatCount(gateway.unattributed)} calls` : '—')]),
+    ...(gateway === null ? [] : [escapeHtml(gateway.unattributed > 0 ? `${formatCount(gateway.unattributed)} ${gateway.unattributed === 1 ? 'call' : 'calls'}` : '—')]),
     escapeHtml(formatCount(sum(rest, is5xx))),
     escapeHtml(formatCount(sum(rest, (s) => s === '401' || s === '403'))),
     escapeHtml(`${formatCount(report.errors.timeout)} / ${formatCount(report.errors.network)}`),

@@ -25,6 +25,25 @@ function reports(): [string, Report][] {
     ],
     ['outage', buildReport(inputOf({ windows: [windowOf({ name: 'run', status: 'no-data', answered: {}, unattributedByStatus: { '500': 1 } })], primaryWindow: 'run' }))],
     ['no data', buildReport(inputOf({ windows: [], primaryWindow: 'hour' }))],
+    // Issue 16: the gateway's own 429s, from the emulator's access log (one breaker trip) and from gateway logs.
+    ...(['emulator-access-log', 'gateway-logs'] as const).map((source): [string, Report] => [
+      `drift with gateway attempts (${source})`,
+      {
+        ...buildReport(richReportInput()),
+        gatewayAttempts: {
+          source,
+          perAttempt: source === 'emulator-access-log',
+          note: 'Where the numbers come from.',
+          from: '2026-11-25T01:00:00.000Z',
+          to: '2026-11-25T02:00:00.000Z',
+          byBackend: {
+            'openai-instance1': { attempts: 120, throttled429: 0, serverErrors: 0, breakerTrips: source === 'gateway-logs' ? null : 0 },
+            'openai-instance2': { attempts: 1, throttled429: 1, serverErrors: 0, breakerTrips: source === 'gateway-logs' ? null : 1 },
+          },
+          unattributed: source === 'gateway-logs' ? 1 : 0,
+        },
+      },
+    ]),
   ];
 }
 
@@ -44,7 +63,7 @@ function textOf(html: string): string {
 }
 
 const RULES: [string, RegExp][] = [
-  ['a plural noun after 1', /(?<![\d.,])\b1 (bins|runs|probes|answers|backends|points|windows|fields|failures|seconds)\b/],
+  ['a plural noun after 1', /(?<![\d.,])\b1 (bins|runs|probes|answers|backends|points|windows|fields|failures|seconds|calls)\b/],
   ['a doubled word', /(?<![-\w.[])([A-Za-z]{2,})[ \t]+\1\b/i],
   ['"yes (no channel)"', /yes \(no channel\)/],
   ['a double full stop', /(?<!\.)\.\.(?!\.)/],
