@@ -2,6 +2,7 @@ import type { ResolvedPool } from '../pool/types';
 import type { TimeWindow } from '../store/types';
 import { ensureError } from '../util/errors';
 import { attributeAttempt } from './attributeAttempt';
+import { shareRecentAttempts } from './shareRecentAttempts';
 import type { BackendAttemptCounts, GatewayAttemptSource, GatewayAttempts } from './types';
 
 /** Options of {@link createAccessLogAttemptSource}. */
@@ -12,6 +13,13 @@ export interface AccessLogAttemptSourceOptions {
   readonly maxEntries?: number;
   /** Budget of one read, ms; default 5,000. */
   readonly timeoutInMs?: number;
+  /**
+   * A result read less than this long ago for the same pool and window length is served again; default 5,000 (a
+   * full read is up to `maxEntries` entries of JSON, and the report is rebuilt at most once a second).
+   */
+  readonly shareForMs?: number;
+  /** Clock for `shareForMs`; default Date.now. */
+  readonly now?: () => number;
 }
 
 const NOTE =
@@ -29,8 +37,8 @@ export function createAccessLogAttemptSource(options: AccessLogAttemptSourceOpti
   if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a whole number ≥ 1');
   const url = `${options.controlUrl.replace(/\/+$/, '')}/access-log?limit=${maxEntries}`;
 
-  return {
-    async readBackendAttempts(pool: ResolvedPool, window: TimeWindow, signal?: AbortSignal): Promise<GatewayAttempts> {
+  return shareRecentAttempts(
+    async (pool: ResolvedPool, window: TimeWindow, signal?: AbortSignal): Promise<GatewayAttempts> => {
       const timeout = AbortSignal.timeout(timeoutInMs);
       let entries: unknown;
       try {
@@ -44,7 +52,9 @@ export function createAccessLogAttemptSource(options: AccessLogAttemptSourceOpti
       if (!Array.isArray(entries)) throw new Error(`The emulator's access log (GET ${url}) answered without an 'entries' array`);
       return countAttempts(pool, window, entries, maxEntries);
     },
-  };
+    options.shareForMs ?? 5_000,
+    options.now,
+  );
 }
 
 /** Counts the attempts of access-log entries (oldest first, at most `limit` of the newest) in `window`. */

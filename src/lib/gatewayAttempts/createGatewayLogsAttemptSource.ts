@@ -8,6 +8,7 @@ import { TelemetrySetupError } from '../telemetry/TelemetrySetupError';
 import { ensureError } from '../util/errors';
 import { attributeAttempt, hostOf } from './attributeAttempt';
 import { composeGatewayAttemptsQuery, GATEWAY_ATTEMPTS_COLUMNS, MAX_ATTEMPT_GROUPS, type GatewayLogsTable } from './gatewayAttemptsQuery';
+import { shareRecentAttempts } from './shareRecentAttempts';
 import type { BackendAttemptCounts, GatewayAttemptSource, GatewayAttempts } from './types';
 
 /** Options of {@link createGatewayLogsAttemptSource}. */
@@ -46,8 +47,6 @@ export function createGatewayLogsAttemptSource(options: GatewayLogsAttemptSource
   }
   if (!Number.isFinite(timeoutInMs) || timeoutInMs < 1) throw new TelemetrySetupError('timeoutInMs', 'must be a positive number of milliseconds');
   const table = options.table ?? 'resource-specific';
-  const now = options.now ?? Date.now;
-  const shared = new Map<string, { readonly atMs: number; readonly result: Promise<GatewayAttempts> }>();
 
   const read = async (pool: ResolvedPool, window: TimeWindow, signal?: AbortSignal): Promise<GatewayAttempts> => {
     const query = composeGatewayAttemptsQuery(table, {
@@ -110,19 +109,5 @@ export function createGatewayLogsAttemptSource(options: GatewayLogsAttemptSource
     return { source: 'gateway-logs', perAttempt: false, note: notes.join(' '), byBackend, unattributed, window };
   };
 
-  return {
-    readBackendAttempts(pool, window, signal) {
-      const shareForMs = options.shareForMs ?? 0;
-      if (shareForMs <= 0) return read(pool, window, signal);
-      // Report pages refresh often; Log Analytics allows about 200 queries per 30 s per user.
-      const key = JSON.stringify([pool.name, window.toMs - window.fromMs]);
-      const hit = shared.get(key);
-      if (hit !== undefined && now() - hit.atMs < shareForMs) return hit.result;
-      const result = read(pool, window, signal);
-      shared.set(key, { atMs: now(), result });
-      result.catch(() => shared.delete(key));
-      while (shared.size > 16) shared.delete(shared.keys().next().value as string);
-      return result;
-    },
-  };
+  return shareRecentAttempts(read, options.shareForMs ?? 0, options.now);
 }
