@@ -1,5 +1,4 @@
 import { SETTING_DEFAULTS } from '../src/lib/config/loadConfig';
-import path from 'node:path';
 import { createServices, type Services } from '../src/app/createServices';
 import { runStartup } from '../src/app/runStartup';
 import { startEmbeddedEnvironment, type EmbeddedEnvironment } from '../src/emulator/startEmbeddedEnvironment';

@@ -18,6 +18,7 @@ const SECTIONS: Record<string, string> = {
   'load-while-probing': './loadWhileProbing',
   'unbounded-values': './unboundedValues',
   cliVerify: './cliVerify',
+  npxFirstCall: './npxFirstCall',
   reportCache: './reportCache',
 };
 

@@ -2,6 +2,7 @@ import type { Report } from '../lib/report/types';
 import type { WindowEvidence } from '../lib/store/types';
 import { assembleFromWindows, BLIND_VERDICT, emptyEvidence, readServiceWindows, type WindowToAssess } from '../lib/verifier/runVerificationCycle';
 import { ensureError } from '../lib/util/errors';
+import { readGatewayAttempts } from './readGatewayAttempts';
 import type { Services } from './createServices';
 
 /**
@@ -27,7 +28,7 @@ export async function buildServiceReport(services: Services, primaryWindow: 'run
   }
   windows.push(...(await readServiceWindows(deps, pool.name, nowMs, signal)));
   if (services.allTrafficEvidence) windows.push(await readAllTrafficWindow(services, pool.name, nowMs, log, signal));
-  return assembleFromWindows(
+  const report = await assembleFromWindows(
     { ...deps, settings: { ...deps.settings, primaryWindow } },
     pool,
     windows,
@@ -35,6 +36,9 @@ export async function buildServiceReport(services: Services, primaryWindow: 'run
     (await services.state.lastStartupRecord(services.declaredPool.name))?.policy ?? [],
     blind,
   );
+  // Issue 16: the gateway's own 429s beside the probes' (only where a record of them is known).
+  if (services.gatewayAttempts === undefined) return report;
+  return { ...report, gatewayAttempts: await readGatewayAttempts(services.gatewayAttempts, pool, report.window, log, signal) };
 }
 
 /** The latest run's window, from wherever evidence lives (the local store, or Azure Monitor Logs in Azure). */

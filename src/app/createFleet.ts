@@ -12,6 +12,7 @@ import type { SqliteStore } from '../lib/store/sqliteStore';
 import type { TelemetryHealth } from '../lib/telemetry/createTelemetryHealth';
 import { assembleServices, resolveLocation, type CreateServicesOptions, type EmbeddedEndpoints, type Services } from './createServices';
 import { createAzureEnvironment } from './environments/azure/createAzureEnvironment';
+import { createGatewayAttemptSource } from './createGatewayAttemptSource';
 import type { Environment, EnvironmentInputs } from './environments/types';
 
 /** Every pool this app watches, with what they share (settings, the environment's stores, the queue, the emulator). */
@@ -177,7 +178,7 @@ function buildPool(
     apimService: location?.serviceName ?? new URL(gatewayUrl).hostname,
     apiId: location?.apiId,
   });
-  return assembleServices(settings, pool, adapters, {
+  const services = assembleServices(settings, pool, adapters, {
     embedded: onEmulator ? embedded : undefined,
     gatewayUrl,
     subscriptionKey: wiring.subscriptionKey,
@@ -188,6 +189,18 @@ function buildPool(
     service: serviceOf(pool),
     instanceId: wiring.instanceId,
   });
+  // Issue 16: the gateway's own 429s for the report, where a record of them is known (the emulator's access log,
+  // or APIM's gateway logs).
+  const gatewayAttempts = createGatewayAttemptSource({
+    settings,
+    onEmulator,
+    gatewayUrl,
+    credential: wiring.credential,
+    apiId: location?.apiId,
+    // One API per pool on a fleet's emulator: count this pool's API only (pools may share backends).
+    emulatorApiPath: onEmulator && embedded?.gatewayUrlOf !== undefined ? new URL(gatewayUrl).pathname.replace(/^\/+/, '') : undefined,
+  });
+  return gatewayAttempts === undefined ? services : { ...services, gatewayAttempts };
 }
 
 /** The setting a pool without a gateway (or key) needs, naming the pool and its file, never a value. */

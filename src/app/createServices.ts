@@ -1,19 +1,15 @@
-import { hostname } from 'node:os';
-import path from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
 import type { AlertStateStore } from '../lib/alerts/stateStore';
 import type { Notifier } from '../lib/alerts/types';
 import { createWebhookNotifier } from '../lib/alerts/webhookNotifier';
-import { loadConfig } from '../lib/config/loadConfig';
 import type { Settings } from '../lib/config/types';
-import { createArmClient, type ArmClient } from '../lib/deploy/armClient';
 import { compareDeployed } from '../lib/deploy/compareDeployed';
-import { createAzureCredential, createLocalCredential } from '../lib/deploy/createCredential';
 import { readDeployedPool } from '../lib/deploy/readDeployedPool';
-import { loadPoolDefinition } from '../lib/pool/loadPoolDefinition';
+import type { ArmClient } from '../lib/deploy/armClient';
 import type { ApimLocation, ResolvedPool } from '../lib/pool/types';
+import type { EvidenceScope } from '../lib/state/evidenceScope';
+import type { EnvironmentAdapters } from './environments/types';
 import type { FleetEntry } from '../lib/pool/loadFleetDefinitions';
-import { evidenceScope, type EvidenceScope } from '../lib/state/evidenceScope';
 import type { SharedState } from '../lib/state/types';
 import type { SqliteStore } from '../lib/store/sqliteStore';
 import type { EvidenceSource, ProbeSink } from '../lib/store/types';
@@ -21,9 +17,8 @@ import type { TelemetryHealth } from '../lib/telemetry/createTelemetryHealth';
 import { createTrafficProbeGate } from '../lib/telemetry/createTrafficProbeGate';
 import { ensureError } from '../lib/util/errors';
 import type { CycleDependencies, ExpectationSource } from '../lib/verifier/runVerificationCycle';
-import { createAzureEnvironment } from './environments/azure/createAzureEnvironment';
-import type { EnvironmentAdapters, EnvironmentInputs } from './environments/types';
 import { runsPerHourOf } from './runsPerHourOf';
+import type { GatewayAttemptSource } from '../lib/gatewayAttempts/types';
 /** The embedded environment, as far as the app needs to know it (URLs, key, where the APIM service "is"). */
 export interface EmbeddedEndpoints {
   /** The API base of the first (or only) pool. */
@@ -67,6 +62,11 @@ export interface Services {
   readonly alerts: { readonly store: AlertStateStore; readonly notifiers: readonly Notifier[]; readonly reminderAfterMs: number };
   /** Set when this pool is probed through the embedded emulator. */
   readonly embedded: EmbeddedEndpoints | undefined;
+  /**
+   * Issue 16 (h429): the gateway's own record of its backend calls (the emulator's access log, or APIM's gateway
+   * logs), read for the report's `gatewayAttempts`; absent when none is known. See createGatewayAttemptSource.
+   */
+  readonly gatewayAttempts?: GatewayAttemptSource;
   cycleDependencies(log: (line: string) => void): CycleDependencies;
   /** Closes this pool's own clients; a fleet member's shared environment is closed by the fleet. */
   close(): Promise<void>;

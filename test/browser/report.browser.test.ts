@@ -16,7 +16,19 @@ describeIfChromium('the HTML report in Chromium', () => {
   const { html, contentSecurityPolicy } = renderReport(report);
   const hostile = renderReport(buildReport(hostileReportInput()));
   // The demo's story over the last hour: healthy runs, four drifting runs (an incident opened and closed), healthy again.
-  const story = renderReport(storyReport({ primaryWindow: 'run', alerts: true }));
+  // With the gateway's own record of backend calls (issue 16): one more column in the errors table, which must fit a phone too.
+  const story = renderReport({
+    ...storyReport({ primaryWindow: 'run', alerts: true }),
+    gatewayAttempts: {
+      source: 'emulator-access-log',
+      perAttempt: true,
+      note: "Every backend call the embedded gateway made, from its access log (/_emulator/access-log).",
+      from: '2026-11-25T01:00:00.000Z',
+      to: '2026-11-25T01:00:06.000Z',
+      byBackend: { 'openai-instance1': { attempts: 1_031, throttled429: 0, serverErrors: 0, breakerTrips: 0 }, 'openai-instance2': { attempts: 12, throttled429: 12, serverErrors: 0, breakerTrips: 3 } },
+      unattributed: 0,
+    },
+  });
   let fixture: BrowserFixture;
 
   beforeAll(async () => {
@@ -102,6 +114,7 @@ describeIfChromium('the HTML report in Chromium', () => {
     expect(sizes.length).toBeGreaterThan(8);
     expect(sizes.filter((s) => s.px < 11)).toEqual([]);
     expect(await page.locator('#timeline figcaption').innerText()).toContain('Shaded: drift from');
+    expect(await page.locator('#errors').textContent()).toContain('429 at the gateway');
     const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
     expect(overflow).toBeLessThanOrEqual(0);
     await page.close();

@@ -209,12 +209,17 @@ function renderErrors(report: Report, labels: ReadonlyMap<string, string>): stri
       .map(([s, n]) => `${formatCount(n)} × ${s}`)
       .join(', ') || 'none';
   const attributed: Record<string, number> = {};
+  // Issue 16: the gateway's own 429s beside the probes' (only when a record of them is known).
+  const gateway = report.gatewayAttempts ?? null;
+  const gatewayCell = (counts: { attempts: number; throttled429: number } | undefined): string[] =>
+    gateway === null ? [] : [escapeHtml(counts === undefined ? '—' : `${formatCount(counts.throttled429)} of ${formatCount(counts.attempts)}`)];
   const rows = report.backends.map((b) => {
     for (const [s, n] of Object.entries(b.errorsByStatus)) attributed[s] = (attributed[s] ?? 0) + n;
     return [
       escapeHtml(labels.get(b.name) ?? b.name),
       escapeHtml(formatCount(b.observedCount)),
       escapeHtml(formatCount(sum(b.errorsByStatus, (s) => s === '429'))),
+      ...gatewayCell(gateway?.byBackend[b.name]),
       escapeHtml(formatCount(sum(b.errorsByStatus, is5xx))),
       escapeHtml(formatCount(sum(b.errorsByStatus, (s) => s === '401' || s === '403'))),
       '—',
@@ -232,6 +237,7 @@ function renderErrors(report: Report, labels: ReadonlyMap<string, string>): stri
     '<em>not attributed</em>',
     escapeHtml(formatCount(report.unidentified.count)),
     escapeHtml(formatCount(sum(rest, (s) => s === '429'))),
+    ...(gateway === null ? [] : [escapeHtml(gateway.unattributed > 0 ? `${formatCount(gateway.unattributed)} ${gateway.unattributed === 1 ? 'call' : 'calls'}` : '—')]),
     escapeHtml(formatCount(sum(rest, is5xx))),
     escapeHtml(formatCount(sum(rest, (s) => s === '401' || s === '403'))),
     escapeHtml(`${formatCount(report.errors.timeout)} / ${formatCount(report.errors.network)}`),
@@ -239,7 +245,9 @@ function renderErrors(report: Report, labels: ReadonlyMap<string, string>): stri
     '—',
     escapeHtml(detail(rest)),
   ]);
-  return `${table(['Backend', '2xx answers', '429', '5xx', '401/403', 'Timeouts / network', 'Latency p50', 'Latency p95', 'By status'], rows, new Set([1, 2, 3, 4, 5, 6, 7]))}
+  const headers = ['Backend', '2xx answers', '429', ...(gateway === null ? [] : ['429 at the gateway']), '5xx', '401/403', 'Timeouts / network', 'Latency p50', 'Latency p95', 'By status'];
+  return `${table(headers, rows, new Set(headers.map((_, i) => i).filter((i) => i > 0 && i < headers.length - 1)))}${gateway === null ? '' : `
+<p class="small">${escapeHtml(describeGatewayColumn(gateway))}</p>`}
 <p class="small muted">Counts are what reached the probes. A 429 that the API policy retried on another backend reaches the probe as that backend's answer, and a backend whose circuit breaker tripped gets no traffic: a throttled backend can show 0 × 429 and only a lower share (the gateway's own logs show its attempts). A timeout or network failure carries no identifying header, so it cannot be attributed to a backend. "Not attributed" 2xx answers are answers whose identifier matched no backend. Latency is the probe's round trip through the gateway.</p>`;
 }
 
@@ -280,6 +288,14 @@ function renderTokens(report: Report): string {
     }
   }
   return parts.join('\n');
+}
+
+/** The sentence under the errors table that says where "429 at the gateway" comes from. */
+function describeGatewayColumn(gateway: NonNullable<Report['gatewayAttempts']>): string {
+  const span = `${gateway.from.replace('T', ' ').replace(/\.\d+Z$/, 'Z')} to ${gateway.to.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}`;
+  const trips = Object.values(gateway.byBackend).reduce((acc, c) => acc + (c.breakerTrips ?? 0), 0);
+  const tripText = trips > 0 ? ` ${formatCount(trips)} ${trips === 1 ? 'answer' : 'answers'} tripped a circuit breaker; the gateway then sends that backend nothing until the breaker closes.` : '';
+  return `"429 at the gateway" (N of M): N answers of 429 among the M calls to that backend the gateway recorded from ${span}. ${gateway.note}${tripText}`;
 }
 
 function renderFailover(report: Report, labels: ReadonlyMap<string, string>): string {

@@ -1,5 +1,5 @@
 import { escapeHtml } from './escapeHtml';
-import { countOf, formatCount, formatPercent, formatPoints, formatPValue } from './format';
+import { countOf, formatPercent, formatPoints, formatPValue } from './format';
 import { seriesStyle } from './seriesStyle';
 import type { ReportBackend } from './types';
 

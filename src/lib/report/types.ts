@@ -74,6 +74,13 @@ export interface Report {
   readonly gatewayThrottled?: ReportGatewayThrottled;
   /** The verifier's own token use in the primary window, against the API's limit when the definition declares it. */
   readonly tokenUse?: ReportTokenUse;
+  /**
+   * What the gateway itself recorded of its backend calls in the primary window: the 429s that probes cannot see
+   * when the API policy retries them on another backend (or a tripped breaker sends that backend nothing). Null or
+   * absent when no such record is known here (a real gateway without ALL_TRAFFIC_SOURCE=gateway-logs) or it could
+   * not be read (the service log says why).
+   */
+  readonly gatewayAttempts?: ReportGatewayAttempts | null;
 }
 
 /** What the gateway's token limit did to the verifier's probes (see `Report.gatewayThrottled`). */
@@ -105,6 +112,23 @@ export interface ReportTokenUse {
   readonly runShareOfLimitPercent: number | null;
   /** Above this percentage of the limit a finding warns (the verifier must stay well inside the limit). */
   readonly warnAbovePercent: number;
+}
+
+/** The gateway's own record of its backend calls (see `Report.gatewayAttempts`). */
+export interface ReportGatewayAttempts {
+  /** `emulator-access-log` (the embedded gateway's access log) or `gateway-logs` (APIM's resource logs). */
+  readonly source: string;
+  /** True when every backend call is counted (retries included); false when only one call per client request is recorded. */
+  readonly perAttempt: boolean;
+  /** Where the numbers come from and what they leave out, in words. */
+  readonly note: string;
+  /** The span counted (ISO 8601); may start after the window when the source no longer holds older records. */
+  readonly from: string;
+  readonly to: string;
+  /** Per pool member: backend calls, 429 answers, 5xx answers, breaker trips (null where the source cannot know). */
+  readonly byBackend: Readonly<Record<string, { readonly attempts: number; readonly throttled429: number; readonly serverErrors: number; readonly breakerTrips: number | null }>>;
+  /** Recorded backend calls that matched no member of the pool. */
+  readonly unattributed: number;
 }
 
 /** Share over time across a span longer than one run: one point per run (or per time bin when runs are unknown). */

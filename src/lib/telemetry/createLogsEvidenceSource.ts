@@ -81,7 +81,7 @@ export interface LogsEvidenceSourceOptions {
 const TIMESPAN_MARGIN_IN_MS = 60_000;
 const POOL_NAME = /^[^<>*%&:\\?/+#\s]{1,80}$/;
 const TIMEOUT_STATUSES = new Set([408, 504]);
-const SIGNAL_HEADER = 'x-apim-pool-verifier-call';
+export const SIGNAL_HEADER = 'x-apim-pool-verifier-call';
 let nextCallId = 0;
 const registries = new WeakMap<LogsQueryClient, Map<string, AbortSignal>>();
 
@@ -616,7 +616,7 @@ const slots = new WeakMap<LogsQueryClient, { inFlight: number; waiting: (() => v
  * Waits for a free query slot of `client` (a FIFO semaphore shared by every source using the client), so a
  * report's 10 queries never exceed the service's ~5 concurrent queries per user.
  */
-async function acquireSlot(client: LogsQueryClient, limit: number, signal: AbortSignal | undefined): Promise<() => void> {
+export async function acquireSlot(client: LogsQueryClient, limit: number, signal: AbortSignal | undefined): Promise<() => void> {
   signal?.throwIfAborted();
   const state = slots.get(client) ?? { inFlight: 0, waiting: [] };
   slots.set(client, state);
@@ -651,7 +651,7 @@ async function acquireSlot(client: LogsQueryClient, limit: number, signal: Abort
  * Abort signals per in-flight call of one client, applied by a policy added once to the client's pipeline
  * (before the retry policy, so a retry stops as soon as the signal aborts).
  */
-function signalRegistry(client: LogsQueryClient): Map<string, AbortSignal> {
+export function signalRegistry(client: LogsQueryClient): Map<string, AbortSignal> {
   const existing = registries.get(client);
   if (existing !== undefined) return existing;
   const registry = new Map<string, AbortSignal>();

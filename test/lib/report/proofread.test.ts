@@ -27,6 +27,25 @@ function reports(): [string, Report][] {
     ['outage', buildReport(inputOf({ windows: [windowOf({ name: 'run', status: 'no-data', answered: {}, unattributedByStatus: { '500': 1 } })], primaryWindow: 'run' }))],
     ['no data', buildReport(inputOf({ windows: [], primaryWindow: 'hour' }))],
     ['gateway-throttled, over the token budget', throttledReport()],
+    // Issue 16: the gateway's own 429s, from the emulator's access log (one breaker trip) and from gateway logs.
+    ...(['emulator-access-log', 'gateway-logs'] as const).map((source): [string, Report] => [
+      `drift with gateway attempts (${source})`,
+      {
+        ...buildReport(richReportInput()),
+        gatewayAttempts: {
+          source,
+          perAttempt: source === 'emulator-access-log',
+          note: 'Where the numbers come from.',
+          from: '2026-11-25T01:00:00.000Z',
+          to: '2026-11-25T02:00:00.000Z',
+          byBackend: {
+            'openai-instance1': { attempts: 120, throttled429: 0, serverErrors: 0, breakerTrips: source === 'gateway-logs' ? null : 0 },
+            'openai-instance2': { attempts: 1, throttled429: 1, serverErrors: 0, breakerTrips: source === 'gateway-logs' ? null : 1 },
+          },
+          unattributed: source === 'gateway-logs' ? 1 : 0,
+        },
+      },
+    ]),
   ];
 }
 

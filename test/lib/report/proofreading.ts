@@ -16,7 +16,7 @@ export function textOf(html: string): string {
 }
 
 export const RULES: [string, RegExp][] = [
-  ['a plural noun after 1', /(?<![\d.,])\b1 (bins|runs|probes|answers|backends|points|windows|fields|failures|seconds|pools|messages|incidents|days)\b/],
+  ['a plural noun after 1', /(?<![\d.,])\b1 (bins|runs|probes|answers|backends|points|windows|fields|failures|seconds|calls|pools|messages|incidents|days)\b/],
   ['a doubled word', /(?<![-\w.[])([A-Za-z]{2,})[ \t]+\1\b/i],
   ['"yes (no channel)"', /yes \(no channel\)/],
   ['a double full stop', /(?<!\.)\.\.(?!\.)/],

@@ -9,6 +9,7 @@ import {
   type TrafficQueryName,
 } from '../../../src/lib/telemetry/queries';
 import { KqlValueError, kqlDatetime, kqlString, kqlTimespanMs } from '../../../src/lib/telemetry/kqlString';
+import { composeGatewayAttemptsQuery, GATEWAY_ATTEMPTS_COLUMNS } from '../../../src/lib/gatewayAttempts/gatewayAttemptsQuery';
 import { decodeStringLiteral, kqlErrors, kqlResultColumns } from './kustoSchema';
 
 const flavours: LogsSchemaFlavour[] = ['classic', 'workspace'];
@@ -131,6 +132,24 @@ describe('the KQL queries', () => {
 });
 
 // The parser round trips of kqlString live here so the slow language service loads in one test file only.
+describe('the gateway-attempts query (issue 16)', () => {
+  const parameters = { backendHosts: ['aoai-nov26-instance1.openai.azure.com', "o'brien.example"], backendIds: ['openai-instance1'], apiId: 'azure-openai-api' };
+  for (const table of ['resource-specific', 'azure-diagnostics'] as const) {
+    it(`is valid KQL over the documented columns and returns exactly the columns the reader checks (${table})`, () => {
+      const query = composeGatewayAttemptsQuery(table, parameters);
+      expect(kqlErrors(query)).toEqual([]);
+      expect(kqlResultColumns(query).sort()).toEqual(
+        [...GATEWAY_ATTEMPTS_COLUMNS].map((name) => `${name}:${name === 'targetHost' || name === 'backendId' ? 'string' : 'long'}`).sort(),
+      );
+    });
+  }
+
+  it('reports a misspelt gateway-logs column, so the check above can fail', () => {
+    const good = composeGatewayAttemptsQuery('resource-specific', parameters);
+    expect(kqlErrors(good.replace('toint(BackendResponseCode)', 'toint(BackendResponseCodes)')).join('\n')).toMatch(/BackendResponseCodes/);
+  });
+});
+
 describe('kqlString through the Kusto parser', () => {
   const awkward = [
     'openai-instance-backend-pool',
