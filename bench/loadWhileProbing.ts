@@ -63,6 +63,7 @@ export async function run(): Promise<string> {
       while (probing) {
         runs += 1;
         const outcome = await bench.host.invokeTimer('probeTimer');
+      await bench.host.drainQueues();
         if (outcome.error) throw new Error(`the probe run failed: ${outcome.error.message}`);
       }
     })();

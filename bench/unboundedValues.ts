@@ -56,6 +56,7 @@ export async function run(): Promise<string> {
     const rows: string[] = [];
     for (let r = 1; r <= RUNS; r += 1) {
       const outcome = await bench.host.invokeTimer('probeTimer');
+      await bench.host.drainQueues();
       if (outcome.error) throw new Error(`run ${r} failed: ${outcome.error.message}`);
       const started = Date.now();
       const response = await fetch(`${bench.reportUrl}?window=day`);

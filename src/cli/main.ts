@@ -135,6 +135,10 @@ async function verifyCommand(args: readonly string[], io: CliIo): Promise<number
   const problems: string[] = [];
   const poolPaths = ((values.pool as string[] | undefined) ?? []).filter((value) => value.trim() !== '');
   if (poolPaths.length === 0) problems.push('--pool is required');
+  // Without a definition to give its gateway.url, the gateway must come from the flag: say so at once.
+  if (poolPaths.length === 0 && values.gateway === undefined) {
+    problems.push('--gateway is required (or "gateway": { "url": … } in the pool definition): the API\'s base URL on the gateway, e.g. https://apim-x.azure-api.net/openai');
+  }
   const gatewayFlag = values.gateway === undefined ? undefined : requireUrl(values.gateway, '--gateway', problems);
   const requests = intFlag(values.requests, '--requests', 1000, 1, 100_000, problems);
   const concurrency = intFlag(values.concurrency, '--concurrency', 16, 1, 256, problems);
@@ -198,7 +202,7 @@ async function verifyCommand(args: readonly string[], io: CliIo): Promise<number
   if (targets.length === 1) {
     const outcome = await run(targets[0]!, '');
     if (values.json === true) io.stdout(`${JSON.stringify(outcome.report, null, 2)}\n`);
-    else if (outcome.exitCode !== ExitCode.CouldNotRun) io.stdout(formatReportText(outcome.report, outcome.summary));
+    else if (!outcome.summary.fatal) io.stdout(formatReportText(outcome.report, outcome.summary));
     return outcome.exitCode;
   }
   // One pool after another: each run's probes and timing are its own, and the gateway sees one verifier at a time.
@@ -221,6 +225,9 @@ interface RunSummary {
   readonly probesSent: number;
   readonly tokensUsed: number;
   readonly stoppedEarly: boolean;
+  readonly stoppedByGatewayThrottle?: boolean;
+  /** Set when the run stopped before the pool (unreachable, the gateway refusing the verifier's key). */
+  readonly fatal: unknown;
 }
 
 /** Most pools one `verify` checks: the same bound as a folder of definitions. */

@@ -19,7 +19,8 @@ export async function probePool(queueItem: unknown, context: InvocationContext):
   if (!parsed.ok) throw new Error(`Not a probe-run message: ${parsed.reason}.`);
   const message = parsed.message;
   const fleet = await getFleet();
-  const log = (line: string): void => context.log(`[${message.pool}] ${line}`);
+  // With several pools every line names its pool; a single pool's lines read as they always did.
+  const log = fleet.pools.length > 1 ? (line: string): void => context.log(`[${message.pool}] ${line}`) : (line: string): void => context.log(line);
   const outcome = await runPoolMessage(fleet, message, log);
   if (!outcome.ran) log(`Probe run skipped: ${outcome.reason}.`);
 }

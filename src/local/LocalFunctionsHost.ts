@@ -141,13 +141,28 @@ export class LocalFunctionsHost {
     }
   }
 
+  /**
+   * Runs every queued message of every queue-triggered function now and waits for them: after `invokeTimer`, the
+   * runs the tick queued have finished when this resolves (the local host's way to drive one tick to its end).
+   */
+  async drainQueues(): Promise<void> {
+    await Promise.all(this.#queueListeners.map((listener) => listener.drain()));
+  }
+
   /** Starts polling the queue of a queue-triggered function, as the Functions host's queue listener does. */
   #listenToQueue(fn: CapturedFunction): void {
     const trigger = triggerOf(fn);
     const queueName = this.#resolveSettings(`Queue trigger "${fn.name}"`, 'its queue name', String(trigger['queueName'] ?? ''));
     const connection = String(trigger['connection'] ?? 'AzureWebJobsStorage');
     if (!this.#options.queueTransportOf) throw new Error(`Queue trigger "${fn.name}" (queue ${queueName}): the local host was given no queue (queueTransportOf).`);
-    const transport = this.#options.queueTransportOf({ queueName, connection });
+    let transport: QueueTransport;
+    try {
+      transport = this.#options.queueTransportOf({ queueName, connection });
+    } catch (error) {
+      // As the Functions host: a trigger whose listener cannot start is reported; the other functions keep running.
+      this.#log(`[host] ${fn.name}: not listening to queue ${queueName}: ${ensureError(error).message}`);
+      return;
+    }
     const options = this.#options.queueOptions ?? DEFAULT_QUEUE_HOST_OPTIONS;
     const listener = new QueueTriggerListener({
       functionName: fn.name,

@@ -77,6 +77,30 @@ export class QueueTriggerListener {
     await Promise.allSettled([...this.#processing]);
   }
 
+  /**
+   * Handles every message visible now (and any added meanwhile), beside the poller, and waits for the runs in flight:
+   * when it resolves, what a timer tick queued has been handled (or left for a retry after its visibility timeout).
+   * For hosts and tests that drive a tick to its end; bounded by `maxRounds` batches.
+   */
+  async drain(maxRounds = 100): Promise<void> {
+    const { transport, options } = this.#o;
+    for (let round = 0; round < maxRounds; round++) {
+      const batch = await transport.receive(options.batchSize, this.#o.processingVisibilityTimeoutInMs ?? DEFAULT_PROCESSING_VISIBILITY_IN_MS);
+      for (const message of batch) this.#track(this.#process(message));
+      const running = [...this.#processing];
+      if (batch.length === 0 && running.length === 0) return;
+      await Promise.allSettled(running);
+    }
+  }
+
+  #track(work: Promise<void>): void {
+    this.#processing.add(work);
+    void work.finally(() => {
+      this.#processing.delete(work);
+      this.#wake?.();
+    });
+  }
+
   #signal(): void {
     this.#woken = true;
     this.#wake?.();
@@ -116,14 +140,7 @@ export class QueueTriggerListener {
         if (!this.#receiveFailing) this.#o.log(`[host] ${this.#o.functionName}: polling queue ${transport.queueName} failed: ${ensureError(error).message}`);
         this.#receiveFailing = true;
       }
-      for (const message of batch) {
-        const work = this.#process(message);
-        this.#processing.add(work);
-        void work.finally(() => {
-          this.#processing.delete(work);
-          this.#wake?.();
-        });
-      }
+      for (const message of batch) this.#track(this.#process(message));
       delayInMs = nextPollDelayInMs(delayInMs, batch.length > 0, options.maxPollingIntervalInMs, random);
       if (batch.length === 0) await this.#pause(delayInMs);
     }

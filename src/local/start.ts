@@ -17,6 +17,8 @@ import { readQueueHostOptions } from './chooseQueueTransport';
 
 /** Demo pace: a probe run every 15 seconds instead of every 5 minutes. */
 const DEMO_SCHEDULE = '*/15 * * * * *';
+/** The demo's definitions: one pool per file (README "A fleet"). */
+const DEMO_FLEET = 'examples/fleet';
 /** Each step of the demo scenario lasts this long. */
 const DEMO_STEP_IN_MS = 30_000;
 
@@ -105,6 +107,8 @@ async function main(): Promise<number | undefined> {
     for (const suffix of ['', '-wal', '-shm']) fs.rmSync(path.join(appRoot, `.data/embedded-demo.sqlite${suffix}`), { force: true });
   }
   if (embedded && !env.REPORT_PRIMARY_WINDOW) demoEnv.REPORT_PRIMARY_WINDOW = 'run';
+  // The demo watches a fleet: the lab pool, a pool with a priority-2 backup, a token-limited header-routed API.
+  if (embedded && !env.POOL_DEFINITION_PATH) demoEnv.POOL_DEFINITION_PATH = DEMO_FLEET;
 
   configureServicesExplicitly(() =>
     createFleet(demoEnv, {

@@ -50,7 +50,7 @@ it('answers 503 misconfigured naming the missing settings, and the timer logs th
   const lines: string[] = [];
   const timer = registry.functions.get('probeTimer');
   await timer!.handler({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } }, context(lines));
-  expect(lines[0]).toBe(`Probe run not started: ${line}`);
+  expect(lines[0]).toBe(`Probe runs not queued: ${line}`);
   expect(lines.join('\n')).toMatch(/PROBE_MAX_REQUEST: is not a known setting; did you mean PROBE_MAX_REQUESTS\?/);
   expect(lines.join('\n')).not.toContain(SECRET);
   expect(emulatorStarts).toBe(0);

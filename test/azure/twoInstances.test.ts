@@ -180,7 +180,7 @@ beforeAll(async () => {
   ingestion = await startFakeIngestion();
   webhook = await startWebhookReceiver();
   lab = await startEmbeddedEnvironment({ port: 0, latencyScale: 0, seed: 11 });
-  azurite = await startAzurite();
+  azurite = await startAzurite({ queue: true });
   logsApi = await startFakeLogAnalytics((query) => answerFromEnvelopes(ingestion.envelopes(), query));
   // The app folder holds only the pool definition, and is read-only (as when a Function App runs from a package).
   appDir = mkdtempSync(path.join(tmpdir(), 'apv-readonly-app-'));

@@ -5,6 +5,7 @@ import { disposeServices, getServices } from '../../src/app/appState';
 import { createServices } from '../../src/app/createServices';
 import { startEmbeddedEnvironment, type EmbeddedEnvironment } from '../../src/emulator/startEmbeddedEnvironment';
 import { sharedFunctionsCoreShim, triggerOf } from '../../src/local/functionsCoreShim';
+import { drainProbeQueue } from '../support/drainProbeQueue';
 import type { Report } from '../../src/lib/report/types';
 import { setDeployedWeights } from '../support/setDeployedWeights';
 
@@ -24,6 +25,7 @@ async function runTimer(): Promise<void> {
   const fn = registry.functions.get('probeTimer');
   if (!fn) throw new Error('probeTimer was not registered');
   await fn.handler({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } }, context('probeTimer'));
+  await drainProbeQueue(registry, (line) => logs.push(line));
 }
 
 async function getReport(query: Record<string, string> = {}, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown; headers: Headers }> {
@@ -58,6 +60,7 @@ beforeAll(async () => {
   // Importing the modules registers the functions and the start-up hook with the stand-in.
   await import('../../src/functions/startup');
   await import('../../src/functions/probeTimer');
+  await import('../../src/functions/probePool');
   await import('../../src/functions/report');
   await import('../../src/functions/health');
 });

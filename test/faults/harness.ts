@@ -7,6 +7,7 @@ import { startEmbeddedEnvironment, type EmbeddedEnvironment, type EmbeddedEnviro
 import { sharedFunctionsCoreShim } from '../../src/local/functionsCoreShim';
 import type { Report } from '../../src/lib/report/types';
 import { APP_ROOT } from '../corpus/support';
+import { drainProbeQueue } from '../support/drainProbeQueue';
 
 /**
  * Drives the real registered functions (start-up hook, probeTimer, report) the way the Functions host does, with
@@ -23,6 +24,7 @@ export const logs: string[] = [];
 export async function registerFunctions(): Promise<void> {
   await import('../../src/functions/startup');
   await import('../../src/functions/probeTimer');
+  await import('../../src/functions/probePool');
   await import('../../src/functions/report');
   await import('../../src/functions/health');
 }
@@ -62,11 +64,12 @@ export async function runStartupHook(): Promise<void> {
   await (await import('../../src/functions/startup')).startupSettled();
 }
 
-/** Invokes the registered probeTimer handler once. */
-export function runTimer(): Promise<unknown> {
+/** Invokes the registered probeTimer handler once, then the probePool trigger for what it queued (as the host would). */
+export async function runTimer(): Promise<void> {
   const fn = registry.functions.get('probeTimer');
   if (!fn) throw new Error('probeTimer was not registered');
-  return Promise.resolve(fn.handler({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } }, context('probeTimer')));
+  await fn.handler({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } }, context('probeTimer'));
+  await drainProbeQueue(registry, (line) => logs.push(line));
 }
 
 /** GET /api/report through the registered handler. */

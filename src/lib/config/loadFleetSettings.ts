@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 
 import { loadFleetDefinitions, type FleetEntry } from '../pool/loadFleetDefinitions';
 import { ConfigError } from './ConfigError';
-import { loadConfig } from './loadConfig';
+import { loadConfig, SETTING_DEFAULTS, type LoadConfigOptions } from './loadConfig';
 import { resolvePoolSecrets, settingsNamedBy, type PoolSecrets } from './resolvePoolSecrets';
 import type { ConfigIssue, Settings } from './types';
 
@@ -35,16 +35,24 @@ export async function loadFleetSettings(
   env: Readonly<Record<string, string | undefined>>,
   options: LoadFleetSettingsOptions,
 ): Promise<{ readonly settings: Settings; readonly pools: readonly FleetPool[] }> {
-  const preliminary = loadConfig(env, { definitionSettings: Object.keys(env), everyPoolHasGateway: true, everyPoolNamesKey: true });
-  const entries = await (options.loadDefinitions ?? loadFleetDefinitions)(resolve(options.appRoot, preliminary.poolDefinitionPath));
+  const load = options.loadDefinitions ?? loadFleetDefinitions;
+  let preliminary: Settings;
+  try {
+    preliminary = loadConfig(env, { definitionSettings: Object.keys(env), everyPoolHasGateway: true, everyPoolNamesKey: true });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // Step 1 failed, so its lenient rules hid some problems (a mistyped setting, a missing gateway). Every problem is
+    // named at once: the definitions are read if they can be, and the settings checked strictly against them.
+    const path = env.POOL_DEFINITION_PATH?.trim() || SETTING_DEFAULTS.POOL_DEFINITION_PATH;
+    const entries = await load(resolve(options.appRoot, path)).catch(() => []);
+    loadConfig(env, strictOptionsFor(entries));
+    throw error;
+  }
+  const entries = await load(resolve(options.appRoot, preliminary.poolDefinitionPath));
   const issues: ConfigIssue[] = [];
   let settings = preliminary;
   try {
-    settings = loadConfig(env, {
-      definitionSettings: settingsNamedBy(entries.map((entry) => entry.pool)),
-      everyPoolHasGateway: entries.every((entry) => entry.pool.gateway.url !== undefined),
-      everyPoolNamesKey: entries.every((entry) => entry.pool.gateway.subscriptionKeySetting !== undefined),
-    });
+    settings = loadConfig(env, strictOptionsFor(entries));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     issues.push(...error.issues);
@@ -63,4 +71,13 @@ export async function loadFleetSettings(
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return { settings, pools };
+}
+
+/** The settings rules once the definitions are known: the names they use, and whether every pool has its gateway and key. */
+function strictOptionsFor(entries: readonly FleetEntry[]): LoadConfigOptions {
+  return {
+    definitionSettings: settingsNamedBy(entries.map((entry) => entry.pool)),
+    everyPoolHasGateway: entries.length > 0 && entries.every((entry) => entry.pool.gateway.url !== undefined),
+    everyPoolNamesKey: entries.length > 0 && entries.every((entry) => entry.pool.gateway.subscriptionKeySetting !== undefined),
+  };
 }
