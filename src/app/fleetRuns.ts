@@ -1,6 +1,6 @@
 import type { PoolRunMessage } from '../lib/queue/types';
 import { ensureError } from '../lib/util/errors';
-import { runVerificationCycle, type CycleResult } from '../lib/verifier/runVerificationCycle';
+import { runLeaseTtlInMs, runVerificationCycle, type CycleResult } from '../lib/verifier/runVerificationCycle';
 import { ensureStartupOnce } from './appState';
 import type { Fleet } from './createFleet';
 import { invalidateReports } from './reportCache';
@@ -33,7 +33,10 @@ export async function enqueueTick(fleet: Fleet, tick: Date, log: (line: string) 
       const name = services.declaredPool.name;
       try {
         const latest = (await services.state.recentRuns(name, 1))[0];
-        if (latest?.state === 'running') {
+        // Alive: a probe or the heartbeat (every third of a lease's life) within one lease life. A dead holder's run
+        // stays `running` until the next run takes the lease and marks it, so it must not keep the pool from the queue.
+        const aliveAtMs = latest?.lastActivityMs ?? latest?.startedAtMs ?? 0;
+        if (latest?.state === 'running' && tick.getTime() - aliveAtMs <= runLeaseTtlInMs(fleet.settings.probe)) {
           skipped += 1;
           log(`Pool ${name} (${services.service}): not queued, its run started at ${new Date(latest.startedAtMs).toISOString()} is still going.`);
           continue;
@@ -81,6 +84,7 @@ export async function runPoolMessage(fleet: Fleet, message: PoolRunMessage, log:
   } catch (error) {
     log(`Start-up step failed (retried next run): ${ensureError(error).message}`);
   }
+  log(`Probe run for the tick at ${message.tick}: starting.`);
   const deps = services.cycleDependencies(log);
   const result = await runStoppableOnSigterm((signal) => runVerificationCycle(deps, signal));
   invalidateReports();

@@ -9,6 +9,7 @@ import type { SharedState } from '../../src/lib/state/types';
 import type { Report } from '../../src/lib/report/types';
 import { startFakeIngestion, type FakeIngestion } from '../fakes/fakeIngestion';
 import { startFakeLogAnalytics, type FakeLogAnalytics } from '../fakes/fakeLogAnalytics';
+import { waitUntil } from '../support/waitUntil';
 import { startAzurite, type RunningAzurite } from '../lib/alerts/azurite';
 import { startWebhookReceiver, type WebhookReceiver } from '../lib/alerts/webhookReceiver';
 import { answerFromEnvelopes } from '../lib/telemetry/appInsightsQueryEvaluator';
@@ -157,14 +158,29 @@ function startInstance(name: string): Instance {
 }
 
 let timerIds = 0;
-/** Fires the instance's timer and resolves with the log lines of that invocation once it finished. */
+/** What ends one queued pool run: it ran, it was skipped, or the tick did not queue it. */
+const OUTCOME = /Run [0-9a-f-]+: \d+ probes|Probe run skipped: |not queued, its run/;
+/** The timer and queue-trigger lines of every live instance since `marks`. */
+const functionLines = (marks: readonly number[]): string[][] =>
+  instances.map((instance, k) => instance.lines.slice(marks[k]).filter((line) => line.startsWith('log [probeTimer]') || line.startsWith('log [probePool]')));
+
+/**
+ * Fires the timers of `targets` at once and resolves, once every pool run they asked for has ended (on whichever
+ * instance's queue trigger took the message), with each live instance's function log lines since.
+ */
+async function fireTimers(targets: readonly Instance[]): Promise<string[][]> {
+  const marks = instances.map((instance) => instance.lines.length);
+  const ids = targets.map(() => `t${++timerIds}`);
+  const done = targets.map((instance, k) => instance.waitFor(new RegExp(`^timer-done ${ids[k]} `), 60_000));
+  targets.forEach((instance, k) => instance.send(`timer ${ids[k]}`));
+  await Promise.all(done);
+  await waitUntil(() => functionLines(marks).flat().filter((line) => OUTCOME.test(line)).length >= targets.length, 'the queued pool runs ended', 60_000);
+  return functionLines(marks);
+}
+
+/** Fires one instance's timer; the lines of every instance (the run may happen on either). */
 async function fireTimer(instance: Instance): Promise<string[]> {
-  const id = `t${++timerIds}`;
-  const from = instance.lines.length;
-  const done = instance.waitFor(new RegExp(`^timer-done ${id} `), 60_000);
-  instance.send(`timer ${id}`);
-  await done;
-  return instance.lines.slice(from).filter((line) => line.startsWith('log [probeTimer]'));
+  return (await fireTimers([instance])).flat();
 }
 
 async function getJson(instance: Instance, route: string): Promise<{ status: number; body: unknown }> {
@@ -173,7 +189,7 @@ async function getJson(instance: Instance, route: string): Promise<{ status: num
 }
 
 const ranRun = (lines: readonly string[]): boolean => lines.some((line) => /Run [0-9a-f-]+: \d+ probes/.test(line));
-const skipped = (lines: readonly string[]): boolean => lines.some((line) => /Probe run skipped: another run is in progress/.test(line));
+const skipped = (lines: readonly string[]): boolean => lines.some((line) => /Probe run skipped: (another run is in progress|a run of this pool already started)|not queued, its run/.test(line));
 
 beforeAll(async () => {
   // Started one by one so that whatever started is closed by afterAll even when a later one fails.
@@ -185,6 +201,8 @@ beforeAll(async () => {
   // The app folder holds only the pool definition, and is read-only (as when a Function App runs from a package).
   appDir = mkdtempSync(path.join(tmpdir(), 'apv-readonly-app-'));
   copyFileSync(path.join(APP_ROOT, 'examples', 'lab-pool.json'), path.join(appDir, 'pool.json'));
+  // A deployed package always holds host.json: the queue trigger's settings (maxDequeueCount …) are read from it.
+  copyFileSync(path.join(APP_ROOT, 'host.json'), path.join(appDir, 'host.json'));
   chmodSync(appDir, 0o555);
   const scope = evidenceScope({ embedded: false, gatewayUrl: lab.gatewayUrl, apim: lab.apim });
   state = scopeSharedState(createTableSharedState(createTableClient({ kind: 'connection-string', connectionString: azurite.connectionString })), scope);
@@ -252,9 +270,10 @@ describe('two instances in the azure environment, one truth', () => {
     await lab.faults.setFault('West US', { kind: 'slow', delayInMs: 40 });
     const pagesBefore = webhook.requests.length;
     try {
-      const [fromA, fromB] = await Promise.all([fireTimer(a), fireTimer(b)]);
-      expect([ranRun(fromA), ranRun(fromB)].filter(Boolean)).toHaveLength(1);
-      expect([skipped(fromA), skipped(fromB)].filter(Boolean)).toHaveLength(1);
+      // Each timer queues the pool (or sees its run going); whichever instance takes a message, one run happens.
+      const lines = (await fireTimers([a, b])).flat();
+      expect(lines.filter((line) => /Run [0-9a-f-]+: \d+ probes/.test(line))).toHaveLength(1);
+      expect(lines.filter((line) => /Probe run skipped: (another run is in progress|a run of this pool already started)|not queued, its run/.test(line))).toHaveLength(1);
     } finally {
       await lab.faults.heal();
     }
@@ -269,12 +288,17 @@ describe('two instances in the azure environment, one truth', () => {
     await lab.faults.setFault('West US', { kind: 'slow', delayInMs: 300 });
     await lab.faults.setFault('East US', { kind: 'slow', delayInMs: 300 });
     const answeredBefore = lab.accessLog.entries().length;
+    const marks = instances.map((instance) => instance.lines.length);
     void fireTimer(a).catch(() => undefined);
-    // Mid-run: A has begun its run and the gateway has answered some of its probes.
+    // Mid-run: the instance whose queue trigger took the message has begun its run and the gateway answered some probes.
     for (let attempt = 0; attempt < 200 && lab.accessLog.entries().length < answeredBefore + 4; attempt++) await new Promise((resolve) => setTimeout(resolve, 25));
     const [running] = await state.recentRuns(POOL, 1);
     expect(running?.state).toBe('running');
-    a.child.kill('SIGKILL');
+    const runnerIndex = instances.findIndex((instance, k) => instance.lines.slice(marks[k]).some((line) => /Probe run for the tick at .*: starting\./.test(line)));
+    expect([a, b]).toContain(instances[runnerIndex]);
+    const runner = instances[runnerIndex] as Instance;
+    const survivor = runner === a ? b : a;
+    runner.child.kill('SIGKILL');
     const killedAt = Date.now();
     await lab.faults.heal();
 
@@ -282,7 +306,7 @@ describe('two instances in the azure environment, one truth', () => {
     const intervalInMs = 500;
     let tookOver: string[] | undefined;
     for (let attempt = 0; attempt < 40 && !tookOver; attempt++) {
-      const lines = await fireTimer(b);
+      const lines = await fireTimer(survivor);
       if (ranRun(lines)) tookOver = lines;
       else await new Promise((resolve) => setTimeout(resolve, intervalInMs));
     }
@@ -295,12 +319,13 @@ describe('two instances in the azure environment, one truth', () => {
     expect(tookOver?.some((line) => /Marked 1 unfinished earlier run\(s\) as incomplete/.test(line))).toBe(true);
     expect(runs.find((run) => run.runId === running?.runId)).toMatchObject({ state: 'incomplete' });
 
-    const health = await getJson(b, 'health');
+    const health = await getJson(survivor, 'health');
     expect(health).toMatchObject({ status: 200, body: { status: 'ok' } });
+    b = survivor;
   });
 
   it('never touched the read-only app folder and never loaded better-sqlite3', async () => {
-    expect(readdirSync(appDir)).toEqual(['pool.json']);
+    expect(readdirSync(appDir).sort()).toEqual(['host.json', 'pool.json']);
     const exited = b.waitFor(/^native-sqlite-loaded /, 30_000);
     b.send('exit');
     expect(await exited).toBe('native-sqlite-loaded false');

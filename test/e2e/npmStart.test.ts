@@ -42,7 +42,7 @@ function waitForOutput(pattern: RegExp, timeoutInMs: number): Promise<RegExpMatc
   });
 }
 
-it('npm start runs the whole loop on the embedded default and the report shows at least 60 probes within 90 seconds', async () => {
+it('npm start runs the whole loop on the embedded demo fleet: the overview lists its pools and the lab pool shows at least 60 probes within 90 seconds', async () => {
   expect(fs.existsSync(startJs)).toBe(true);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'apv-start-'));
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', LOCAL_RUN_SECONDS: '120', STORE_PATH: path.join(tmp, 'store.sqlite') };
@@ -56,10 +56,15 @@ it('npm start runs the whole loop on the embedded default and the report shows a
   const health = await fetch(reportUrl!.replace('/report', '/health'));
   expect(health.status).toBe(200);
 
+  // The demo watches a fleet (examples/fleet): the report without ?pool= is its overview.
+  expect(output).toMatch(/Pools: +3,/);
+  const overview = (await (await fetch(reportUrl!)).json()) as { pools: { pool: string; link: string | null }[] };
+  expect(overview.pools.map((row) => row.pool).sort()).toEqual(['gpt-4o-mini-pool', 'ondata-backend-pool', 'openai-instance-backend-pool']);
+
   let total = 0;
-  // Poll the report until it shows 60 probes; each poll is one request, bounded by the deadline.
+  // Poll the lab pool's report until it shows 60 probes; each poll is one request, bounded by the deadline.
   while (Date.now() - started < DEADLINE_IN_MS) {
-    const report = (await (await fetch(`${reportUrl}?window=hour`)).json()) as { total: number };
+    const report = (await (await fetch(`${reportUrl}?pool=openai-instance-backend-pool&window=hour`)).json()) as { total: number };
     total = report.total;
     if (total >= 60) break;
     await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -67,8 +72,10 @@ it('npm start runs the whole loop on the embedded default and the report shows a
   expect(total).toBeGreaterThanOrEqual(60);
   expect(Date.now() - started).toBeLessThan(DEADLINE_IN_MS);
 
-  const html = await fetch(`${reportUrl}?format=html`);
-  expect(html.status).toBe(200);
-  expect(html.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+  for (const page of [`${reportUrl}?format=html`, `${reportUrl}?format=html&pool=gpt-4o-mini-pool`]) {
+    const html = await fetch(page);
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+  }
   expect(output).not.toMatch(/Unhandled|TypeError|ReferenceError/);
 }, 120_000);

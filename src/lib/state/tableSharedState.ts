@@ -321,6 +321,7 @@ function toStoredRun(run: RunEntity): StoredRunRecord {
     ...(run.tokensUsed === undefined ? {} : { tokensUsed: Number(run.tokensUsed) }),
     ...(run.verdict === undefined ? {} : { verdict: run.verdict }),
     ...(run.stoppedEarly === undefined ? {} : { stoppedEarly: run.stoppedEarly }),
+    ...(run.lastActivityMs === undefined ? {} : { lastActivityMs: Number(run.lastActivityMs) }),
   };
 }
 

@@ -43,7 +43,12 @@ export interface SharedState {
 }
 
 /** A run as listed by `recentRuns`: summary fields are present once the run finished. */
-export type StoredRunRecord = ProbeRunInfo & Partial<ProbeRunSummary> & { readonly state: RunState };
+export type StoredRunRecord = ProbeRunInfo &
+  Partial<ProbeRunSummary> & {
+    readonly state: RunState;
+    /** The run's last sign of life (a probe or the heartbeat), when the store keeps it: a `running` run silent for longer than its lease is dead. */
+    readonly lastActivityMs?: number;
+  };
 
 /** What the start-up step did for one definition, recorded so no other instance or cold start repeats it. */
 export interface StartupRecord {

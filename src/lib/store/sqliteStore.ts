@@ -21,7 +21,7 @@ import type {
 } from './types';
 
 /** A run as listed by {@link SqliteStore.recentRuns}: summary fields are present once the run finished. */
-export type StoredRun = ProbeRunInfo & Partial<ProbeRunSummary> & { readonly state: RunState };
+export type StoredRun = ProbeRunInfo & Partial<ProbeRunSummary> & { readonly state: RunState; readonly lastActivityMs?: number };
 
 /**
  * The local store: probe sink, evidence source, run lock and the last deploy/config-drift outcomes, in one SQLite
@@ -129,6 +129,7 @@ interface RunRow {
   tokens_used: number | null;
   verdict: string | null;
   stopped_early: number | null;
+  last_activity_ms: number | null;
 }
 
 /**
@@ -848,6 +849,7 @@ function toStoredRun(row: RunRow): StoredRun {
     ...(row.tokens_used === null ? {} : { tokensUsed: row.tokens_used }),
     ...(row.verdict === null ? {} : { verdict: row.verdict }),
     ...(row.stopped_early === null ? {} : { stoppedEarly: row.stopped_early === 1 }),
+    ...(row.last_activity_ms === null || row.last_activity_ms === undefined ? {} : { lastActivityMs: row.last_activity_ms }),
   };
 }
 

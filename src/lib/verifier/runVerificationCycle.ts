@@ -136,9 +136,8 @@ export async function runVerificationCycle(deps: CycleDependencies, signal?: Abo
   );
   if (!leased.held) {
     // Expected whenever a tick comes while a run is still probing (e.g. the first run, which also deploys): runs
-    // never overlap by design, so this is information, not an error.
-    deps.log('Timer tick skipped: the previous probe run is still going (runs never overlap); the next tick starts a new one.');
-    return { ran: false, reason: 'another run is in progress' };
+    // never overlap by design, so this is information, not an error. The caller logs the reason.
+    return { ran: false, reason: 'another run is in progress (runs of a pool never overlap; the next tick starts a new one)' };
   }
   return leased.value;
 }
