@@ -20,6 +20,7 @@ const SECTIONS: Record<string, string> = {
   cliVerify: './cliVerify',
   npxFirstCall: './npxFirstCall',
   reportCache: './reportCache',
+  fleet: './fleet',
 };
 
 async function main(): Promise<void> {

@@ -6,7 +6,8 @@ import path from 'node:path';
 /**
  * `npm run screenshots`: runs the real demo (`npm start`'s entry point, embedded environment only), waits until
  * the verifier has told the whole story (an incident opened, then a recovery recorded), and photographs the report
- * page with headless Chromium at desktop and phone width into docs/report.png and docs/report-mobile.png, so the
+ * page with headless Chromium at desktop and phone width into docs/report.png and docs/report-mobile.png, and the
+ * fleet overview into docs/fleet.png, so the
  * README's pictures are of the page as it is. Takes the demo's length (about four minutes); bounded by
  * {@link STORY_TIMEOUT_IN_MS}. Needs Chromium (`CHROMIUM_PATH`, default /usr/bin/chromium; Debian: `apt-get
  * install -y chromium`) and playwright-core (a dev dependency).
@@ -16,6 +17,8 @@ const appRoot = path.resolve(__dirname, '..', '..', '..');
 /** The demo takes about four minutes; on two busy cores, allow twice that. */
 const STORY_TIMEOUT_IN_MS = 9 * 60_000;
 const POLL_IN_MS = 2_000;
+/** The demo fleet's lab pool, whose story (drift, then recovery) the demo scenario plays. */
+const LAB_POOL = 'openai-instance-backend-pool';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 interface ReportShape {
@@ -64,7 +67,7 @@ async function main(): Promise<void> {
     let told = false;
     while (running() && !told && Date.now() < deadline) {
       await sleep(POLL_IN_MS);
-      const report = await fetchJson<ReportShape>(`${baseUrl}/report?window=hour`);
+      const report = await fetchJson<ReportShape>(`${baseUrl}/report?pool=${LAB_POOL}&window=hour`);
       const kinds = report?.alerts?.recent?.map((e) => e.kind) ?? [];
       told = kinds[0] === 'recovery' && kinds.includes('alert');
     }
@@ -74,14 +77,16 @@ async function main(): Promise<void> {
     const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'apv-chromium-'));
     const context = await chromium.launchPersistentContext(userDataDir, { executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS });
     try {
+      // The lab pool's page (the story), and the demo fleet's overview.
       const shots = [
-        { file: 'docs/report.png', viewport: { width: 1100, height: 1500 }, fullPage: false },
-        { file: 'docs/report-mobile.png', viewport: { width: 390, height: 1700 }, fullPage: false },
+        { file: 'docs/report.png', query: `pool=${LAB_POOL}&format=html`, viewport: { width: 1100, height: 1500 }, fullPage: false },
+        { file: 'docs/report-mobile.png', query: `pool=${LAB_POOL}&format=html`, viewport: { width: 390, height: 1700 }, fullPage: false },
+        { file: 'docs/fleet.png', query: 'format=html', viewport: { width: 1100, height: 700 }, fullPage: false },
       ];
       for (const shot of shots) {
         const page = await context.newPage();
         await page.setViewportSize(shot.viewport);
-        await page.goto(`${baseUrl}/report?format=html`, { waitUntil: 'load' });
+        await page.goto(`${baseUrl}/report?${shot.query}`, { waitUntil: 'load' });
         fs.mkdirSync(path.join(appRoot, 'docs'), { recursive: true });
         fs.writeFileSync(path.join(appRoot, shot.file), await page.screenshot({ fullPage: shot.fullPage }));
         console.log(`Wrote ${shot.file}`);

@@ -189,7 +189,6 @@ async function getJson(instance: Instance, route: string): Promise<{ status: num
 }
 
 const ranRun = (lines: readonly string[]): boolean => lines.some((line) => /Run [0-9a-f-]+: \d+ probes/.test(line));
-const skipped = (lines: readonly string[]): boolean => lines.some((line) => /Probe run skipped: (another run is in progress|a run of this pool already started)|not queued, its run/.test(line));
 
 beforeAll(async () => {
   // Started one by one so that whatever started is closed by afterAll even when a later one fails.
