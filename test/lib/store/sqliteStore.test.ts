@@ -381,8 +381,9 @@ describe('openSqliteStore runs, probes and locks', () => {
     await store.finishRun({ runId: 'old', finishedAtMs: T0 + 9_000, state: 'complete', probesSent: 60, tokensUsed: 540, verdict: 'drift', stoppedEarly: true });
 
     expect(store.recentRuns('p', 10)).toEqual([
-      { runId: 'new', pool: 'p', startedAtMs: T0 + 300_000, trigger: 'cli', state: 'running' },
-      { runId: 'old', pool: 'p', startedAtMs: T0, trigger: 'timer', state: 'complete', finishedAtMs: T0 + 9_000, probesSent: 60, tokensUsed: 540, verdict: 'drift', stoppedEarly: true },
+      // The last sign of life: the start for a run without probes yet, the finish once finished.
+      { runId: 'new', pool: 'p', startedAtMs: T0 + 300_000, trigger: 'cli', state: 'running', lastActivityMs: T0 + 300_000 },
+      { runId: 'old', pool: 'p', startedAtMs: T0, trigger: 'timer', state: 'complete', finishedAtMs: T0 + 9_000, probesSent: 60, tokensUsed: 540, verdict: 'drift', stoppedEarly: true, lastActivityMs: T0 + 9_000 },
     ]);
     expect(store.recentRuns('p', 1).map((run) => run.runId)).toEqual(['new']);
     await expect(store.finishRun({ runId: 'ghost', finishedAtMs: T0, state: 'complete', probesSent: 0, tokensUsed: 0, verdict: 'ok', stoppedEarly: false })).rejects.toBeInstanceOf(StoreError);
