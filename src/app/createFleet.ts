@@ -186,7 +186,8 @@ function buildPool(
     scope,
     webhookUrl: wiring.webhookUrl,
     file: entry.file,
-    service: serviceOf(pool),
+    // A pool whose definition names no service (the demo's) belongs to the service the settings or emulator locate.
+    service: serviceOf(pool) === 'default' && location ? location.serviceName.toLowerCase() : serviceOf(pool),
     instanceId: wiring.instanceId,
   });
   // Issue 16: the gateway's own 429s for the report, where a record of them is known (the emulator's access log,
