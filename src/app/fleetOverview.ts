@@ -3,24 +3,26 @@ import type { FleetOverview, FleetPoolInput } from '../lib/report/fleet/types';
 import { ensureError } from '../lib/util/errors';
 import { buildServiceReport } from './buildServiceReport';
 import type { Fleet } from './createFleet';
-import { cachedReport, REPORT_CACHE_TTL_IN_MS } from './reportCache';
+import { POISON_PEEK } from './poisonFinding';
+import { cachedReport, REPORT_CACHE_TTL_IN_MS, reportsGeneration } from './reportCache';
 
 /** Pool reports built at once for the overview (each reads three windows; in Azure each window is a Logs query). */
 const REPORT_CONCURRENCY = 4;
-/** Poisoned messages looked at (the queue service peeks at most 32 at a time). */
-const POISON_PEEK = 32;
 
-let cached: { readonly fleet: Fleet; readonly builtAtMs: number; readonly overview: Promise<FleetOverview> } | undefined;
+let cached: { readonly fleet: Fleet; readonly generation: number; readonly builtAtMs: number; readonly overview: Promise<FleetOverview> } | undefined;
 
 /**
  * The fleet overview: every pool's report for its headline window, plus the poisoned messages of the probe queue,
- * reduced to one row per pool (worst first). Concurrent viewers share one build per second, so fifty clients cost
+ * reduced to one row per pool (worst first). Concurrent viewers share one build per second (a run finished in this
+ * process makes the next one fresh), so fifty clients cost
  * what one does; each pool report is itself cached (see `cachedReport`).
  */
 export function fleetOverview(fleet: Fleet, log: (line: string) => void, nowMs: number = Date.now()): Promise<FleetOverview> {
-  if (cached !== undefined && cached.fleet === fleet && nowMs - cached.builtAtMs < REPORT_CACHE_TTL_IN_MS) return cached.overview;
+  const generation = reportsGeneration();
+  // A run finished here (or a deploy changed) since the last build: build afresh, as the pool reports do.
+  if (cached !== undefined && cached.fleet === fleet && cached.generation === generation && nowMs - cached.builtAtMs < REPORT_CACHE_TTL_IN_MS) return cached.overview;
   const overview = buildOverview(fleet, log);
-  const entry = { fleet, builtAtMs: nowMs, overview };
+  const entry = { fleet, generation, builtAtMs: nowMs, overview };
   cached = entry;
   overview.catch(() => {
     if (cached === entry) cached = undefined;

@@ -4,7 +4,7 @@ import type { Fleet } from './createFleet';
 import type { Services } from './createServices';
 
 /** Poisoned messages looked at (the queue service peeks at most 32 at a time). */
-const POISON_PEEK = 32;
+export const POISON_PEEK = 32;
 
 /**
  * A finding for the pool's report when messages of its probe runs ended in the poison queue (every attempt failed):

@@ -23,6 +23,11 @@ export function invalidateReports(): void {
   generation += 1;
 }
 
+/** Counts {@link invalidateReports} calls: a cache built at an older generation is out of date. */
+export function reportsGeneration(): number {
+  return generation;
+}
+
 /**
  * The report for `window` from `services`: built by `build`, shared by concurrent callers (one build in flight per
  * window) and reused for {@link REPORT_CACHE_TTL_IN_MS}; a newly finished run (even on another instance) or
