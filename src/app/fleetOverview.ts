@@ -64,14 +64,15 @@ async function readPoisoned(fleet: Fleet, log: (line: string) => void): Promise<
     log(`Fleet overview: the poison queue cannot be read: ${ensureError(error).message}`);
     return byPool;
   }
-  for (const { message, insertedOn } of poisoned) {
+  for (const { message, insertedOn, failure } of poisoned) {
     const key = `${message.pool}\u0000${message.service}`;
     const seen = byPool.get(key);
     const lastAt = seen?.lastAt && insertedOn && seen.lastAt > insertedOn ? seen.lastAt : (insertedOn ?? seen?.lastAt ?? null);
     byPool.set(key, {
       count: (seen?.count ?? 0) + 1,
       lastAt,
-      reason: 'its probe run failed on every attempt (the queue gave up); the probePool function log names the error',
+      // The newest failure's reason, when the queue trigger recorded one (peeked newest first).
+      reason: seen?.reason ?? (failure ? failure.reason : null),
     });
   }
   return byPool;

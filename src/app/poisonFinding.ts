@@ -20,12 +20,12 @@ export async function poisonFindingOf(fleet: Fleet, services: Services, log: (li
   }
   const mine = poisoned.filter(({ message }) => message.pool === services.declaredPool.name && message.service === services.service);
   if (mine.length === 0) return undefined;
-  const ticks = mine.map(({ message }) => message.tick).sort();
-  const last = ticks[ticks.length - 1] ?? '';
-  const runs = mine.length === 1 ? 'the probe run of 1 tick' : `the probe runs of ${mine.length} ticks`;
+  const newest = [...mine].sort((a, b) => b.message.tick.localeCompare(a.message.tick))[0];
+  const runs = mine.length === 1 ? 'The probe run of 1 tick' : `The probe runs of ${mine.length} ticks`;
+  const why = newest?.failure ? `the last failure (${newest.failure.attempts} attempts): ${newest.failure.reason}` : "the probePool function's log names the error";
   return {
     kind: 'poisoned-runs',
     severity: 'warning',
-    message: `${runs} (latest at ${last}) failed on every attempt and ended in the poison queue probe-runs-poison; the probePool function's log names the error.`,
+    message: `${runs} (latest at ${newest?.message.tick ?? 'an unknown time'}) failed on every attempt and ended in the poison queue probe-runs-poison; ${why}`,
   };
 }

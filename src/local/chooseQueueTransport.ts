@@ -1,13 +1,9 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Settings } from '../lib/config/types';
-import { parseJsonText } from '../lib/pool/parseJsonText';
 import { InProcessQueue } from '../lib/queue/inProcessQueue';
-import { queueHostOptionsFrom } from '../lib/queue/queueHostOptions';
 import { queueStorageOf } from '../lib/queue/queueStorageOf';
 import { StorageQueueTransport } from '../lib/queue/storageQueueTransport';
 import { isEmulatorQueueStorage, StorageWorkQueue, type QueueStorage } from '../lib/queue/storageWorkQueue';
-import { PROBE_QUEUE_NAME, type QueueHostOptions, type QueueTransport, type WorkQueue } from '../lib/queue/types';
+import { PROBE_QUEUE_NAME, type QueueTransport, type WorkQueue } from '../lib/queue/types';
 
 /** The queues of the local host: where the timer enqueues and where the queue trigger reads, always the same queue. */
 export interface LocalQueues {
@@ -64,14 +60,4 @@ function storageQueues(storage: QueueStorage): LocalQueues {
   };
 }
 
-/**
- * host.json's `extensions.queues` of the app at `appRoot` (defaults when absent).
- * @throws Error naming the file and the JSON path of a bad value.
- */
-export function readQueueHostOptions(appRoot: string): QueueHostOptions {
-  const file = path.join(appRoot, 'host.json');
-  const text = fs.readFileSync(file, 'utf8');
-  const parsed = parseJsonText(text.startsWith('\uFEFF') ? text.slice(1) : text);
-  if (!parsed.ok) throw new Error(`${file} is not valid JSON (line ${parsed.line}, column ${parsed.column})`);
-  return queueHostOptionsFrom(parsed.value);
-}
+export { readQueueHostOptions } from '../lib/queue/queueHostOptions';

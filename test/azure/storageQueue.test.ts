@@ -150,6 +150,15 @@ describe('the local queue trigger on Azurite (Functions host semantics)', () => 
     expect(await work.poisoned(10)).toEqual([]);
   }, 60_000);
 
+  it('keeps a run the trigger gave up with its failure on the poison queue (created when missing), and peeks it back', async () => {
+    const work = new StorageWorkQueue(storage, { queueName: freshName() });
+    const failure = { reason: 'the state table answered 503', attempts: 5, at: new Date().toISOString() };
+    await work.poison(run('given-up'), failure);
+    const [poisoned] = await work.poisoned(10);
+    expect(poisoned).toMatchObject({ message: run('given-up'), failure });
+    expect(await work.poisonedCount()).toBe(1);
+  });
+
   it('stops polling on close: no Get Messages afterwards, a message enqueued then stays in the queue', async () => {
     const queueName = freshName();
     const work = new StorageWorkQueue(storage, { queueName });

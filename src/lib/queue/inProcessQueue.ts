@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { encodePoolRunMessage, tryDecodePoolRunMessage } from './poolRunMessage';
-import { PROBE_QUEUE_NAME, poisonQueueNameOf, type PoolRunMessage, type QueueTransport, type ReceivedQueueMessage, type WorkQueue } from './types';
+import { encodePoisonedRun, encodePoolRunMessage, tryDecodePoisonedRun } from './poolRunMessage';
+import { PROBE_QUEUE_NAME, poisonQueueNameOf, type PoisonedRun, type PoolRunMessage, type QueueTransport, type RunFailure, type ReceivedQueueMessage, type WorkQueue } from './types';
 
 /** Options of {@link InProcessQueue}. */
 export interface InProcessQueueOptions {
@@ -100,13 +100,20 @@ export class InProcessQueue implements WorkQueue, QueueTransport {
     for (const listener of this.#listeners) listener();
   }
 
-  async poisoned(limit: number): Promise<readonly { readonly message: PoolRunMessage; readonly insertedOn: string | null }[]> {
+  /** Adds the pool run with its failure to the poison list (bounded: the oldest are dropped beyond it). */
+  async poison(message: PoolRunMessage, failure: RunFailure): Promise<void> {
+    if (this.#closed) throw new Error(`The in-process queue ${this.queueName} is closed`);
+    this.#poisoned.push({ messageText: encodePoisonedRun(message, failure), insertedOnMs: this.#now() });
+    if (this.#poisoned.length > this.#maxPoisoned) this.#poisoned.splice(0, this.#poisoned.length - this.#maxPoisoned);
+  }
+
+  async poisoned(limit: number): Promise<readonly PoisonedRun[]> {
     const bounded = Math.max(0, Math.min(Math.floor(limit), this.#maxPoisoned));
-    const result: { message: PoolRunMessage; insertedOn: string | null }[] = [];
+    const result: PoisonedRun[] = [];
     for (let i = this.#poisoned.length - 1; i >= 0 && result.length < bounded; i--) {
       const entry = this.#poisoned[i];
-      const message = entry ? tryDecodePoolRunMessage(entry.messageText) : undefined;
-      if (entry && message) result.push({ message, insertedOn: new Date(entry.insertedOnMs).toISOString() });
+      const run = entry ? tryDecodePoisonedRun(entry.messageText) : undefined;
+      if (entry && run) result.push({ ...run, insertedOn: new Date(entry.insertedOnMs).toISOString() });
     }
     return result;
   }

@@ -1,5 +1,5 @@
 import Ajv, { type ValidateFunction } from 'ajv';
-import type { PoolRunMessage } from './types';
+import type { PoolRunMessage, RunFailure } from './types';
 
 /**
  * The wire form of {@link PoolRunMessage}: JSON, Base64-encoded (the queue trigger's default `messageEncoding`,
@@ -112,4 +112,47 @@ export function tryDecodePoolRunMessage(text: string, encoding: 'base64' | 'none
   if (decoded === undefined) return undefined;
   const parsed = parsePoolRunMessage(decoded);
   return parsed.ok ? parsed.message : undefined;
+}
+
+/** The longest failure reason kept with a poisoned run. */
+export const MAX_FAILURE_REASON_CHARS = 500;
+
+/**
+ * The body of a poisoned run written by the queue trigger: the message's fields plus `failure` (reason cut to
+ * {@link MAX_FAILURE_REASON_CHARS}), Base64 JSON like every message of the queue.
+ * @throws Error when the message is invalid.
+ */
+export function encodePoisonedRun(message: PoolRunMessage, failure: RunFailure): string {
+  const checked = parsePoolRunMessage({ pool: message.pool, service: message.service, tick: message.tick });
+  if (!checked.ok) throw new Error(`Cannot poison the pool run: ${checked.reason}`);
+  const reason = failure.reason.length > MAX_FAILURE_REASON_CHARS ? `${failure.reason.slice(0, MAX_FAILURE_REASON_CHARS - 1)}…` : failure.reason;
+  const body = { ...checked.message, failure: { reason, attempts: Math.max(0, Math.floor(failure.attempts)), at: failure.at } };
+  return Buffer.from(JSON.stringify(body), 'utf8').toString('base64');
+}
+
+/**
+ * A poison-queue body back to the run and its failure: a bare message (moved by the host) or one written by
+ * {@link encodePoisonedRun}. Undefined when it is neither. Never throws.
+ */
+export function tryDecodePoisonedRun(text: string): { readonly message: PoolRunMessage; readonly failure: RunFailure | null } | undefined {
+  const decoded = tryDecodeQueueText(text, 'base64');
+  if (decoded === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(decoded) as unknown;
+  } catch {
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const { failure, ...fields } = value as Record<string, unknown>;
+  const parsed = parsePoolRunMessage(fields);
+  if (!parsed.ok) return undefined;
+  return { message: parsed.message, failure: runFailureOf(failure) };
+}
+
+function runFailureOf(value: unknown): RunFailure | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  const { reason, attempts, at } = value as Record<string, unknown>;
+  if (typeof reason !== 'string' || typeof attempts !== 'number' || !Number.isInteger(attempts) || typeof at !== 'string' || !Number.isFinite(Date.parse(at))) return null;
+  return { reason: reason.slice(0, MAX_FAILURE_REASON_CHARS), attempts, at: at.slice(0, 40) };
 }

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseJsonText } from '../pool/parseJsonText';
 import type { QueueHostOptions } from './types';
 
 /** The queue extension's defaults (QueuesOptions, Microsoft.Azure.WebJobs.Extensions.Storage.Queues 5.x). */
@@ -76,4 +79,16 @@ function timeSpan(value: unknown, path: string, millisecondsAllowed: boolean): n
   const ms = (((Number(days) * 24 + Number(hours)) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000 + Math.floor(Number(`0.${fraction || '0'}`) * 1000);
   if (ms > 604_800_000) throw new QueueHostOptionsError(path, 'must be at most 7 days');
   return ms;
+}
+
+/**
+ * host.json's `extensions.queues` of the app at `appRoot` (defaults when absent).
+ * @throws Error naming the file and the JSON path of a bad value.
+ */
+export function readQueueHostOptions(appRoot: string): QueueHostOptions {
+  const file = path.join(appRoot, 'host.json');
+  const text = fs.readFileSync(file, 'utf8');
+  const parsed = parseJsonText(text.startsWith('\uFEFF') ? text.slice(1) : text);
+  if (!parsed.ok) throw new Error(`${file} is not valid JSON (line ${parsed.line}, column ${parsed.column})`);
+  return queueHostOptionsFrom(parsed.value);
 }

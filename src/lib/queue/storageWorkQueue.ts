@@ -2,8 +2,8 @@ import type { TokenCredential } from '@azure/core-auth';
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { isEmulatorConnectionString } from '../alerts/tableAlertStateStore';
 import { ensureError } from '../util/errors';
-import { encodePoolRunMessage, tryDecodePoolRunMessage } from './poolRunMessage';
-import { PROBE_QUEUE_NAME, poisonQueueNameOf, type PoolRunMessage, type WorkQueue } from './types';
+import { encodePoisonedRun, encodePoolRunMessage, tryDecodePoisonedRun } from './poolRunMessage';
+import { PROBE_QUEUE_NAME, poisonQueueNameOf, type PoisonedRun, type PoolRunMessage, type RunFailure, type WorkQueue } from './types';
 
 /** How to reach the queue service: a connection string, or a queue endpoint and a credential (managed identity). */
 export type QueueStorage =
@@ -147,7 +147,7 @@ export class StorageWorkQueue implements WorkQueue {
    * the newest are not among them. Bodies that are not pool runs are skipped. A missing poison queue is empty.
    * @throws QueueStoreError when the service fails.
    */
-  async poisoned(limit: number): Promise<readonly { readonly message: PoolRunMessage; readonly insertedOn: string | null }[]> {
+  async poisoned(limit: number): Promise<readonly PoisonedRun[]> {
     const bounded = Math.max(0, Math.min(Math.floor(limit), MAX_PEEK_MESSAGES));
     if (bounded === 0) return [];
     let peeked;
@@ -158,10 +158,23 @@ export class StorageWorkQueue implements WorkQueue {
       throw error;
     }
     return peeked.peekedMessageItems
-      .map((item) => ({ message: tryDecodePoolRunMessage(item.messageText), insertedOn: item.insertedOn ? item.insertedOn.toISOString() : null }))
-      .filter((entry): entry is { message: PoolRunMessage; insertedOn: string | null } => entry.message !== undefined)
+      .map((item) => {
+        const run = tryDecodePoisonedRun(item.messageText);
+        return run === undefined ? undefined : { ...run, insertedOn: item.insertedOn ? item.insertedOn.toISOString() : null };
+      })
+      .filter((entry): entry is PoisonedRun => entry !== undefined)
       .sort((a, b) => (b.insertedOn ?? '').localeCompare(a.insertedOn ?? ''))
       .slice(0, bounded);
+  }
+
+  /**
+   * Puts the pool run with its failure on the poison queue (created when missing).
+   * @throws Error for an invalid message or after `close`; QueueStoreError when the service refuses.
+   */
+  async poison(message: PoolRunMessage, failure: RunFailure): Promise<void> {
+    if (this.#closed) throw new Error(`The work queue ${this.queueName} is closed`);
+    const text = encodePoisonedRun(message, failure);
+    await this.#poison.run('sendMessage', (client, abortSignal) => client.sendMessage(text, { abortSignal }));
   }
 
   /** Messages in the poison queue, as the service approximates them (0 when it does not exist). */

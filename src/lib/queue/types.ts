@@ -25,10 +25,33 @@ export interface PoolRunMessage {
   readonly tick: string /* ISO */;
 }
 
+/** Why a pool's run was given up: written by the queue trigger itself on the message's last attempt. */
+export interface RunFailure {
+  /** The error of the last attempt (bounded; never a secret: the app's errors do not carry them). */
+  readonly reason: string;
+  /** Attempts made (the message's `dequeueCount`). */
+  readonly attempts: number;
+  /** When it was given up, ISO 8601. */
+  readonly at: string;
+}
+
+/** A message in `<queue>-poison`: the pool run, and its failure when the queue trigger recorded one. */
+export interface PoisonedRun {
+  readonly message: PoolRunMessage;
+  readonly insertedOn: string | null;
+  /** Null when the Functions host moved the message itself (its original body carries no reason). */
+  readonly failure: RunFailure | null;
+}
+
 export interface WorkQueue {
   enqueue(message: PoolRunMessage): Promise<void>;
+  /**
+   * Puts the pool run, with why it failed, on `<queue>-poison`: what the queue trigger does on a message's last
+   * attempt, so the poison queue says why (the host would move the bare message).
+   */
+  poison(message: PoolRunMessage, failure: RunFailure): Promise<void>;
   /** Newest poisoned messages (peeked, not removed), at most `limit`. */
-  poisoned(limit: number): Promise<readonly { readonly message: PoolRunMessage; readonly insertedOn: string | null }[]>;
+  poisoned(limit: number): Promise<readonly PoisonedRun[]>;
   close(): Promise<void>;
 }
 

@@ -64,8 +64,8 @@ describe('the in-process queue (the Storage queue lifecycle)', () => {
     }
     expect(queue.length).toBe(0);
     expect(await queue.poisoned(10)).toEqual([
-      { message: run('c'), insertedOn: new Date(T0 + 3_000).toISOString() },
-      { message: run('b'), insertedOn: new Date(T0 + 2_000).toISOString() },
+      { message: run('c'), insertedOn: new Date(T0 + 3_000).toISOString(), failure: null },
+      { message: run('b'), insertedOn: new Date(T0 + 2_000).toISOString(), failure: null },
     ]);
     expect(await queue.poisoned(1)).toHaveLength(1);
   });
