@@ -349,8 +349,10 @@ async function emulateCommand(args: readonly string[], io: CliIo): Promise<numbe
       env = fleet;
       apis = fleet.apis.map((api) => {
         const extra = demoApis[api.pool];
+        // The API's token limit: the demo option, else the definition's own probe.tokenLimitPerMinute (as the fleet applies it).
+        const tokenLimit = extra?.tokenLimitPerMinute ?? entries.find((entry) => entry.pool.name === api.pool)?.pool.probe.tokenLimitPerMinute;
         const policy = [
-          ...(extra?.tokenLimitPerMinute === undefined ? [] : [`token limit ${extra.tokenLimitPerMinute} tokens/min`]),
+          ...(tokenLimit === undefined ? [] : [`token limit ${tokenLimit} tokens/min`]),
           ...(extra?.headerRoutes ?? []).map((route) => `${route.header}: ${route.value} → ${route.backendId}`),
         ].join('; ');
         return { pool: api.pool, file: api.file, gatewayUrl: api.gatewayUrl, ...(policy ? { policy } : {}) };

@@ -8,8 +8,8 @@ import type { FleetApiOptions } from './startEmbeddedFleet';
  * with the lab pool). Pass as `startEmbeddedFleet(entries, { apis: DEMO_FLEET_APIS })`.
  */
 export const DEMO_FLEET_APIS: Readonly<Record<string, FleetApiOptions>> = {
+  // Its token limit (20,000 tokens per minute) is the definition's own probe.tokenLimitPerMinute.
   'ondata-backend-pool': {
-    tokenLimitPerMinute: 20_000,
     headerRoutes: [{ header: 'x-route', value: 'on-your-data', backendId: 'openai-instance1' }],
   },
 };
