@@ -314,6 +314,14 @@ describe('a fleet in the azure environment, fanned out through the Storage queue
     expect(overview.status).toBe(200);
     expect(overview.body.pools.map((row) => row.pool).sort()).toEqual([...POOLS]);
     expect(overview.body.pools.every((row) => row.poisoned === null)).toBe(true);
+    // The same overview as a page, for a browser.
+    const page = await fetch(`${baseUrl}/api/report`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toBeTruthy();
+    const html = await page.text();
+    for (const pool of POOLS) expect(html).toContain(pool);
+    for (const secret of [fleet.subscriptionKey, 'SECRET-WEBHOOK']) expect(html).not.toContain(secret);
 
     const health = await getJson<{ status: string; pools: unknown }>('health');
     expect(health).toMatchObject({ status: 200, body: { status: 'ok', pools: { total: 3, ok: 3, stale: 0 } } });
