@@ -33,7 +33,7 @@ Commands:
            [--alpha A] [--tolerance POINTS] [--no-early-stop] [--json]
            One-shot check that each pool follows its weights (several pools: one line each, worst exit code).
            The subscription key is read from the setting the definition names, else APIM_SUBSCRIPTION_KEY (never a flag).
-  emulate  [--port P] [--pool <file>]... [--fault "<region|host>=<fault>"]... [--instances N]
+  emulate  [--port P] [--pool <file|folder>]... [--fault "<region|host>=<fault>"]... [--instances N]
            [--selection weighted-random|smooth-weighted-round-robin] [--duration-seconds S] [--latency-scale X] [--json]
            Start only the embedded environment (APIM emulator + simulated Azure OpenAI) and print its URLs and key.
            Faults: down, failing[:status], throttled:<retry-after-seconds>, slow:<ms>, auth-reject, healthy.
@@ -323,8 +323,13 @@ async function emulateCommand(args: readonly string[], io: CliIo): Promise<numbe
   const poolPaths = (values.pool as string[] | undefined) ?? [];
   if (poolPaths.length > 200) problems.push(`--pool is given ${poolPaths.length} times; at most 200 pools`);
   if (problems.length > 0) throw new UsageError(`emulate: ${problems.join('\n  ')}`);
-  const pools: ResolvedPool[] = [];
-  for (const poolPath of poolPaths) pools.push(await loadPoolDefinition(poolPath));
+  // Each --pool is a file or a folder of definitions (loadFleetDefinitions: at most 200 per folder).
+  const fleetEntries: FleetEntry[] = [];
+  for (const poolPath of poolPaths) {
+    fleetEntries.push(...(await loadFleetDefinitions(poolPath)));
+    if (fleetEntries.length > MAX_FLEET_DEFINITIONS) throw new UsageError(`emulate: --pool names ${fleetEntries.length} or more pools; at most ${MAX_FLEET_DEFINITIONS}`);
+  }
+  const pools: ResolvedPool[] = fleetEntries.map((entry) => entry.pool);
   const pool = pools[0];
 
   const { startEmbeddedEnvironment } = await import('../emulator/startEmbeddedEnvironment');
@@ -343,9 +348,8 @@ async function emulateCommand(args: readonly string[], io: CliIo): Promise<numbe
     if (pools.length > 1) {
       const { startEmbeddedFleet } = await import('../emulator/startEmbeddedFleet');
       const { demoFleetApisFor } = await import('../emulator/demoFleet');
-      const entries = pools.map((fleetPool, index) => ({ file: poolPaths[index] ?? '', pool: fleetPool }));
-      const demoApis = demoFleetApisFor(entries);
-      const fleet = await startEmbeddedFleet(entries, { ...serviceOptions, apis: demoApis });
+      const demoApis = demoFleetApisFor(fleetEntries);
+      const fleet = await startEmbeddedFleet(fleetEntries, { ...serviceOptions, apis: demoApis });
       env = fleet;
       apis = fleet.apis.map((api) => {
         const extra = demoApis[api.pool];
@@ -363,7 +367,7 @@ async function emulateCommand(args: readonly string[], io: CliIo): Promise<numbe
         ...(pool ? { resources: resourcesFromPool(pool.backends, pool.probe.deployment), poolBackendId: pool.name } : {}),
       });
       env = single;
-      apis = [{ pool: pool?.name ?? 'openai-instance-backend-pool', file: poolPaths[0] ?? 'examples/lab-pool.json', gatewayUrl: single.gatewayUrl }];
+      apis = [{ pool: pool?.name ?? 'openai-instance-backend-pool', file: fleetEntries[0]?.file ?? 'examples/lab-pool.json', gatewayUrl: single.gatewayUrl }];
     }
   } catch (error) {
     const { EmbeddedEnvironmentOptionsError } = await import('../emulator/startEmbeddedEnvironment');

@@ -214,4 +214,21 @@ describe('apim-pool-verifier CLI', () => {
     expect(twice.code).toBe(3);
     expect(twice.stderr).toContain("Invalid emulator option 'entries[1].pool.name'");
   });
+
+  it('emulate with --pool <folder> hosts every definition of the folder, in file-name order', async () => {
+    const fleetDir = path.resolve(__dirname, '..', '..', 'examples', 'fleet');
+    const result = await run(['emulate', '--port', '0', '--duration-seconds', '1', '--json', '--pool', fleetDir]);
+    expect(result.code).toBe(0);
+    const info = JSON.parse(result.stdout) as { apis: { pool: string; file: string; gatewayUrl: string }[] };
+    expect(info.apis.map((api) => [api.pool, path.basename(api.file), new URL(api.gatewayUrl).pathname])).toEqual([
+      ['openai-instance-backend-pool', '01-lab-gpt-4o.json', '/openai'],
+      ['gpt-4o-mini-pool', '02-gpt-4o-mini.json', '/gpt-4o-mini-pool'],
+      ['ondata-backend-pool', '03-on-your-data.json', '/ondata-backend-pool'],
+    ]);
+    // A folder without definitions is bad input (exit 3), named.
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'apv-emulate-empty-'));
+    const none = await run(['emulate', '--port', '0', '--duration-seconds', '1', '--pool', empty]);
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain('holds no pool definition');
+  });
 });

@@ -1,5 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
 import type { LogsQueryClient, LogsTable } from '@azure/monitor-query-logs';
+import type { QueueServiceClient } from '@azure/storage-queue';
 import { LogsQueryResultStatus } from '@azure/monitor-query-logs';
 import type { Settings } from '../config/types';
 import { ArmRequestError, type ArmClient, type ArmPermission } from '../deploy/armClient';
@@ -9,6 +10,7 @@ import { createTelemetryHealth, type TelemetryHealth } from '../telemetry/create
 import { kqlString } from '../telemetry/kqlString';
 import { cellCount, readLogsTable } from '../telemetry/readLogsTable';
 import { telemetryNames } from '../telemetry/telemetryNames';
+import { PROBE_QUEUE_NAME } from '../queue/types';
 import { ensureError } from '../util/errors';
 import type { DoctorCheck } from './runDoctor';
 
@@ -18,6 +20,7 @@ export const DOCTOR_ROLES = {
   apimContributor: 'API Management Service Contributor (312a565d-c81f-4fd8-895a-4e21e48d571c)',
   keyVaultSecretsUser: 'Key Vault Secrets User (4633458b-17de-408a-b874-0445c86b69e6)',
   tableDataContributor: 'Storage Table Data Contributor (0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3)',
+  queueDataContributor: 'Storage Queue Data Contributor (974c5e8b-45b9-4653-ba55-5f855dd0fb88)',
   metricsPublisher: 'Monitoring Metrics Publisher (3913510d-42f4-4e42-8a64-420c390055eb)',
   logAnalyticsReader: 'Log Analytics Reader (73c42c96-874c-492b-b04d-ab87d138a893)',
 } as const;
@@ -109,6 +112,56 @@ export async function checkTableStorage(client: TableClient, accountLabel: strin
       status: 'failed',
       detail: clip(`${status === undefined ? '' : `HTTP ${status} `}${code ?? ''} ${message}`.trim()),
       fix: 'Check AzureWebJobsStorage__accountName (or __tableServiceUri / the connection string) and that the account is reachable.',
+    };
+  }
+}
+
+/** The marker the Queue Storage check sends (not a pool run: the probePool trigger would refuse it). */
+export const DOCTOR_QUEUE_MARKER = Buffer.from(JSON.stringify({ doctor: 'marker' })).toString('base64');
+/**
+ * The marker's visibility timeout, seconds; its time to live is one second longer (Put Message: the visibility
+ * timeout should be smaller than the time to live). The delete follows at once; only if it fails could the probePool
+ * trigger see the marker, during that last second, and it would refuse it (the check then reports the failure).
+ */
+const MARKER_INVISIBLE_SECONDS = 60;
+/** Per-call timeout of the Queue Storage check. */
+const QUEUE_CALL_TIMEOUT_MS = 30_000;
+
+/**
+ * Queue Storage: creates the fan-out queue `probe-runs` when missing (as the timer does), sends one marker message,
+ * invisible for its whole life, and deletes it with the pop receipt the send returned.
+ */
+export async function checkQueueStorage(service: QueueServiceClient, accountLabel: string, identity: string): Promise<DoctorCheck> {
+  const name = 'Queue Storage (probe-runs read/write)';
+  const queue = service.getQueueClient(PROBE_QUEUE_NAME);
+  try {
+    await queue.createIfNotExists({ abortSignal: AbortSignal.timeout(QUEUE_CALL_TIMEOUT_MS) });
+    const sent = await queue.sendMessage(DOCTOR_QUEUE_MARKER, {
+      visibilityTimeout: MARKER_INVISIBLE_SECONDS,
+      messageTimeToLive: MARKER_INVISIBLE_SECONDS + 1,
+      abortSignal: AbortSignal.timeout(QUEUE_CALL_TIMEOUT_MS),
+    });
+    await queue.deleteMessage(sent.messageId, sent.popReceipt, { abortSignal: AbortSignal.timeout(QUEUE_CALL_TIMEOUT_MS) });
+    return { name, status: 'ok', detail: `sent and deleted a marker message in queue ${PROBE_QUEUE_NAME} of ${accountLabel}` };
+  } catch (error) {
+    const { status, code, message } = restErrorFields(error);
+    if (status === 403) {
+      return {
+        name,
+        status: 'failed',
+        detail: `Queue Storage answered 403 ${code ?? ''}`.trim(),
+        fix: `Grant ${DOCTOR_ROLES.queueDataContributor} on the storage account ${accountLabel} to ${identity}.`,
+      };
+    }
+    if (status === 401 || /CredentialUnavailable|AuthenticationRequired/i.test(ensureError(error).name)) {
+      return { name, status: 'failed', detail: `no Storage token (${code ?? ensureError(error).name})`, fix: `Sign in (az login) or give the app its managed identity (AzureWebJobsStorage__clientId).` };
+    }
+    const timedOut = ensureError(error).name === 'AbortError' || ensureError(error).name === 'TimeoutError';
+    return {
+      name,
+      status: 'failed',
+      detail: clip(timedOut ? `Queue Storage did not answer within ${QUEUE_CALL_TIMEOUT_MS / 1000} s` : `${status === undefined ? '' : `HTTP ${status} `}${code ?? ''} ${message}`.trim()),
+      fix: 'Check AzureWebJobsStorage__queueServiceUri (or __accountName / the connection string) and that the account is reachable.',
     };
   }
 }

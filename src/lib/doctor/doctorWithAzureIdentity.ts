@@ -1,8 +1,10 @@
+import { queueStorageOf } from '../queue/queueStorageOf';
+import { createQueueServiceClient } from '../queue/storageWorkQueue';
 import { tableStorageOf } from '../state/tableStorageOf';
 import type { Settings } from '../config/types';
 import { createArmClient } from '../deploy/armClient';
 import { createAzureCredential } from '../deploy/createCredential';
-import { loadPoolDefinition } from '../pool/loadPoolDefinition';
+import { loadFleetDefinitions } from '../pool/loadFleetDefinitions';
 import type { ResolvedPool } from '../pool/types';
 import { runProbes } from '../probe/runProbes';
 import { createTableClient, type TableStorage } from '../state/tableSharedState';
@@ -22,7 +24,7 @@ export function doctorWithAzureIdentity(env: Readonly<Record<string, string | un
   const identity = createAzureCredential({ managedIdentityClientId: env.AZURE_CLIENT_ID });
   return runDoctor({
     env,
-    loadPool: loadPoolDefinition,
+    loadDefinitions: loadFleetDefinitions,
     identityDescription: identity.description,
     createArm: (settings) =>
       createArmClient({
@@ -37,6 +39,12 @@ export function doctorWithAzureIdentity(env: Readonly<Record<string, string | un
       const storage = tableStorageOf(settings);
       return storage === undefined ? undefined : { client: createTableClient(storage), accountLabel: storageAccountLabel(storage) };
     },
+    queueService: (settings) => {
+      const storage = queueStorageOf(settings);
+      if (storage === undefined) return undefined;
+      const client = createQueueServiceClient(storage);
+      return { client, accountLabel: storage.kind === 'identity' ? accountOfServiceUri(storage.queueServiceUri, 'AzureWebJobsStorage__queueServiceUri') : accountOfConnectionString(storage.connectionString) };
+    },
     createAppInsightsSink: (settings: Settings, pool: ResolvedPool, health: TelemetryHealth) => {
       const auth = settings.telemetry.ingestionAuthentication;
       const credential = auth === undefined ? undefined : createAzureCredential({ managedIdentityClientId: auth.clientId }).credential;
@@ -44,7 +52,7 @@ export function doctorWithAzureIdentity(env: Readonly<Record<string, string | un
         connectionString: settings.secrets.appInsightsConnectionString ?? '',
         cloudRoleName: settings.telemetry.cloudRoleName,
         pool,
-        apimService: settings.deploy.serviceName ?? pool.apim?.serviceName ?? new URL(settings.gatewayUrl ?? 'https://unknown').hostname,
+        apimService: settings.deploy.serviceName ?? pool.apim?.serviceName ?? new URL(pool.gateway.url ?? settings.gatewayUrl ?? 'https://unknown').hostname,
         offlineStorage: false,
         health,
         ...(credential === undefined ? {} : { credential }),
@@ -59,16 +67,25 @@ export function doctorWithAzureIdentity(env: Readonly<Record<string, string | un
  * `AccountName` (a name, not a secret; the key is never read here).
  */
 export function storageAccountLabel(storage: TableStorage): string {
-  if (storage.kind === 'identity') {
-    try {
-      const url = new URL(storage.tableServiceUri);
-      // The emulator's path-style endpoint (http://127.0.0.1:10002/devstoreaccount1) names the account in the path.
-      const pathStyle = /^(127\.0\.0\.1|localhost|\[::1\])$/.test(url.hostname);
-      return (pathStyle ? url.pathname.split('/')[1] : url.hostname.split('.')[0]) || 'named by AzureWebJobsStorage__tableServiceUri';
-    } catch {
-      return 'named by AzureWebJobsStorage__tableServiceUri';
-    }
+  return storage.kind === 'identity'
+    ? accountOfServiceUri(storage.tableServiceUri, 'AzureWebJobsStorage__tableServiceUri')
+    : accountOfConnectionString(storage.connectionString);
+}
+
+/** The account a service endpoint names: its first host label, or the path's first segment for the emulator. */
+function accountOfServiceUri(uri: string, setting: string): string {
+  try {
+    const url = new URL(uri);
+    // The emulator's path-style endpoint (http://127.0.0.1:10002/devstoreaccount1) names the account in the path.
+    const pathStyle = /^(127\.0\.0\.1|localhost|\[::1\])$/.test(url.hostname);
+    return (pathStyle ? url.pathname.split('/')[1] : url.hostname.split('.')[0]) || `named by ${setting}`;
+  } catch {
+    return `named by ${setting}`;
   }
-  const name = /(?:^|;)\s*AccountName=([^;]+)/i.exec(storage.connectionString)?.[1]?.trim();
+}
+
+/** The connection string's `AccountName` (a name, not a secret; the key is never read here). */
+function accountOfConnectionString(connectionString: string): string {
+  const name = /(?:^|;)\s*AccountName=([^;]+)/i.exec(connectionString)?.[1]?.trim();
   return name ?? 'named by AzureWebJobsStorage';
 }

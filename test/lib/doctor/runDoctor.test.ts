@@ -1,4 +1,8 @@
 import { TableClient } from '@azure/data-tables';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { DefinitionError } from '../../../src/lib/pool/DefinitionError';
+import type { FleetEntry } from '../../../src/lib/pool/loadFleetDefinitions';
+import type { ResolvedPool } from '../../../src/lib/pool/types';
 import { createArmClient } from '../../../src/lib/deploy/armClient';
 import { DOCTOR_PROBE_KEYS } from '../../../src/lib/doctor/connectionChecks';
 import { runDoctor, type DoctorCheck, type DoctorPorts } from '../../../src/lib/doctor/runDoctor';
@@ -52,6 +56,20 @@ const LOGS_FORBIDDEN = {
   body: { error: { code: 'InsufficientAccessError', message: 'The provided credentials have insufficient access to perform the requested operation' } },
 };
 
+/** Queue Storage's answer to a data-plane call by an identity without a data role (XML, as the service sends it). */
+function queueForbidden(): { status: number; headers: Record<string, string>; body: string } {
+  return {
+    status: 403,
+    headers: { 'x-ms-error-code': 'AuthorizationPermissionMismatch', 'content-type': 'application/xml' },
+    body: '<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthorizationPermissionMismatch</Code><Message>This request is not authorized to perform this operation using this permission.\nRequestId:6a1f0c2e-0003-0045-3b1e-000000000000\nTime:2026-12-01T05:00:00.0000000Z</Message></Error>',
+  };
+}
+
+/** A pool of the fleet: the lab pool renamed, with its own gateway URL and key setting when given. */
+function fleetPool(name: string, gateway: ResolvedPool['gateway'] = { url: undefined, subscriptionKeySetting: undefined }): ResolvedPool {
+  return { ...labPool(), name, gateway };
+}
+
 /** Table Storage's answer to a data-plane call by an identity without a data role (JSON, odata=minimalmetadata). */
 function tableForbidden(): { status: number; headers: Record<string, string>; body: unknown } {
   return {
@@ -79,6 +97,11 @@ describe('runDoctor', () => {
   let gatewayRows = 0;
   /** The table client the next doctor run uses (Azurite unless a test replaces it). */
   let stateTable: TableClient | undefined;
+  /** The queue service the next doctor run uses (Azurite unless a test replaces it). */
+  let queueService: QueueServiceClient | undefined;
+  /** The definitions POOL_DEFINITION_PATH gives the next run (the lab pool unless a test replaces them). */
+  let definitions: () => readonly FleetEntry[];
+  let queueFake: HttpsFakeServer;
 
   /** Counts the doctor's marker only once the fake ingestion has received it: a real round trip through the fakes. */
   const logsHandler: LogsHandler = (query) => {
@@ -91,16 +114,17 @@ describe('runDoctor', () => {
   beforeAll(async () => {
     arm = await startFakeArmServer();
     gateway = await startFakeGateway(() => ({ type: 'json', region: 'West US', body: chatCompletion() }));
-    azurite = await startAzurite();
+    azurite = await startAzurite({ queue: true });
     ingestion = await startFakeIngestion();
     lockedIngestion = await startFakeIngestion({ requireTokenAudience: 'https://monitor.azure.com' });
     forbiddenIngestion = await startFakeIngestion({ requireTokenAudience: 'https://monitor.azure.com', forbidden: true });
     logs = await startFakeLogAnalytics(logsHandler);
     storageFake = await startHttpsFakeServer(() => tableForbidden());
+    queueFake = await startHttpsFakeServer(() => queueForbidden());
   }, 90_000);
   afterAll(async () => {
     stopAppInsightsBackgroundWork();
-    await Promise.all([arm.close(), gateway.close(), azurite.stop(), ingestion.close(), lockedIngestion.close(), forbiddenIngestion.close(), logs.close(), storageFake.close()]);
+    await Promise.all([arm.close(), gateway.close(), azurite.stop(), ingestion.close(), lockedIngestion.close(), forbiddenIngestion.close(), logs.close(), storageFake.close(), queueFake.close()]);
   });
   beforeEach(() => {
     arm.reset();
@@ -110,6 +134,8 @@ describe('runDoctor', () => {
     logs.setHandler(logsHandler);
     gatewayRows = 12;
     stateTable = createTableClient({ kind: 'connection-string', connectionString: azurite.connectionString });
+    queueService = QueueServiceClient.fromConnectionString(azurite.connectionString);
+    definitions = () => [{ file: 'lab.json', pool: labPool() }];
   });
 
   function env(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
@@ -134,7 +160,7 @@ describe('runDoctor', () => {
   function ports(environment: Record<string, string | undefined>): DoctorPorts {
     return {
       env: environment,
-      loadPool: async () => labPool(),
+      loadDefinitions: async () => definitions(),
       createArm: (settings) =>
         createArmClient({
           endpoint: arm.endpoint,
@@ -146,6 +172,7 @@ describe('runDoctor', () => {
       identityDescription: 'user-assigned managed identity 11111111-2222-3333-4444-555555555555',
       runProbes,
       stateTable: () => (stateTable === undefined ? undefined : { client: stateTable, accountLabel: 'devstoreaccount1' }),
+      queueService: () => (queueService === undefined ? undefined : { client: queueService, accountLabel: 'devstoreaccount1' }),
       createAppInsightsSink: (settings, pool, health) =>
         createAppInsightsSink({
           connectionString: settings.secrets.appInsightsConnectionString!,
@@ -175,6 +202,7 @@ describe('runDoctor', () => {
       ['API policy', 'ok'],
       ['gateway probe', 'ok'],
       ['Table Storage (state table read/write)', 'ok'],
+      ['Queue Storage (probe-runs read/write)', 'ok'],
       ['App Insights ingestion', 'ok'],
       ['Logs query finds the record', 'ok'],
       ['gateway logs (all-traffic source)', 'ok'],
@@ -231,6 +259,105 @@ describe('runDoctor', () => {
       const checks = await runDoctor(ports(env()));
       expect(byName(checks)['APIM pool (ARM write permission)']).toBeUndefined();
       expect(arm.requests.some((request) => request.path.includes('Microsoft.Authorization'))).toBe(false);
+    });
+  });
+
+  describe('Queue Storage', () => {
+    it('creates probe-runs, sends a marker and deletes it, leaving the queue empty', async () => {
+      const check = byName(await runDoctor(ports(env())))['Queue Storage (probe-runs read/write)']!;
+      expect(check).toEqual({ name: 'Queue Storage (probe-runs read/write)', status: 'ok', detail: 'sent and deleted a marker message in queue probe-runs of devstoreaccount1' });
+      // Counted with invisible messages too: the marker is gone, not merely hidden.
+      const properties = await queueService!.getQueueClient('probe-runs').getProperties();
+      expect(properties.approximateMessagesCount).toBe(0);
+    });
+
+    it('names Storage Queue Data Contributor on the account when the service answers 403 AuthorizationPermissionMismatch', async () => {
+      queueService = new QueueServiceClient(`${queueFake.origin}/devstoreaccount1`, fakeCredential());
+      const check = byName(await runDoctor(ports(env())))['Queue Storage (probe-runs read/write)']!;
+      expect(check).toEqual({
+        name: 'Queue Storage (probe-runs read/write)',
+        status: 'failed',
+        detail: 'Queue Storage answered 403 AuthorizationPermissionMismatch',
+        fix: 'Grant Storage Queue Data Contributor (974c5e8b-45b9-4653-ba55-5f855dd0fb88) on the storage account devstoreaccount1 to user-assigned managed identity 11111111-2222-3333-4444-555555555555.',
+      });
+    });
+
+    it('is skipped when no storage account is configured, and fails when a table is but no queue service', async () => {
+      queueService = undefined;
+      stateTable = undefined;
+      expect(byName(await runDoctor(ports(env())))['Queue Storage (probe-runs read/write)']).toMatchObject({ status: 'skipped' });
+      stateTable = createTableClient({ kind: 'connection-string', connectionString: azurite.connectionString });
+      expect(byName(await runDoctor(ports(env())))['Queue Storage (probe-runs read/write)']).toMatchObject({
+        status: 'failed',
+        fix: expect.stringContaining('AzureWebJobsStorage__queueServiceUri'),
+      });
+    });
+  });
+
+  describe('a fleet (POOL_DEFINITION_PATH names a folder)', () => {
+    const MINI_KEY = 'mini-secret-key-77c1e0';
+    const ONDATA_KEY = 'ondata-secret-key-0b9d44';
+
+    function threePools(): FleetEntry[] {
+      return [
+        { file: 'fleet/01-lab.json', pool: labPool() },
+        { file: 'fleet/02-mini.json', pool: fleetPool('gpt-4o-mini-pool', { url: `${gateway.url}`, subscriptionKeySetting: 'APIM_KEY_MINI' }) },
+        { file: 'fleet/03-ondata.json', pool: fleetPool('ondata-pool', { url: `${gateway.url}`, subscriptionKeySetting: 'APIM_KEY_ONDATA' }) },
+      ];
+    }
+
+    it('checks each pool with its own gateway and key, prefixing each line with the pool, and says which pool the once-per-app checks used', async () => {
+      definitions = threePools;
+      arm.seed('gpt-4o-mini-pool', POOL_PROPERTIES);
+      arm.seed('ondata-pool', POOL_PROPERTIES);
+      const before = gateway.requests.length;
+      const checks = await runDoctor(ports(env({ APIM_KEY_MINI: MINI_KEY, APIM_KEY_ONDATA: ONDATA_KEY })));
+      expect(byName(checks)['settings']).toBeUndefined();
+      expect(byName(checks)['pool definition']).toMatchObject({ status: 'ok', detail: '3 pools: openai-instance-backend-pool (2 members), gpt-4o-mini-pool (2 members), ondata-pool (2 members)' });
+      for (const pool of ['openai-instance-backend-pool', 'gpt-4o-mini-pool', 'ondata-pool']) {
+        expect(byName(checks)[`[${pool}] APIM pool (ARM read)`]).toMatchObject({ status: 'ok', detail: `${pool} is deployed with 2 members` });
+        expect(byName(checks)[`[${pool}] gateway probe`]).toMatchObject({ status: 'ok' });
+      }
+      // APIM_API_ID routes to the lab pool only: the other two policy lines fail, each named.
+      expect(byName(checks)['[openai-instance-backend-pool] API policy']!.status).toBe('ok');
+      expect(byName(checks)['[gpt-4o-mini-pool] API policy']).toMatchObject({ status: 'failed', fix: 'Add <set-backend-service backend-id="gpt-4o-mini-pool" /> to the inbound policy of API openai.' });
+      expect(byName(checks)['gateway probe']).toBeUndefined();
+      // One probe per pool, each with the pool's own key.
+      const keys = gateway.requests.slice(before).map((request) => request.headers['api-key']).sort();
+      expect(keys).toEqual([MINI_KEY, ONDATA_KEY, SUBSCRIPTION_KEY].sort());
+      expect(byName(checks)['App Insights ingestion']!.detail).toMatch(/ \(with pool openai-instance-backend-pool, the first of 3; checked once per app\)$/);
+      for (const secret of [MINI_KEY, ONDATA_KEY, SUBSCRIPTION_KEY]) expect(printed(checks)).not.toContain(secret);
+    });
+
+    it('needs no APIM_GATEWAY_URL / APIM_SUBSCRIPTION_KEY when every pool has its own, and names a missing pool key setting with its pool', async () => {
+      definitions = () => threePools().slice(1);
+      arm.seed('gpt-4o-mini-pool', POOL_PROPERTIES);
+      arm.seed('ondata-pool', POOL_PROPERTIES);
+      const own = await runDoctor(ports(env({ APIM_GATEWAY_URL: undefined, APIM_SUBSCRIPTION_KEY: undefined, APIM_KEY_MINI: MINI_KEY, APIM_KEY_ONDATA: ONDATA_KEY })));
+      expect(byName(own)['required settings']).toEqual({ name: 'required settings', status: 'ok', detail: '1 present' });
+      expect(byName(own)['[ondata-pool] gateway probe']!.status).toBe('ok');
+      const missingKey = await runDoctor(ports(env({ APIM_GATEWAY_URL: undefined, APIM_SUBSCRIPTION_KEY: undefined, APIM_KEY_MINI: MINI_KEY })));
+      expect(byName(missingKey)['settings']).toMatchObject({ status: 'failed', detail: expect.stringContaining('APIM_KEY_ONDATA') });
+      expect(byName(missingKey)['settings']!.detail).toContain('pool "ondata-pool"');
+      expect(printed(missingKey)).not.toContain(MINI_KEY);
+      // A mistyped setting is still caught: only the names the definitions use are known.
+      const typo = await runDoctor(ports(env({ APIM_KEY_MINI: MINI_KEY, APIM_KEY_ONDATA: ONDATA_KEY, APIM_KEY_MINNI: 'x' })));
+      expect(byName(typo)['settings']!.detail).toContain('APIM_KEY_MINNI');
+    });
+
+    it('collapses the ok lines of more than 20 pools into one line and keeps every failure listed', async () => {
+      const names = Array.from({ length: 25 }, (_, index) => `pool-${String(index + 1).padStart(2, '0')}`);
+      definitions = () => names.map((name) => ({ file: `fleet/${name}.json`, pool: fleetPool(name) }));
+      for (const name of names.slice(0, 24)) arm.seed(name, POOL_PROPERTIES);
+      const checks = await runDoctor(ports(env({ APIM_API_ID: undefined, ALL_TRAFFIC_SOURCE: undefined })));
+      const armLines = checks.filter((check) => check.name.endsWith('APIM pool (ARM read)'));
+      expect(armLines).toEqual([
+        { name: 'APIM pool (ARM read)', status: 'ok', detail: '24 pools ok' },
+        expect.objectContaining({ name: '[pool-25] APIM pool (ARM read)', status: 'failed', detail: 'pool-25 does not exist in apim-nov26' }),
+      ]);
+      expect(checks.filter((check) => check.name.endsWith('API policy'))).toEqual([{ name: 'API policy', status: 'skipped', detail: '25 pools: no API id' }]);
+      expect(checks.filter((check) => check.name.endsWith('gateway probe'))).toEqual([{ name: 'gateway probe', status: 'ok', detail: '25 pools ok' }]);
+      expect(checks.length).toBeLessThan(20);
     });
   });
 
@@ -395,6 +522,7 @@ describe('runDoctor', () => {
       'API policy',
       'gateway probe',
       'Table Storage (state table read/write)',
+      'Queue Storage (probe-runs read/write)',
       'App Insights ingestion',
       'Logs query finds the record',
       'gateway logs (all-traffic source)',
@@ -410,6 +538,27 @@ describe('runDoctor', () => {
     expect(check.detail).toBe(
       'missing: AzureWebJobsStorage__accountName, APPLICATIONINSIGHTS_CONNECTION_STRING, LOGS_SOURCE',
     );
+  });
+
+  it('accepts AzureWebJobsStorage__tableServiceUri with __queueServiceUri in place of __accountName inside a Function App', async () => {
+    const checks = await runDoctor(ports(env({
+      WEBSITE_SITE_NAME: 'func-apv-x',
+      AzureWebJobsStorage__tableServiceUri: 'https://stapvx.table.core.windows.net',
+      AzureWebJobsStorage__queueServiceUri: 'https://stapvx.queue.core.windows.net',
+    })));
+    expect(byName(checks)['required settings']).toEqual({ name: 'required settings', status: 'ok', detail: '6 present' });
+  });
+
+  it('reports every problem of a definition folder in the pool definition line, and skips what needs the pools', async () => {
+    definitions = () => {
+      throw new DefinitionError([{ path: 'a.json: $.pool.name', message: 'is required' }, { path: 'b.json: $.pool.backends', message: 'must not be empty' }], 'fleet', { subject: 'the pool definitions of the folder (2 files)' });
+    };
+    const checks = await runDoctor(ports(env({ POOL_DEFINITION_PATH: 'fleet' })));
+    const check = byName(checks)['pool definition']!;
+    expect(check).toMatchObject({ status: 'failed', fix: 'Fix the file or folder POOL_DEFINITION_PATH names (fleet).' });
+    expect(check.detail).toContain('a.json: $.pool.name');
+    expect(check.detail).toContain('b.json: $.pool.backends');
+    expect(byName(checks)['gateway probe']).toMatchObject({ status: 'skipped', detail: 'needs pool definition first' });
   });
 
   it('reports bad settings by name without echoing a secret', async () => {
