@@ -354,7 +354,7 @@ async function emulateCommand(args: readonly string[], io: CliIo): Promise<numbe
       apis = fleet.apis.map((api) => {
         const extra = demoApis[api.pool];
         // The API's token limit: the demo option, else the definition's own probe.tokenLimitPerMinute (as the fleet applies it).
-        const tokenLimit = extra?.tokenLimitPerMinute ?? entries.find((entry) => entry.pool.name === api.pool)?.pool.probe.tokenLimitPerMinute;
+        const tokenLimit = extra?.tokenLimitPerMinute ?? fleetEntries.find((entry) => entry.pool.name === api.pool)?.pool.probe.tokenLimitPerMinute;
         const policy = [
           ...(tokenLimit === undefined ? [] : [`token limit ${tokenLimit} tokens/min`]),
           ...(extra?.headerRoutes ?? []).map((route) => `${route.header}: ${route.value} → ${route.backendId}`),
