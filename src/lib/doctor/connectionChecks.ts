@@ -95,25 +95,36 @@ export async function checkTableStorage(client: TableClient, accountLabel: strin
     }
     return { name, status: 'ok', detail: `wrote, read and deleted a probe entity in table ${client.tableName} of ${accountLabel}` };
   } catch (error) {
-    const { status, code, message } = restErrorFields(error);
-    if (status === 403) {
-      return {
-        name,
-        status: 'failed',
-        detail: `Table Storage answered 403 ${code ?? ''}`.trim(),
-        fix: `Grant ${DOCTOR_ROLES.tableDataContributor} on the storage account ${accountLabel} to ${identity}.`,
-      };
-    }
-    if (status === 401 || /CredentialUnavailable|AuthenticationRequired/i.test(ensureError(error).name)) {
-      return { name, status: 'failed', detail: `no Storage token (${code ?? ensureError(error).name})`, fix: `Sign in (az login) or give the app its managed identity (AzureWebJobsStorage__clientId).` };
-    }
-    return {
-      name,
-      status: 'failed',
-      detail: clip(`${status === undefined ? '' : `HTTP ${status} `}${code ?? ''} ${message}`.trim()),
+    return storageFailure(name, error, {
+      service: 'Table Storage',
+      role: DOCTOR_ROLES.tableDataContributor,
+      accountLabel,
+      identity,
       fix: 'Check AzureWebJobsStorage__accountName (or __tableServiceUri / the connection string) and that the account is reachable.',
-    };
+    });
   }
+}
+
+/** A failed Storage call as a check line: 403 names the role, 401 the sign-in, anything else the setting to check. */
+function storageFailure(
+  name: string,
+  error: unknown,
+  what: { readonly service: string; readonly role: string; readonly accountLabel: string; readonly identity: string; readonly fix: string; readonly timeoutInMs?: number },
+): DoctorCheck {
+  const { status, code, message } = restErrorFields(error);
+  if (status === 403) {
+    return { name, status: 'failed', detail: `${what.service} answered 403 ${code ?? ''}`.trim(), fix: `Grant ${what.role} on the storage account ${what.accountLabel} to ${what.identity}.` };
+  }
+  if (status === 401 || /CredentialUnavailable|AuthenticationRequired/i.test(ensureError(error).name)) {
+    return { name, status: 'failed', detail: `no Storage token (${code ?? ensureError(error).name})`, fix: `Sign in (az login) or give the app its managed identity (AzureWebJobsStorage__clientId).` };
+  }
+  const timedOut = what.timeoutInMs !== undefined && (ensureError(error).name === 'AbortError' || ensureError(error).name === 'TimeoutError');
+  return {
+    name,
+    status: 'failed',
+    detail: clip(timedOut ? `${what.service} did not answer within ${(what.timeoutInMs ?? 0) / 1000} s` : `${status === undefined ? '' : `HTTP ${status} `}${code ?? ''} ${message}`.trim()),
+    fix: what.fix,
+  };
 }
 
 /** The marker the Queue Storage check sends (not a pool run: the probePool trigger would refuse it). */
@@ -144,25 +155,14 @@ export async function checkQueueStorage(service: QueueServiceClient, accountLabe
     await queue.deleteMessage(sent.messageId, sent.popReceipt, { abortSignal: AbortSignal.timeout(QUEUE_CALL_TIMEOUT_MS) });
     return { name, status: 'ok', detail: `sent and deleted a marker message in queue ${PROBE_QUEUE_NAME} of ${accountLabel}` };
   } catch (error) {
-    const { status, code, message } = restErrorFields(error);
-    if (status === 403) {
-      return {
-        name,
-        status: 'failed',
-        detail: `Queue Storage answered 403 ${code ?? ''}`.trim(),
-        fix: `Grant ${DOCTOR_ROLES.queueDataContributor} on the storage account ${accountLabel} to ${identity}.`,
-      };
-    }
-    if (status === 401 || /CredentialUnavailable|AuthenticationRequired/i.test(ensureError(error).name)) {
-      return { name, status: 'failed', detail: `no Storage token (${code ?? ensureError(error).name})`, fix: `Sign in (az login) or give the app its managed identity (AzureWebJobsStorage__clientId).` };
-    }
-    const timedOut = ensureError(error).name === 'AbortError' || ensureError(error).name === 'TimeoutError';
-    return {
-      name,
-      status: 'failed',
-      detail: clip(timedOut ? `Queue Storage did not answer within ${QUEUE_CALL_TIMEOUT_MS / 1000} s` : `${status === undefined ? '' : `HTTP ${status} `}${code ?? ''} ${message}`.trim()),
+    return storageFailure(name, error, {
+      service: 'Queue Storage',
+      role: DOCTOR_ROLES.queueDataContributor,
+      accountLabel,
+      identity,
+      timeoutInMs: QUEUE_CALL_TIMEOUT_MS,
       fix: 'Check AzureWebJobsStorage__queueServiceUri (or __accountName / the connection string) and that the account is reachable.',
-    };
+    });
   }
 }
 
