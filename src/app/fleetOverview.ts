@@ -1,6 +1,7 @@
 import { buildFleetOverview } from '../lib/report/fleet/buildFleetOverview';
 import type { FleetOverview, FleetPoolInput } from '../lib/report/fleet/types';
 import { ensureError } from '../lib/util/errors';
+import { mapBounded } from '../lib/util/mapBounded';
 import { buildServiceReport } from './buildServiceReport';
 import type { Fleet } from './createFleet';
 import { POISON_PEEK } from './poisonFinding';
@@ -32,25 +33,19 @@ export function fleetOverview(fleet: Fleet, log: (line: string) => void, nowMs: 
 
 async function buildOverview(fleet: Fleet, log: (line: string) => void): Promise<FleetOverview> {
   const poisonedByPool = await readPoisoned(fleet, log);
-  const inputs: FleetPoolInput[] = new Array(fleet.pools.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let index = next++; index < fleet.pools.length; index = next++) {
-      const services = fleet.pools[index] as Fleet['pools'][number];
-      const window = services.settings.report.primaryWindow;
-      const poisoned = poisonedByPool.get(`${services.declaredPool.name}\u0000${services.service}`);
-      let report = null;
-      let error = null;
-      try {
-        report = await cachedReport(services, window, () => buildServiceReport(services, window, log));
-      } catch (failure) {
-        error = `the report could not be built: ${ensureError(failure).message}`;
-        log(`Fleet overview: pool ${services.declaredPool.name}: ${error}`);
-      }
-      inputs[index] = { pool: services.declaredPool.name, service: services.service, report, error, ...(poisoned ? { poisoned } : {}) };
+  const inputs = await mapBounded(fleet.pools, REPORT_CONCURRENCY, async (services): Promise<FleetPoolInput> => {
+    const window = services.settings.report.primaryWindow;
+    const poisoned = poisonedByPool.get(`${services.declaredPool.name}\u0000${services.service}`);
+    let report = null;
+    let error = null;
+    try {
+      report = await cachedReport(services, window, () => buildServiceReport(services, window, log));
+    } catch (failure) {
+      error = `the report could not be built: ${ensureError(failure).message}`;
+      log(`Fleet overview: pool ${services.declaredPool.name}: ${error}`);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(REPORT_CONCURRENCY, fleet.pools.length) }, worker));
+    return { pool: services.declaredPool.name, service: services.service, report, error, ...(poisoned ? { poisoned } : {}) };
+  });
   return buildFleetOverview(inputs, Date.now());
 }
 

@@ -1,5 +1,6 @@
 import type { PoolRunMessage } from '../lib/queue/types';
 import { ensureError } from '../lib/util/errors';
+import { mapBounded } from '../lib/util/mapBounded';
 import { runLeaseTtlInMs, runVerificationCycle, type CycleResult } from '../lib/verifier/runVerificationCycle';
 import { ensureStartupOnce } from './appState';
 import type { Fleet } from './createFleet';
@@ -27,29 +28,25 @@ export async function enqueueTick(fleet: Fleet, tick: Date, log: (line: string) 
   let queued = 0;
   let skipped = 0;
   let failed = 0;
-  const pending = [...fleet.pools];
-  const worker = async (): Promise<void> => {
-    for (let services = pending.shift(); services !== undefined; services = pending.shift()) {
-      const name = services.declaredPool.name;
-      try {
-        const latest = (await services.state.recentRuns(name, 1))[0];
-        // Alive: a probe or the heartbeat (every third of a lease's life) within one lease life. A dead holder's run
-        // stays `running` until the next run takes the lease and marks it, so it must not keep the pool from the queue.
-        const aliveAtMs = latest?.lastActivityMs ?? latest?.startedAtMs ?? 0;
-        if (latest?.state === 'running' && tick.getTime() - aliveAtMs <= runLeaseTtlInMs(fleet.settings.probe)) {
-          skipped += 1;
-          log(`Pool ${name} (${services.service}): not queued, its run started at ${new Date(latest.startedAtMs).toISOString()} is still going.`);
-          continue;
-        }
-        await fleet.queue.enqueue({ pool: name, service: services.service, tick: tick.toISOString() });
-        queued += 1;
-      } catch (error) {
-        failed += 1;
-        log(`Pool ${name} (${services.service}): could not be queued (${ensureError(error).message}); the next tick tries again.`);
+  await mapBounded(fleet.pools, ENQUEUE_CONCURRENCY, async (services) => {
+    const name = services.declaredPool.name;
+    try {
+      const latest = (await services.state.recentRuns(name, 1))[0];
+      // Alive: a probe or the heartbeat (every third of a lease's life) within one lease life. A dead holder's run
+      // stays `running` until the next run takes the lease and marks it, so it must not keep the pool from the queue.
+      const aliveAtMs = latest?.lastActivityMs ?? latest?.startedAtMs ?? 0;
+      if (latest?.state === 'running' && tick.getTime() - aliveAtMs <= runLeaseTtlInMs(fleet.settings.probe)) {
+        skipped += 1;
+        log(`Pool ${name} (${services.service}): not queued, its run started at ${new Date(latest.startedAtMs).toISOString()} is still going.`);
+        return;
       }
+      await fleet.queue.enqueue({ pool: name, service: services.service, tick: tick.toISOString() });
+      queued += 1;
+    } catch (error) {
+      failed += 1;
+      log(`Pool ${name} (${services.service}): could not be queued (${ensureError(error).message}); the next tick tries again.`);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(ENQUEUE_CONCURRENCY, pending.length) }, worker));
+  });
   return { queued, skipped, failed };
 }
 

@@ -5,6 +5,7 @@ import { ensureDefaultServices } from '../app/defaultServices';
 import { describeServicesFailure } from '../app/describeServicesFailure';
 import { longestIntervalInMsOf } from '../app/runsPerHourOf';
 import { ensureError } from '../lib/util/errors';
+import { mapBounded } from '../lib/util/mapBounded';
 
 ensureDefaultServices();
 
@@ -34,16 +35,11 @@ export async function health(_request: HttpRequest, context: InvocationContext):
     intervalInMs: longestIntervalInMsOf(probe.schedule),
     longestRunInMs: Math.min(Math.ceil(probe.maxRequests / probe.concurrency) * probe.timeoutInMs, 10 * 60_000),
   };
-  const answers: HealthAnswer[] = new Array(fleet.pools.length);
-  let next = 0;
+  let answers: HealthAnswer[];
   try {
-    const worker = async (): Promise<void> => {
-      for (let index = next++; index < fleet.pools.length; index = next++) {
-        const services = fleet.pools[index] as (typeof fleet.pools)[number];
-        answers[index] = assessHealth({ ...timing, runs: await services.state.recentRuns(services.declaredPool.name, 10) });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, fleet.pools.length) }, worker));
+    answers = await mapBounded(fleet.pools, READ_CONCURRENCY, async (services) =>
+      assessHealth({ ...timing, runs: await services.state.recentRuns(services.declaredPool.name, 10) }),
+    );
   } catch (error) {
     context.error(`Health: cannot read the run records: ${ensureError(error).message}`);
     return { status: 503, jsonBody: { status: 'unavailable', lastRunAt: null, reason: 'the run records cannot be read (see the logs)' }, headers: NO_STORE };

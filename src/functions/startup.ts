@@ -3,6 +3,7 @@ import { ensureStartupOnce, getFleet } from '../app/appState';
 import { ensureDefaultServices } from '../app/defaultServices';
 import { describeServicesFailure } from '../app/describeServicesFailure';
 import { ensureError } from '../lib/util/errors';
+import { mapBounded } from '../lib/util/mapBounded';
 
 ensureDefaultServices();
 
@@ -28,19 +29,15 @@ export async function startup(log: (line: string) => void = (line) => console.lo
   const several = fleet.pools.length > 1;
   if (several) log(`Watching ${fleet.pools.length} pools.`);
   // A few pools at a time: each deploy makes N+1 ARM calls, and ARM throttles a burst of writes.
-  const pending = [...fleet.pools];
-  const worker = async (): Promise<void> => {
-    for (let services = pending.shift(); services !== undefined; services = pending.shift()) {
-      const poolLog = several ? (line: string): void => log(`[${services?.declaredPool.name}] ${line}`) : log;
-      try {
-        const result = await ensureStartupOnce(services, poolLog);
-        if (!result.ran) poolLog(`Start-up step not repeated: ${result.reason}.`);
-      } catch (error) {
-        poolLog(`Start-up step failed (retried at the next run): ${ensureError(error).message}`);
-      }
+  await mapBounded(fleet.pools, STARTUP_CONCURRENCY, async (services) => {
+    const poolLog = several ? (line: string): void => log(`[${services.declaredPool.name}] ${line}`) : log;
+    try {
+      const result = await ensureStartupOnce(services, poolLog);
+      if (!result.ran) poolLog(`Start-up step not repeated: ${result.reason}.`);
+    } catch (error) {
+      poolLog(`Start-up step failed (retried at the next run): ${ensureError(error).message}`);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(STARTUP_CONCURRENCY, pending.length) }, worker));
+  });
 }
 
 /** The background start-up begun by the last `appStart` (tests and the local host await it). */

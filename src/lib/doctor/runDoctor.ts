@@ -8,6 +8,7 @@ import type { QueueServiceClient } from '@azure/storage-queue';
 import type { LogsQueryClient } from '@azure/monitor-query-logs';
 import { ArmRequestError, type ArmClient } from '../deploy/armClient';
 import { checkPolicy } from '../deploy/checkPolicy';
+import { mapBounded } from '../util/mapBounded';
 import { DefinitionError } from '../pool/DefinitionError';
 import { MAX_FLEET_DEFINITIONS, serviceOf, type FleetEntry } from '../pool/loadFleetDefinitions';
 import type { ApimLocation, ResolvedPool } from '../pool/types';
@@ -268,21 +269,6 @@ function describePools(pools: readonly FleetPool[]): string {
   const named = pools.slice(0, MAX_NAMED_POOLS).map((entry) => `${entry.pool.name} (${entry.pool.backends.length} members)`);
   const more = pools.length > named.length ? `, and ${pools.length - named.length} more` : '';
   return `${pools.length} pools: ${named.join(', ')}${more}`;
-}
-
-/** `fn` over `items` with at most `limit` running at once; results in the order of `items`. */
-async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      results[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 /**
