@@ -59,9 +59,8 @@ export async function createFleet(env: Readonly<Record<string, string | undefine
   // Settings, then the definitions, then the settings they name (keys, webhooks): every problem at once.
   const { settings, pools: entries } = await loadFleetSettings(env, { appRoot });
   const isAzure = settings.environment === 'azure';
-  const secrets = entries.map((entry) => entry.secrets);
   // The emulator stands in for every pool without a gateway, locally only (loadConfig requires a gateway in azure).
-  const needsEmulator = !isAzure && secrets.some((secret) => secret.gatewayUrl === undefined);
+  const needsEmulator = !isAzure && entries.some((entry) => entry.secrets.gatewayUrl === undefined);
   let embedded = isAzure ? undefined : options.embedded;
   let ownsEmbedded = false;
   if (needsEmulator && !embedded) {
@@ -77,7 +76,7 @@ export async function createFleet(env: Readonly<Record<string, string | undefine
     // ARM calls go to the emulator's own endpoint when one runs here and ARM_ENDPOINT is not set: a local credential
     // then (the emulator accepts it), never an Azure sign-in.
     const armOnEmulator = !isAzure && embedded !== undefined && !env.ARM_ENDPOINT;
-    const everyPoolOnEmulator = needsEmulator && secrets.every((secret) => secret.gatewayUrl === undefined);
+    const everyPoolOnEmulator = needsEmulator && entries.every((entry) => entry.secrets.gatewayUrl === undefined);
     const { credential, description: identity } = options.credential
       ? { credential: options.credential, description: 'the injected credential' }
       : everyPoolOnEmulator || armOnEmulator
@@ -99,17 +98,17 @@ export async function createFleet(env: Readonly<Record<string, string | undefine
     const pools: Services[] = [];
     try {
       const missing: { key: string; message: string }[] = [];
-      entries.forEach((entry, index) => {
-        const secret = secrets[index] as (typeof secrets)[number];
+      for (const entry of entries) {
+        const secret = entry.secrets;
         const onEmulator = secret.gatewayUrl === undefined && embedded !== undefined;
         const gatewayUrl = secret.gatewayUrl ?? embedded?.gatewayUrlOf?.(entry.pool.name) ?? embedded?.gatewayUrl;
         const subscriptionKey = secret.subscriptionKey ?? (onEmulator ? embedded?.subscriptionKey : undefined);
         if (gatewayUrl === undefined || subscriptionKey === undefined) {
           missing.push(missingGatewayIssue(entry, gatewayUrl === undefined));
-          return;
+          continue;
         }
         pools.push(buildPool(entry, { settings, environment, embedded, onEmulator, gatewayUrl, subscriptionKey, webhookUrl: secret.webhookUrl, credential, identity, armEndpoint: env.ARM_ENDPOINT, instanceId }));
-      });
+      }
       if (missing.length > 0) throw new ConfigError(missing);
     } catch (error) {
       await Promise.all(pools.map((pool) => pool.close().catch(() => undefined)));
