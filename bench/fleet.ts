@@ -64,7 +64,7 @@ function heapUsed(emulator: { readonly accessLog: { clear(): void } } | undefine
 export async function run(): Promise<string> {
   const shim = installFunctionsCoreShim();
   const appRoot = findAppRoot(__dirname);
-  const [{ LocalFunctionsHost }, { configureServicesExplicitly }, { createFleet }, { getFleet, disposeServices }, { fleetQueueTransport }, { readQueueHostOptions }] =
+  const [{ LocalFunctionsHost }, { configureServicesExplicitly }, { createFleet }, { getFleet, disposeServices }, { currentFleetQueueTransport }, { readQueueHostOptions }] =
     await Promise.all([
       import('../src/local/LocalFunctionsHost'),
       import('../src/app/defaultServices'),
@@ -100,23 +100,18 @@ export async function run(): Promise<string> {
   await import('../src/functions/report');
   await import('../src/functions/health');
   const { startupSettled } = await import('../src/functions/startup');
-  let transport: ReturnType<typeof fleetQueueTransport> | undefined;
   const host = new LocalFunctionsHost({
     registry: shim.registry,
     port: 0,
     // The timer runs only when the benchmark invokes it.
     scheduleOverrides: { probeTimer: '0 0 0 1 1 *' },
-    queueTransportOf: (binding) => {
-      if (transport === undefined) throw new Error('the fleet is not built yet');
-      return transport(binding);
-    },
+    queueTransportOf: currentFleetQueueTransport,
     queueOptions: readQueueHostOptions(appRoot),
     log: () => undefined,
   });
   try {
     const startupBegun = performance.now();
     const fleet = await getFleet();
-    transport = fleetQueueTransport(fleet);
     await host.start();
     await startupSettled();
     const startupInMs = performance.now() - startupBegun;

@@ -35,14 +35,13 @@ export async function startReportHost(options: {
 }): Promise<ReportHost> {
   const shim = installFunctionsCoreShim();
   const appRoot = findAppRoot(__dirname);
-  const [{ LocalFunctionsHost }, { configureServicesExplicitly }, { createServices }, { getServices, getFleet, disposeServices }, { fleetQueueTransport }] = await Promise.all([
+  const [{ LocalFunctionsHost }, { configureServicesExplicitly }, { createServices }, { getServices, disposeServices }, { currentFleetQueueTransport }] = await Promise.all([
     import('../src/local/LocalFunctionsHost'),
     import('../src/app/defaultServices'),
     import('../src/app/createServices'),
     import('../src/app/appState'),
     import('../src/local/fleetQueueTransport'),
   ]);
-  let transport: ReturnType<typeof fleetQueueTransport> | undefined;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'apv-bench-'));
   const storePath = path.join(dir, 'bench.sqlite');
   const env = await startEmbeddedEnvironment({ port: 0, latencyScale: options.latencyScale ?? 0, seed: 17 });
@@ -59,10 +58,7 @@ export async function startReportHost(options: {
     // The timer runs only when a benchmark invokes it.
     scheduleOverrides: { probeTimer: '0 0 0 1 1 *' },
     // The queue trigger reads the fleet's own in-process queue (resolved when the host starts, after the fleet is built).
-    queueTransportOf: (binding) => {
-      if (transport === undefined) throw new Error('the fleet is not built yet');
-      return transport(binding);
-    },
+    queueTransportOf: currentFleetQueueTransport,
     log: () => undefined,
   });
   const close = async (): Promise<void> => {
@@ -73,7 +69,6 @@ export async function startReportHost(options: {
   };
   try {
     const services = await getServices();
-    transport = fleetQueueTransport(await getFleet());
     if (options.prefill) await prefillStore(services, options.prefill.runs, options.prefill.probesPerRun);
     await host.start();
     return { host, services, env, reportUrl: `${host.baseUrl}/api/report`, storePath, close };

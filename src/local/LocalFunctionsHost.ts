@@ -32,9 +32,10 @@ export interface LocalFunctionsHostOptions {
   /**
    * The queue a queue-triggered function (`app.storageQueue`) reads, given its binding's queue name (`%SETTING%`
    * resolved) and connection setting name: an in-process queue locally, the Storage queue service (Azurite in tests)
-   * in the azure environment (`chooseQueueTransport`). Required when such a function is registered.
+   * in the azure environment (`chooseQueueTransport`). Asked when the host starts listening, and may answer later
+   * (`currentFleetQueueTransport` waits for the fleet). Required when such a function is registered.
    */
-  readonly queueTransportOf?: (binding: { readonly queueName: string; readonly connection: string }) => QueueTransport;
+  readonly queueTransportOf?: (binding: { readonly queueName: string; readonly connection: string }) => QueueTransport | Promise<QueueTransport>;
   /** host.json `extensions.queues` (`queueHostOptionsFrom`); default the queue extension's defaults. */
   readonly queueOptions?: QueueHostOptions;
   /** How long a message stays hidden while its function runs (renewed at half); default 10 minutes as the host. */
@@ -136,7 +137,7 @@ export class LocalFunctionsHost {
         this.#scheduleNext(fn, schedule);
         if (trigger.runOnStartup === true) void this.invokeTimer(fn.name);
       } else if (trigger.type.toLowerCase() === 'queuetrigger') {
-        this.#listenToQueue(fn);
+        await this.#listenToQueue(fn);
       }
     }
   }
@@ -150,14 +151,14 @@ export class LocalFunctionsHost {
   }
 
   /** Starts polling the queue of a queue-triggered function, as the Functions host's queue listener does. */
-  #listenToQueue(fn: CapturedFunction): void {
+  async #listenToQueue(fn: CapturedFunction): Promise<void> {
     const trigger = triggerOf(fn);
     const queueName = this.#resolveSettings(`Queue trigger "${fn.name}"`, 'its queue name', String(trigger['queueName'] ?? ''));
     const connection = String(trigger['connection'] ?? 'AzureWebJobsStorage');
     if (!this.#options.queueTransportOf) throw new Error(`Queue trigger "${fn.name}" (queue ${queueName}): the local host was given no queue (queueTransportOf).`);
     let transport: QueueTransport;
     try {
-      transport = this.#options.queueTransportOf({ queueName, connection });
+      transport = await this.#options.queueTransportOf({ queueName, connection });
     } catch (error) {
       // As the Functions host: a trigger whose listener cannot start is reported; the other functions keep running.
       this.#log(`[host] ${fn.name}: not listening to queue ${queueName}: ${ensureError(error).message}`);

@@ -1,3 +1,4 @@
+import { getFleet } from '../app/appState';
 import type { Fleet } from '../app/createFleet';
 import { InProcessQueue } from '../lib/queue/inProcessQueue';
 import { PROBE_QUEUE_NAME, type QueueTransport } from '../lib/queue/types';
@@ -15,4 +16,13 @@ export function fleetQueueTransport(fleet: Fleet): (binding: { readonly queueNam
     return (binding) => (binding.queueName === PROBE_QUEUE_NAME ? queue : others.queueTransportOf(binding));
   }
   return chooseQueueTransport(fleet.settings).queueTransportOf;
+}
+
+/**
+ * The transport of the process's fleet (`getFleet()`), for `LocalFunctionsHost`'s `queueTransportOf`: the host asks
+ * when it starts listening, and this waits for the fleet. A fleet that cannot be built rejects: the host then logs
+ * why the trigger does not listen, and the other functions keep running (a misconfigured app still serves health).
+ */
+export async function currentFleetQueueTransport(binding: { readonly queueName: string; readonly connection: string }): Promise<QueueTransport> {
+  return fleetQueueTransport(await getFleet())(binding);
 }

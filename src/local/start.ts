@@ -5,7 +5,7 @@ import { resolveProbeSchedule } from '../app/resolveProbeSchedule';
 import { describeSchedule } from './describeSchedule';
 import { detectEnvironment } from '../lib/config/azureSettings';
 import { installFunctionsCoreShim } from './functionsCoreShim';
-import { fleetQueueTransport } from './fleetQueueTransport';
+import { currentFleetQueueTransport } from './fleetQueueTransport';
 import { readQueueHostOptions } from './chooseQueueTransport';
 
 /**
@@ -128,14 +128,10 @@ async function main(): Promise<number | undefined> {
   await import('../functions/health');
 
   const demoPace = embedded && !env.PROBE_SCHEDULE;
-  // The queue trigger reads the queue the fleet's timer writes to; the fleet exists before the host starts.
-  let queueTransportOf: ReturnType<typeof fleetQueueTransport> | undefined;
   const host = new LocalFunctionsHost({
     registry: shim.registry,
-    queueTransportOf: (binding) => {
-      if (queueTransportOf === undefined) throw new Error('The fleet is not built yet.');
-      return queueTransportOf(binding);
-    },
+    // The queue trigger reads the queue the fleet's timer writes to.
+    queueTransportOf: currentFleetQueueTransport,
     queueOptions: readQueueHostOptions(appRoot),
     port,
     settings: demoEnv,
@@ -144,7 +140,7 @@ async function main(): Promise<number | undefined> {
   });
 
   try {
-    queueTransportOf = fleetQueueTransport(await getFleet());
+    await getFleet();
     await host.start();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

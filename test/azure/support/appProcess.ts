@@ -19,7 +19,7 @@ const credential: TokenCredential = {
 
 async function main(): Promise<void> {
   const shim = installFunctionsCoreShim();
-  const [{ LocalFunctionsHost }, { configureServicesExplicitly }, { createFleet }, { disposeServices, getFleet }, { fleetQueueTransport }, { readQueueHostOptions }] = await Promise.all([
+  const [{ LocalFunctionsHost }, { configureServicesExplicitly }, { createFleet }, { disposeServices }, { currentFleetQueueTransport }, { readQueueHostOptions }] = await Promise.all([
     import('../../../src/local/LocalFunctionsHost'),
     import('../../../src/app/defaultServices'),
     import('../../../src/app/createFleet'),
@@ -45,9 +45,7 @@ async function main(): Promise<void> {
     scheduleOverrides: { probeTimer: '0 0 0 1 1 *' },
     // The queue trigger reads the Storage queue the fleet's timer writes to (Azurite's queue service).
     // (A misconfigured instance serves /api/health anyway, as a Function App does; its queue trigger then logs why it does not listen.)
-    queueTransportOf: await getFleet().then(fleetQueueTransport, (error: unknown) => () => {
-      throw error;
-    }),
+    queueTransportOf: currentFleetQueueTransport,
     queueOptions: readQueueHostOptions(appRoot),
     log: (line) => out(`log ${line.replace(/\n/g, ' | ')}`),
   });
