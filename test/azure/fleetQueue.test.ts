@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +15,7 @@ import { createTableClient, createTableSharedState } from '../../src/lib/state/t
 import { startFakeIngestion, type FakeIngestion } from '../fakes/fakeIngestion';
 import { startFakeLogAnalytics, type FakeLogAnalytics } from '../fakes/fakeLogAnalytics';
 import { startAzurite, type RunningAzurite } from '../lib/alerts/azurite';
+import { startAppInstance, type AppInstance } from './support/appInstance';
 import { startWebhookReceiver, type WebhookReceiver } from '../lib/alerts/webhookReceiver';
 import { answerFromEnvelopes } from '../lib/telemetry/appInsightsQueryEvaluator';
 import { waitUntil } from '../support/waitUntil';
@@ -46,10 +46,9 @@ let webhook: WebhookReceiver;
 let workDir: string;
 let appDir: string;
 let queueProxy: QueueProxy;
-let child: ChildProcess | undefined;
+/** The app process (test/azure/support/appProcess.ts: real functions, azure environment, fake credential). */
+let app: AppInstance | undefined;
 let baseUrl = '';
-const lines: string[] = [];
-const listeners = new Set<(line: string) => void>();
 
 /** Every Put Message (`POST /{account}/{queue}/messages`) the app sent to Azurite's queue service. */
 interface QueueProxy {
@@ -162,56 +161,23 @@ function settings(): Record<string, string> {
   };
 }
 
-/** Resolves with the first line matching `pattern` from now on; rejects after `timeoutInMs` or when the process exits. */
-function waitForLine(pattern: RegExp, timeoutInMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const onExit = (): void => finish(new Error(`the app exited before printing ${pattern}; last lines:\n${lines.slice(-30).join('\n')}`));
-    const timer = setTimeout(() => finish(new Error(`no line matching ${pattern} within ${timeoutInMs} ms; last lines:\n${lines.slice(-30).join('\n')}`)), timeoutInMs);
-    const listener = (line: string): void => {
-      if (pattern.test(line)) finish(undefined, line);
-    };
-    function finish(error: Error | undefined, line = ''): void {
-      clearTimeout(timer);
-      listeners.delete(listener);
-      child?.off('exit', onExit);
-      if (error) reject(error);
-      else resolve(line);
-    }
-    listeners.add(listener);
-    child?.once('exit', onExit);
-  });
+/** The app, once started (beforeAll). */
+function running(): AppInstance {
+  if (app === undefined) throw new Error('the app process was not started');
+  return app;
 }
-
-/** The app process of test/azure/support/appProcess.ts (real functions, azure environment, fake credential), under the SQLite guard. */
-function startApp(): void {
-  const script = `require(${JSON.stringify(path.join(APP_ROOT, 'test', 'azure', 'support', 'appProcess.ts'))});`;
-  child = spawn(
-    process.execPath,
-    ['-r', path.join(APP_ROOT, 'test', 'azure', 'support', 'forbidNativeSqlite.js'), '-r', path.join(APP_ROOT, 'test', 'faults', 'tsRegister.js'), '-e', script],
-    { cwd: appDir, env: settings(), stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  let partial = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    partial += chunk.toString();
-    const parts = partial.split('\n');
-    partial = parts.pop() ?? '';
-    for (const line of parts) {
-      lines.push(line);
-      for (const listener of [...listeners]) listener(line);
-    }
-  });
-  child.stderr?.on('data', (chunk: Buffer) => lines.push(`stderr ${chunk.toString()}`));
-}
+/** Every line the app printed. */
+const lines = (): string[] => running().lines;
 
 let ticks = 0;
 /** Fires the app's timer and drives the tick to its end (the host drains the queue); the function lines since. */
 async function tick(): Promise<string[]> {
-  const mark = lines.length;
+  const mark = lines().length;
   const id = `t${++ticks}`;
-  const done = waitForLine(new RegExp(`^timer-done ${id} `), 120_000);
-  child?.stdin?.write(`timer ${id}\n`);
+  const done = running().waitFor(new RegExp(`^timer-done ${id} `), 120_000);
+  running().send(`timer ${id}`);
   expect(await done).toBe(`timer-done ${id} ok`);
-  return lines.slice(mark).filter((line) => line.startsWith('log [probeTimer]') || line.startsWith('log [probePool]'));
+  return lines().slice(mark).filter((line) => line.startsWith('log [probeTimer]') || line.startsWith('log [probePool]'));
 }
 
 async function getJson<T>(route: string): Promise<{ status: number; body: T }> {
@@ -256,15 +222,15 @@ beforeAll(async () => {
     extensions: { queues: { batchSize: 16, maxDequeueCount: MAX_DEQUEUE_COUNT, visibilityTimeout: '00:00:00', maxPollingInterval: '00:00:00.500', messageEncoding: 'base64' } },
   };
   writeFileSync(path.join(appDir, 'host.json'), JSON.stringify(hostJson));
-  startApp();
+  app = startAppInstance('app', appDir, settings());
   // Without a build the process transpiles the sources on load: slow on a busy machine, hence the bound.
-  const ready = await waitForLine(/^ready /, 150_000);
+  const ready = await app.waitFor(/^ready /, 150_000, true);
   baseUrl = ready.slice('ready '.length);
-  await waitForLine(/^startup-settled$/, 60_000);
+  await app.waitFor(/^startup-settled$/, 60_000, true);
 }, 240_000);
 
 afterAll(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  if (app && app.child.exitCode === null && app.child.signalCode === null) app.child.kill('SIGKILL');
   await Promise.all([queueProxy?.close(), azurite?.stop(), ingestion?.close(), logsApi?.close(), webhook?.close(), fleet?.close()]);
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
@@ -355,7 +321,7 @@ describe('a fleet in the azure environment, fanned out through the Storage queue
   }, 180_000);
 
   it('a malformed message ends in probe-runs-poison after maxDequeueCount attempts, and the app keeps serving', async () => {
-    const mark = lines.length;
+    const mark = lines().length;
     const notJson = Buffer.from('this is not a probe-run message', 'utf8').toString('base64');
     const missingField = Buffer.from(JSON.stringify({ pool: 'pool-a', tick: new Date().toISOString() }), 'utf8').toString('base64');
     await queueClient(PROBE_QUEUE_NAME).sendMessage(notJson);
@@ -364,10 +330,10 @@ describe('a fleet in the azure environment, fanned out through the Storage queue
     await waitUntil(async () => (await peek(`${PROBE_QUEUE_NAME}-poison`)).length === 2, 'both bad messages are in probe-runs-poison', 30_000, 100);
     expect((await peek(`${PROBE_QUEUE_NAME}-poison`)).sort()).toEqual([notJson, missingField].sort());
     expect(await peek(PROBE_QUEUE_NAME)).toEqual([]);
-    const since = lines.slice(mark);
+    const since = lines().slice(mark);
     expect(since.filter((line) => /probePool failed \(attempt 1 of 2\): Not a probe-run message/.test(line))).toHaveLength(2);
     expect(since.filter((line) => /Message has reached MaxDequeueCount of 2\. Moving message to queue 'probe-runs-poison'/.test(line))).toHaveLength(2);
-    expect(child?.exitCode).toBeNull();
+    expect(running().child.exitCode).toBeNull();
     expect((await getJson<{ status: string }>('health')).status).toBe(200);
     // Bad messages name no pool: no pool's overview row counts them.
     const overview = (await getJson<FleetOverview>('report')).body;
@@ -401,11 +367,11 @@ describe('a fleet in the azure environment, fanned out through the Storage queue
     const secrets = [fleet.subscriptionKey, 'SECRET-WEBHOOK'];
     const pages = [await getJson<unknown>('report'), ...(await Promise.all(POOLS.map((pool) => getJson<unknown>(`report?pool=${pool}`))))];
     for (const page of pages) for (const secret of secrets) expect(JSON.stringify(page.body)).not.toContain(secret);
-    const exited = waitForLine(/^native-sqlite-loaded /, 30_000);
-    child?.stdin?.write('exit\n');
+    const exited = running().waitFor(/^native-sqlite-loaded /, 30_000);
+    running().send('exit');
     expect(await exited).toBe('native-sqlite-loaded false');
-    expect(lines.filter((line) => /^fatal |stderr .*Error|better-sqlite3 must not be loaded/.test(line))).toEqual([]);
-    const output = lines.join('\n');
+    expect(lines().filter((line) => /^fatal |stderr .*Error|better-sqlite3 must not be loaded/.test(line))).toEqual([]);
+    const output = lines().join('\n');
     for (const secret of secrets) expect(output).not.toContain(secret);
     // Nor in what went to App Insights.
     const telemetry = JSON.stringify(ingestion.envelopes());

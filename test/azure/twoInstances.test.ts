@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startEmbeddedEnvironment, type EmbeddedEnvironment } from '../../src/emulator/startEmbeddedEnvironment';
@@ -13,6 +12,7 @@ import { waitUntil } from '../support/waitUntil';
 import { startAzurite, type RunningAzurite } from '../lib/alerts/azurite';
 import { startWebhookReceiver, type WebhookReceiver } from '../lib/alerts/webhookReceiver';
 import { answerFromEnvelopes } from '../lib/telemetry/appInsightsQueryEvaluator';
+import { startAppInstance, type AppInstance } from './support/appInstance';
 
 /**
  * Two instances, one truth: two app processes (each the real registered functions on the local host) in the azure
@@ -35,16 +35,7 @@ let appDir: string;
 let state: SharedState;
 const instances: Instance[] = [];
 
-/** One app process and everything it printed. */
-interface Instance {
-  readonly name: string;
-  readonly child: ChildProcess;
-  readonly lines: string[];
-  baseUrl: string;
-  /** Resolves with the first line matching `pattern` printed from now on (or already printed when `past`). */
-  waitFor(pattern: RegExp, timeoutInMs?: number, past?: boolean): Promise<string>;
-  send(command: string): void;
-}
+type Instance = AppInstance;
 
 function settings(): Record<string, string> {
   return {
@@ -83,76 +74,8 @@ function settings(): Record<string, string> {
  * How an app process loads the code: the compiled `dist/` when it is at least as new as every source file (as after
  * `npm test`'s build: much faster to start), else the TypeScript sources transpiled on load. Never a stale build.
  */
-function loaderArgs(): string[] {
-  const compiled = path.join(APP_ROOT, 'dist', 'test', 'azure', 'support', 'appProcess.js');
-  const sources = ['src', path.join('test', 'azure', 'support')].flatMap((dir) => listTs(path.join(APP_ROOT, dir)));
-  const fresh = sources.every((file) => {
-    const built = path.join(APP_ROOT, 'dist', path.relative(APP_ROOT, file).replace(/\.ts$/, '.js'));
-    return existsSync(built) && statSync(built).mtimeMs >= statSync(file).mtimeMs;
-  });
-  if (fresh) return [compiled];
-  const script = `require(${JSON.stringify(path.join(APP_ROOT, 'test', 'azure', 'support', 'appProcess.ts'))});`;
-  return ['-r', path.join(APP_ROOT, 'test', 'faults', 'tsRegister.js'), '-e', script];
-}
-
-function listTs(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? listTs(path.join(dir, entry.name)) : entry.name.endsWith('.ts') ? [path.join(dir, entry.name)] : [],
-  );
-}
-
 function startInstance(name: string): Instance {
-  const child = spawn(
-    process.execPath,
-    ['-r', path.join(APP_ROOT, 'test', 'azure', 'support', 'forbidNativeSqlite.js'), ...loaderArgs()],
-    { cwd: appDir, env: settings(), stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  const lines: string[] = [];
-  const listeners = new Set<(line: string) => void>();
-  let partial = '';
-  const onData = (chunk: Buffer): void => {
-    partial += chunk.toString();
-    const parts = partial.split('\n');
-    partial = parts.pop() ?? '';
-    for (const line of parts) {
-      lines.push(line);
-      for (const listener of [...listeners]) listener(line);
-    }
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', (chunk: Buffer) => lines.push(`stderr ${chunk.toString()}`));
-  const instance: Instance = {
-    name,
-    child,
-    lines,
-    baseUrl: '',
-    waitFor(pattern, timeoutInMs = 30_000, past = false) {
-      const earlier = past ? lines.find((line) => pattern.test(line)) : undefined;
-      if (earlier !== undefined) return Promise.resolve(earlier);
-      return new Promise((resolve, reject) => {
-        const fail = (why: string): void => {
-          clearTimeout(timer);
-          listeners.delete(listener);
-          child.off('exit', onExit);
-          reject(new Error(`${name}: no line matching ${pattern} ${why}; last lines:\n${lines.slice(-30).join('\n')}`));
-        };
-        const onExit = (): void => fail('before the process exited');
-        const timer = setTimeout(() => fail(`within ${timeoutInMs} ms`), timeoutInMs);
-        const listener = (line: string): void => {
-          if (!pattern.test(line)) return;
-          clearTimeout(timer);
-          listeners.delete(listener);
-          child.off('exit', onExit);
-          resolve(line);
-        };
-        listeners.add(listener);
-        child.once('exit', onExit);
-      });
-    },
-    send(command) {
-      child.stdin?.write(`${command}\n`);
-    },
-  };
+  const instance = startAppInstance(name, appDir, settings());
   instances.push(instance);
   return instance;
 }
